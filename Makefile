@@ -1,0 +1,84 @@
+# shardline: every build, test and run entry point. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The one definition of the release build flags: `make build`, `make lambda-zip` and the
+# Dockerfile (which runs `make build`) all use it.
+LDFLAGS     := -s -w -X github.com/shardline/shardline/internal/cli.Version=$(VERSION)
+BUILD_FLAGS := -trimpath -ldflags "$(LDFLAGS)"
+STACK       := infra/local/stack.sh
+# Runs a command with the local stack's endpoints and credentials in the environment.
+WITH_STACK  := eval "$$($(STACK) env)" &&
+PHOTOS      := /usr/share/backgrounds/mate
+FUZZTIME    ?= 30s
+
+.PHONY: help
+help: ## list targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build bin/shardline
+	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/shardline ./cmd/shardline
+
+.PHONY: lambda-zip
+lambda-zip: ## build the forwarder Lambda (provided.al2023, arm64) as dist/forwarder-lambda.zip
+	mkdir -p dist/lambda
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -tags lambda.norpc -o dist/lambda/bootstrap ./cmd/forwarder-lambda
+	cd dist/lambda && rm -f ../forwarder-lambda.zip && zip -q -X ../forwarder-lambda.zip bootstrap
+
+.PHONY: local-up local-down local-status local-install
+local-install: ## install the local stack servers into .local/
+	$(STACK) install
+local-up: ## start MinIO, kinesalite and dynalite on 127.0.0.1
+	$(STACK) up
+local-down: ## stop the local stack
+	$(STACK) down
+local-status: ## show the local stack
+	$(STACK) status
+
+.PHONY: photos
+photos: ## install Debian's mate-backgrounds photos (demo and benchmarks)
+	@test -d $(PHOTOS) || { command -v apt-get >/dev/null && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q mate-backgrounds >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mate-backgrounds >/dev/null)); }
+	@test -d $(PHOTOS) || { echo "need $(PHOTOS): apt-get install mate-backgrounds"; exit 1; }
+
+.PHONY: demo
+demo: build photos ## run the end-to-end demo on the local stack (starts and stops it)
+	$(STACK) up
+	$(WITH_STACK) bin/shardline demo; rc=$$?; $(STACK) down; exit $$rc
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: test
+test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack)
+	$(STACK) up
+	$(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; $(STACK) down; exit $$rc
+
+.PHONY: test-unit
+test-unit: ## tests that need no local stack (integration tests skip)
+	$(GO) test -race -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+.PHONY: bench
+bench: photos ## Go micro-benchmarks (-benchmem)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: clean
+clean: ## remove build output (not the local stack install)
+	rm -rf bin dist

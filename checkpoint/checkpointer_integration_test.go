@@ -1,0 +1,206 @@
+package checkpoint_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
+	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
+
+	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/setup"
+)
+
+// clock is a settable clock shared by the checkpointers of one test.
+type clock struct{ now atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
+func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+func newTable(t *testing.T) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
+	t.Helper()
+	clients := localstack.Require(t)
+	table := localstack.Name(t, "leases")
+	ctx := context.Background()
+	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LeaseTable: table}, discard()); err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{}
+	clk.now.Store(time.Now().UnixNano())
+	return table, clk, func(worker string) *checkpoint.Checkpointer {
+		t.Helper()
+		cp, err := checkpoint.New(checkpoint.Config{
+			Client: clients.DynamoDB, TableName: table, WorkerID: worker,
+			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cp.Init(); err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+}
+
+func shard(id string) *par.ShardStatus { return &par.ShardStatus{ID: id, Mux: &sync.RWMutex{}} }
+
+func checkpointAt(t *testing.T, cp *checkpoint.Checkpointer, s *par.ShardStatus, seq string) error {
+	t.Helper()
+	s.SetCheckpoint(seq)
+	return cp.CheckpointSequence(s)
+}
+
+func stored(t *testing.T, cp *checkpoint.Checkpointer, id string) checkpoint.Lease {
+	t.Helper()
+	leases, err := cp.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases {
+		if l.ShardID == id {
+			return l
+		}
+	}
+	t.Fatalf("no lease item for %s", id)
+	return checkpoint.Lease{}
+}
+
+func TestLeaseIsExclusiveAndCheckpointsOnlyMoveForward(t *testing.T) {
+	_, clk, newCP := newTable(t)
+	a, b := newCP("worker-a"), newCP("worker-b")
+	sa, sb := shard("shard-0"), shard("shard-0")
+
+	if err := a.GetLease(sa, "worker-a"); err != nil {
+		t.Fatalf("a takes free lease: %v", err)
+	}
+	if !a.Owns("shard-0") {
+		t.Fatal("a does not own the lease it took")
+	}
+	err := b.GetLease(sb, "worker-b")
+	if !errors.As(err, &chk.ErrLeaseNotAcquired{}) {
+		t.Fatalf("b took a live lease held by a: err = %v", err)
+	}
+	if err := checkpointAt(t, a, sa, "100"); err != nil {
+		t.Fatalf("owner checkpoint: %v", err)
+	}
+	if err := checkpointAt(t, a, sa, "99"); !errors.Is(err, checkpoint.ErrLeaseLost) {
+		t.Fatalf("backwards checkpoint accepted: err = %v", err)
+	}
+	if got := stored(t, a, "shard-0").Checkpoint; got != "100" {
+		t.Fatalf("checkpoint = %q, want 100", got)
+	}
+
+	// a stalls past its lease; b takes over.
+	clk.Advance(11 * time.Second)
+	if a.Owns("shard-0") {
+		t.Fatal("a still reports owning an expired lease")
+	}
+	if err := b.FetchCheckpoint(sb); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.GetLease(sb, "worker-b"); err != nil {
+		t.Fatalf("b takes expired lease: %v", err)
+	}
+	// The zombie a wakes up: its checkpoint and renewal must both fail.
+	if err := checkpointAt(t, a, shard("shard-0"), "500"); !errors.Is(err, checkpoint.ErrLeaseLost) {
+		t.Fatalf("zombie checkpoint accepted: err = %v", err)
+	}
+	sa.SetLeaseOwner("worker-a")
+	if err := a.GetLease(sa, "worker-a"); err == nil {
+		t.Fatal("zombie renewed a lease now held by b")
+	}
+	// Releasing as a must not touch b's lease.
+	if err := a.RemoveLeaseOwner("shard-0"); err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, b, "shard-0")
+	if got.Owner != "worker-b" || got.Checkpoint != "100" {
+		t.Fatalf("after zombie: owner %q checkpoint %q, want worker-b 100", got.Owner, got.Checkpoint)
+	}
+	if got.Counter != 2 {
+		t.Fatalf("lease counter = %d, want 2 (a took, b took)", got.Counter)
+	}
+}
+
+func TestShardEndIsFinal(t *testing.T) {
+	_, _, newCP := newTable(t)
+	a := newCP("worker-a")
+	s := shard("shard-1")
+	if err := a.GetLease(s, "worker-a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkpointAt(t, a, s, "12345678901234567890123456789012345678901234567890123456"); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkpointAt(t, a, s, chk.ShardEnd); err != nil {
+		t.Fatalf("SHARD_END: %v", err)
+	}
+	if err := checkpointAt(t, a, s, "99999999999999999999999999999999999999999999999999999999"); !errors.Is(err, checkpoint.ErrLeaseLost) {
+		t.Fatalf("checkpoint after SHARD_END accepted: %v", err)
+	}
+	fresh := shard("shard-1")
+	if err := a.FetchCheckpoint(fresh); err != nil || fresh.GetCheckpoint() != chk.ShardEnd {
+		t.Fatalf("fetched %q, %v; want SHARD_END", fresh.GetCheckpoint(), err)
+	}
+}
+
+func TestRevokeFailsNextRenewal(t *testing.T) {
+	_, _, newCP := newTable(t)
+	a := newCP("worker-a")
+	s := shard("shard-2")
+	if err := a.GetLease(s, "worker-a"); err != nil {
+		t.Fatal(err)
+	}
+	a.Revoke("shard-2")
+	if a.Owns("shard-2") {
+		t.Fatal("Owns after Revoke")
+	}
+	if err := a.GetLease(s, "worker-a"); !errors.Is(err, checkpoint.ErrLeaseLost) {
+		t.Fatalf("renewal after Revoke: err = %v, want lease lost", err)
+	}
+	// Once released, the shard can be taken again (by anyone, including a).
+	if err := a.RemoveLeaseOwner("shard-2"); err != nil {
+		t.Fatal(err)
+	}
+	s.SetLeaseOwner("")
+	if err := a.GetLease(s, "worker-a"); err != nil {
+		t.Fatalf("retake after release: %v", err)
+	}
+}
+
+func TestClaimHandsLeaseToClaimer(t *testing.T) {
+	_, _, newCP := newTable(t)
+	a, b, c := newCP("worker-a"), newCP("worker-b"), newCP("worker-c")
+	sa := shard("shard-3")
+	if err := a.GetLease(sa, "worker-a"); err != nil {
+		t.Fatal(err)
+	}
+	sb := shard("shard-3")
+	if err := b.FetchCheckpoint(sb); err != nil && !errors.Is(err, chk.ErrSequenceIDNotFound) {
+		t.Fatal(err)
+	}
+	if err := b.ClaimShard(sb, "worker-b"); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if err := a.GetLease(sa, "worker-a"); err == nil {
+		t.Fatal("owner renewed a claimed lease")
+	}
+	if err := a.RemoveLeaseOwner("shard-3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.GetLease(shard("shard-3"), "worker-c"); err == nil {
+		t.Fatal("a third worker took a lease claimed by b")
+	}
+	if err := b.GetLease(shard("shard-3"), "worker-b"); err != nil {
+		t.Fatalf("claimer could not take the released lease: %v", err)
+	}
+	if got := stored(t, b, "shard-3"); got.Owner != "worker-b" || got.ClaimRequest != "" {
+		t.Fatalf("after steal: owner %q claim %q", got.Owner, got.ClaimRequest)
+	}
+}

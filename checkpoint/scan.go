@@ -1,0 +1,63 @@
+package checkpoint
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Lease is one row of the lease table.
+type Lease struct {
+	ShardID      string
+	Owner        string
+	LeaseTimeout time.Time
+	Checkpoint   string
+	Parent       string
+	ClaimRequest string
+	Counter      int64
+}
+
+// Scan reads every lease of the table (consistently, page by page), sorted by shard ID.
+func (c *Checkpointer) Scan(ctx context.Context) ([]Lease, error) {
+	ctx, cancel := context.WithTimeout(ctx, 4*c.cfg.CallTimeout)
+	defer cancel()
+	var leases []Lease
+	p := dynamodb.NewScanPaginator(c.cfg.Client, &dynamodb.ScanInput{
+		TableName:      aws.String(c.cfg.TableName),
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scan lease table %s: %w", c.cfg.TableName, err)
+		}
+		for _, item := range page.Items {
+			leases = append(leases, leaseOf(item))
+		}
+	}
+	sort.Slice(leases, func(i, j int) bool { return leases[i].ShardID < leases[j].ShardID })
+	return leases, nil
+}
+
+func leaseOf(item map[string]types.AttributeValue) Lease {
+	timeout, _ := time.Parse(time.RFC3339Nano, attr(item, AttrLeaseTimeout))
+	var counter int64
+	if n, ok := item[AttrLeaseCounter].(*types.AttributeValueMemberN); ok {
+		counter, _ = strconv.ParseInt(n.Value, 10, 64)
+	}
+	return Lease{
+		ShardID:      attr(item, AttrShardID),
+		Owner:        attr(item, AttrOwner),
+		LeaseTimeout: timeout,
+		Checkpoint:   attr(item, AttrCheckpoint),
+		Parent:       attr(item, AttrParent),
+		ClaimRequest: attr(item, AttrClaimRequest),
+		Counter:      counter,
+	}
+}

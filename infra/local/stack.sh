@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# stack.sh - the shardline local stack: MinIO (S3), kinesalite (Kinesis) and dynalite (DynamoDB)
+# on 127.0.0.1, installed into $REPO/.local and run with pid files and logs.
+#
+#   stack.sh install   install kinesalite+dynalite (npm ci) and MinIO (go install); idempotent
+#   stack.sh up        install if needed, start all three, wait until healthy; no-op if running
+#   stack.sh down      stop what the pid files name (TERM, deadline, KILL); ok if nothing runs
+#   stack.sh status    one line per service: name, running/stopped, port, pid
+#   stack.sh env       `export NAME=value` lines for a shell (eval) or a Makefile (include)
+#
+# See docs/local-stack.md for ports, variables and why these servers were chosen.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(git -C "$script_dir" rev-parse --show-toplevel 2>/dev/null || (cd "$script_dir/../.." && pwd))
+LOCAL="$REPO/.local"
+RUN_DIR="$LOCAL/run"
+LOG_DIR="$LOCAL/log"
+DATA_DIR="$LOCAL/data"
+BIN_DIR="$LOCAL/bin"
+NODE_DIR="$LOCAL/node"
+
+MINIO_MODULE="github.com/minio/minio"
+MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
+# MinIO webhook target ID. Buckets route events to it with QueueArn $WEBHOOK_ARN; the ID part is
+# case-sensitive, and MinIO echoes the ARN back with its region filled in (arn:minio:sqs:us-east-1:…).
+WEBHOOK_ID="SHARDLINE"
+WEBHOOK_ARN="arn:minio:sqs::$WEBHOOK_ID:webhook"
+
+HOST=127.0.0.1
+S3_PORT=${SHARDLINE_S3_PORT:-9000}
+S3_CONSOLE_PORT=${SHARDLINE_S3_CONSOLE_PORT:-9001}
+KINESIS_PORT=${SHARDLINE_KINESIS_PORT:-4567}
+DYNAMODB_PORT=${SHARDLINE_DYNAMODB_PORT:-4568}
+FORWARD_PORT=${SHARDLINE_FORWARD_PORT:-8085}
+WEBHOOK_URL=${SHARDLINE_WEBHOOK_URL:-http://$HOST:$FORWARD_PORT/webhook}
+WEBHOOK_TOKEN=${SHARDLINE_WEBHOOK_TOKEN:-}
+REGION=us-east-1
+# Local-only credentials: MinIO's root user and what every client signs with. Deliberately not
+# taken from AWS_ACCESS_KEY_ID so real AWS credentials never become a local server's root user.
+ACCESS_KEY=${SHARDLINE_LOCAL_ACCESS_KEY_ID:-shardline}
+SECRET_KEY=${SHARDLINE_LOCAL_SECRET_ACCESS_KEY:-shardline-local-secret}
+START_TIMEOUT=${SHARDLINE_STACK_TIMEOUT:-30} # seconds per service
+STOP_TIMEOUT=10                              # seconds before KILL
+
+SERVICES=(minio kinesalite dynalite)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# port_of NAME: the port a running service was started on, else the configured one.
+port_of() {
+	if [[ -f "$RUN_DIR/$1.port" ]] && pid_of "$1" >/dev/null; then
+		cat "$RUN_DIR/$1.port"
+		return
+	fi
+	case $1 in
+	minio) echo "$S3_PORT" ;;
+	kinesalite) echo "$KINESIS_PORT" ;;
+	dynalite) echo "$DYNAMODB_PORT" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------------------- install
+
+npm_stamp() { cat "$script_dir/package.json" "$script_dir/package-lock.json" | sha256sum | cut -d' ' -f1; }
+
+npm_installed() {
+	[[ -f "$NODE_DIR/.installed" && "$(cat "$NODE_DIR/.installed")" == "$(npm_stamp)" ]] &&
+		[[ -f "$NODE_DIR/node_modules/kinesalite/index.js" && -f "$NODE_DIR/node_modules/dynalite/cli.js" ]]
+}
+
+minio_installed() {
+	[[ -x "$BIN_DIR/minio" && -f "$BIN_DIR/minio.version" && "$(cat "$BIN_DIR/minio.version")" == "$MINIO_VERSION" ]]
+}
+
+install_npm() {
+	if npm_installed; then
+		log "kinesalite+dynalite already installed in $NODE_DIR"
+		return
+	fi
+	command -v npm >/dev/null || die "npm not found (need Node.js >= 20)"
+	log "installing kinesalite+dynalite into $NODE_DIR (npm ci)"
+	mkdir -p "$NODE_DIR"
+	rm -f "$NODE_DIR/.installed"
+	cp "$script_dir/package.json" "$script_dir/package-lock.json" "$NODE_DIR/"
+	# --ignore-scripts: the only install scripts are node-gyp-build for the LevelDB bindings, which
+	# ship prebuilt and are not used by the in-memory stores anyway.
+	npm ci --prefix "$NODE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+	npm_stamp >"$NODE_DIR/.installed"
+}
+
+install_minio() {
+	if minio_installed; then
+		log "minio $MINIO_VERSION already installed in $BIN_DIR"
+		return
+	fi
+	command -v go >/dev/null || die "go not found"
+	log "installing minio $MINIO_VERSION into $BIN_DIR (go install; minutes on a cold build cache)"
+	mkdir -p "$BIN_DIR"
+	rm -f "$BIN_DIR/minio.version"
+	(cd "$LOCAL" && GOWORK=off GOBIN="$BIN_DIR" go install "$MINIO_MODULE@$MINIO_VERSION") >&2
+	echo "$MINIO_VERSION" >"$BIN_DIR/minio.version"
+}
+
+cmd_install() {
+	mkdir -p "$LOCAL"
+	install_npm
+	install_minio
+}
+
+# ----------------------------------------------------------------------------------- processes
+
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+# pid_of prints the pid recorded for a service if that process is alive and is still the program
+# we started (guards against a recycled pid); returns 1 otherwise.
+pid_of() {
+	local f pid cmdline
+	f=$(pid_file "$1")
+	[[ -f "$f" ]] || return 1
+	pid=$(<"$f")
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	alive "$pid" || return 1
+	cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	case $1 in
+	minio) [[ "$cmdline" == *"$BIN_DIR/minio"* ]] ;;
+	kinesalite) [[ "$cmdline" == *kinesalite-loopback.js* ]] ;;
+	dynalite) [[ "$cmdline" == *dynalite/cli.js* ]] ;;
+	esac || return 1
+	echo "$pid"
+}
+
+# A syntactically complete SigV4 header: kinesalite and dynalite require one but never verify it.
+fake_sigv4() {
+	local date
+	date=$(date -u +%Y%m%dT%H%M%SZ)
+	printf -- '-H\0X-Amz-Date: %s\0-H\0Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\0' \
+		"$date" "$ACCESS_KEY" "${date%%T*}" "$REGION" "$1"
+}
+
+healthy() {
+	local out port
+	local -a sig
+	port=$(port_of "$1")
+	case $1 in
+	minio)
+		curl -fsS -m 2 -o /dev/null "http://$HOST:$port/minio/health/live" 2>/dev/null
+		;;
+	kinesalite)
+		mapfile -d '' sig < <(fake_sigv4 kinesis)
+		out=$(curl -sS -m 2 -X POST "http://$HOST:$port/" "${sig[@]}" \
+			-H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
+			-H 'Content-Type: application/x-amz-json-1.1' -d '{}' 2>/dev/null) &&
+			[[ "$out" == *'"StreamNames"'* ]]
+		;;
+	dynalite)
+		mapfile -d '' sig < <(fake_sigv4 dynamodb)
+		out=$(curl -sS -m 2 -X POST "http://$HOST:$port/" "${sig[@]}" \
+			-H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+			-H 'Content-Type: application/x-amz-json-1.0' -d '{}' 2>/dev/null) &&
+			[[ "$out" == *'"TableNames"'* ]]
+		;;
+	esac
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# launch NAME ENV... -- CMD ARGS...: start CMD detached (own session, stdin /dev/null, output to
+# the log) and record its pid; the child writes its own pid before exec, so the pid file names the
+# server itself.
+launch() {
+	local name=$1 pidf logf
+	shift
+	local -a envs=()
+	while [[ $1 != -- ]]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	pidf=$(pid_file "$name")
+	logf=$(log_file "$name")
+	rm -f "$pidf"
+	port_of "$name" >"$RUN_DIR/$name.port"
+	# One log per run; the previous run's log is kept as .prev.
+	[[ -f "$logf" ]] && mv -f "$logf" "$logf.prev"
+	printf '==== %s start %s\n' "$(date -u +%FT%TZ)" "$*" >"$logf"
+	env "${envs[@]}" setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" "$@" </dev/null >>"$logf" 2>&1 &
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ -s "$pidf" ]] && return 0
+		sleep 0.1
+	done
+	die "$name: no pid file after launch"
+}
+
+start_minio() {
+	# A fresh data dir each start: tests and the demo begin with no buckets.
+	rm -rf "$DATA_DIR/minio" "$DATA_DIR/minio-events"
+	mkdir -p "$DATA_DIR/minio" "$DATA_DIR/minio-events"
+	local -a envs=(
+		MINIO_ROOT_USER="$ACCESS_KEY"
+		MINIO_ROOT_PASSWORD="$SECRET_KEY"
+		MINIO_SITE_REGION="$REGION"
+		MINIO_UPDATE=off
+		MINIO_NOTIFY_WEBHOOK_ENABLE_${WEBHOOK_ID}=on
+		MINIO_NOTIFY_WEBHOOK_ENDPOINT_${WEBHOOK_ID}="$WEBHOOK_URL"
+		# Events persist here and are retried while the forwarder is not listening yet.
+		MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_ID}="$DATA_DIR/minio-events"
+	)
+	if [[ -n "$WEBHOOK_TOKEN" ]]; then
+		envs+=(MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}="$WEBHOOK_TOKEN")
+	fi
+	launch minio "${envs[@]}" -- "$BIN_DIR/minio" server --anonymous \
+		--address "$HOST:$S3_PORT" --console-address "$HOST:$S3_CONSOLE_PORT" "$DATA_DIR/minio"
+}
+
+start_kinesalite() {
+	launch kinesalite NODE_PATH="$NODE_DIR/node_modules" -- node "$script_dir/kinesalite-loopback.js" \
+		--host "$HOST" --port "$KINESIS_PORT" \
+		--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 100
+}
+
+start_dynalite() {
+	launch dynalite -- node "$NODE_DIR/node_modules/dynalite/cli.js" \
+		--host "$HOST" --port "$DYNAMODB_PORT" \
+		--createTableMs 0 --deleteTableMs 0 --updateTableMs 0
+}
+
+# show_log_tail NAME MSG: report a failed start with the end of the server's log.
+show_log_tail() {
+	log "error: $1: $2; last lines of $(log_file "$1"):"
+	tail -n 25 "$(log_file "$1")" >&2 || true
+}
+
+# wait_healthy NAME: poll until healthy; fail if the process dies or the deadline passes.
+wait_healthy() {
+	local name=$1 deadline=$((SECONDS + START_TIMEOUT))
+	until healthy "$name"; do
+		if ! pid_of "$name" >/dev/null; then
+			show_log_tail "$name" "exited during start-up"
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			show_log_tail "$name" "not healthy after ${START_TIMEOUT}s"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+cmd_up() {
+	npm_installed && minio_installed || cmd_install
+	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
+	local name pid port
+	local -a to_start=() started=()
+	for name in "${SERVICES[@]}"; do
+		if pid=$(pid_of "$name"); then
+			healthy "$name" || wait_healthy "$name" || die "$name (pid $pid) is running but unhealthy; try: $0 down"
+			log "$name already running (pid $pid, port $(port_of "$name"))"
+			continue
+		fi
+		rm -f "$(pid_file "$name")"
+		to_start+=("$name")
+	done
+	# Check every port before starting anything, so a conflict leaves nothing half-started.
+	for name in "${to_start[@]}"; do
+		for port in $(port_of "$name") $([[ $name == minio ]] && echo "$S3_CONSOLE_PORT"); do
+			if port_open "$port"; then
+				die "$name: port $port on $HOST is taken by a process this script did not start"
+			fi
+		done
+	done
+	for name in "${to_start[@]}"; do
+		"start_$name"
+		started+=("$name")
+	done
+	for name in "${started[@]}"; do
+		if ! wait_healthy "$name"; then
+			log "stopping what this run started: ${started[*]}"
+			for name in "${started[@]}"; do stop_one "$name"; done
+			exit 1
+		fi
+		log "$name up (pid $(pid_of "$name"), port $(port_of "$name"), log $(log_file "$name"))"
+		if [[ $name == minio ]]; then
+			log "minio webhook target $WEBHOOK_ARN -> $WEBHOOK_URL (queued in $DATA_DIR/minio-events)"
+		fi
+	done
+}
+
+stop_one() {
+	local name=$1 pid deadline
+	if ! pid=$(pid_of "$name"); then
+		rm -f "$(pid_file "$name")" "$RUN_DIR/$name.port"
+		return
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	deadline=$((SECONDS + STOP_TIMEOUT))
+	while alive "$pid" && ((SECONDS < deadline)); do
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		log "$name (pid $pid) ignored TERM for ${STOP_TIMEOUT}s; sending KILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		while alive "$pid"; do sleep 0.1; done
+	fi
+	rm -f "$(pid_file "$name")" "$RUN_DIR/$name.port"
+	log "$name stopped (pid $pid)"
+}
+
+cmd_down() {
+	local name
+	for name in "${SERVICES[@]}"; do
+		stop_one "$name"
+	done
+}
+
+cmd_status() {
+	local name pid state
+	printf '%-11s %-8s %-6s %s\n' SERVICE STATE PORT PID
+	for name in "${SERVICES[@]}"; do
+		if pid=$(pid_of "$name"); then
+			state=running
+			healthy "$name" || state=starting
+		else
+			state=stopped
+			pid=-
+		fi
+		printf '%-11s %-8s %-6s %s\n' "$name" "$state" "$(port_of "$name")" "$pid"
+	done
+}
+
+cmd_env() {
+	# Unquoted on purpose: each line is valid both for `eval` in a shell and as a Makefile line.
+	local v
+	for v in "$ACCESS_KEY" "$SECRET_KEY"; do
+		[[ "$v" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "local credentials may only use [A-Za-z0-9._/+-]"
+	done
+	cat <<EOF
+export AWS_REGION=$REGION
+export AWS_DEFAULT_REGION=$REGION
+export AWS_ACCESS_KEY_ID=$ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
+export AWS_ENDPOINT_URL_S3=http://$HOST:$(port_of minio)
+export AWS_ENDPOINT_URL_KINESIS=http://$HOST:$(port_of kinesalite)
+export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$(port_of dynalite)
+export SHARDLINE_S3_PATH_STYLE=true
+export AWS_EC2_METADATA_DISABLED=true
+export SHARDLINE_MINIO_WEBHOOK_ARN=$WEBHOOK_ARN
+EOF
+}
+
+usage() {
+	sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+case ${1:-} in
+install) cmd_install ;;
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) cmd_env ;;
+*) usage ;;
+esac

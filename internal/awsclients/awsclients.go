@@ -1,0 +1,69 @@
+// Package awsclients builds the aws-sdk-go-v2 clients shardline uses from the standard AWS
+// configuration chain (AWS_* environment, shared config, IMDS/ECS credentials). Endpoints are
+// overridden only by the SDK's own AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> variables, so
+// the same binary talks to AWS or to the local stack by configuration alone.
+package awsclients
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Options adjusts what the configuration chain does not cover.
+type Options struct {
+	// Region overrides AWS_REGION when set.
+	Region string
+	// S3PathStyle addresses buckets as endpoint/bucket/key instead of bucket.endpoint/key, as
+	// MinIO and most S3-compatible stores need.
+	S3PathStyle bool
+	// MaxAttempts is the SDK's per-call retry budget for throttling and 5xx; default 5.
+	MaxAttempts int
+}
+
+// Clients are the three service clients.
+type Clients struct {
+	Config   aws.Config
+	S3       *s3.Client
+	Kinesis  *kinesis.Client
+	DynamoDB *dynamodb.Client
+}
+
+// Load builds the clients.
+func Load(ctx context.Context, o Options) (Clients, error) {
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = o.MaxAttempts })
+		}),
+	}
+	if o.Region != "" {
+		opts = append(opts, config.WithRegion(o.Region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return Clients{}, fmt.Errorf("no AWS region: set AWS_REGION or --region")
+	}
+	return Clients{
+		Config: cfg,
+		S3: s3.NewFromConfig(cfg, func(so *s3.Options) {
+			so.UsePathStyle = o.S3PathStyle
+			// S3-compatible stores do not all support the newer default checksums.
+			so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			so.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		}),
+		Kinesis:  kinesis.NewFromConfig(cfg),
+		DynamoDB: dynamodb.NewFromConfig(cfg),
+	}, nil
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/telemetry"
+	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
+)
+
+func runWork(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("work", flag.ContinueOnError)
+	var (
+		c            common
+		workerID     string
+		outputBucket string
+		outputPrefix string
+		metricsAddr  string
+		maxPixels    int64
+		maxBytes     int64
+		jpegQuality  int
+		leaseDur     time.Duration
+		shardSync    time.Duration
+		idle         time.Duration
+		stopTimeout  time.Duration
+		maxRecords   int
+		maxAttempts  int
+		startLatest  bool
+		noStealing   bool
+	)
+	c.register(fs)
+	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
+	fs.StringVar(&outputBucket, "output-bucket", "", "bucket for grayscale copies (required)")
+	fs.StringVar(&outputPrefix, "output-prefix", "", "key prefix for grayscale copies")
+	fs.StringVar(&metricsAddr, "metrics-addr", ":9102", "address for /metrics, /healthz and /readyz (empty: off)")
+	fs.Int64Var(&maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
+	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
+	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100)")
+	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
+	durationFlag(fs, &shardSync, "shard-sync-interval", 5*time.Second, "how often to list shards and take free leases")
+	durationFlag(fs, &idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
+	durationFlag(fs, &stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
+	fs.IntVar(&maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
+	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
+	fs.BoolVar(&startLatest, "start-at-latest", false, "start shards without a checkpoint at LATEST instead of TRIM_HORIZON")
+	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
+	if err := parse(fs, args, env); err != nil {
+		return err
+	}
+	if outputBucket == "" {
+		return fmt.Errorf("%w: --output-bucket (or %s) is required", errUsage, EnvName("output-bucket"))
+	}
+	log, err := c.logger(env.Stderr)
+	if err != nil {
+		return err
+	}
+	if workerID == "" {
+		workerID = defaultWorkerID()
+	}
+	clients, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	handler, err := grayscale.New(grayscale.Config{
+		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
+		MaxPixels: maxPixels, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	reg := telemetry.NewRegistry()
+	var ready telemetry.Readiness
+	cfg := worker.Config{
+		Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: handler,
+		Region: clients.Config.Region, StreamName: c.stream, LeaseTable: c.leaseTable,
+		LedgerTable: c.ledgerTable, DeadLetterTable: c.deadLetterTable, WorkerID: workerID,
+		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, IdleBetweenReads: idle,
+		MaxRecords: maxRecords, StartAtLatest: startLatest, StopTimeout: stopTimeout,
+		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts},
+		Registerer: reg, Logger: log, OnReady: func() { ready.Set(true) },
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	if metricsAddr != "" {
+		g.Go(func() error {
+			// Metrics stay up until the worker has drained, so the last values can be scraped.
+			if err := telemetry.Serve(serveCtx, metricsAddr, telemetry.Mux(reg, &ready), log); err != nil {
+				return fmt.Errorf("metrics server: %w", err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer stopServing()
+		err := worker.Run(gctx, cfg)
+		ready.Set(false)
+		return err
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func defaultWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "worker"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}

@@ -1,0 +1,154 @@
+// Package deadletter stores records that could not be applied, with the reason, in a DynamoDB
+// table. A dead letter keeps the raw record bytes, so it can be redriven into the stream
+// unchanged, and the decoded object when the record was decodable.
+package deadletter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Attribute names of the dead-letter table; the hash key is AttrID (S).
+const (
+	AttrID             = "id"
+	AttrReason         = "reason"
+	AttrError          = "error"
+	AttrData           = "data"
+	AttrPartitionKey   = "partitionKey"
+	AttrShard          = "shard"
+	AttrSequenceNumber = "sequenceNumber"
+	AttrObject         = "object"
+	AttrEventID        = "eventId"
+	AttrAttempts       = "attempts"
+	AttrAt             = "at"
+)
+
+// maxErrorLen bounds the stored error text (DynamoDB items are limited to 400 KB).
+const maxErrorLen = 2048
+
+// Letter is one dead-lettered record.
+type Letter struct {
+	Shard          string // the shard it was read from
+	SequenceNumber string // its Kinesis sequence number
+	PartitionKey   string
+	Data           []byte // the record exactly as read
+	Reason         string // stable label, e.g. "not_an_image", "bad_envelope"
+	Error          string // the full error text
+	Object         string // bucket/key when the record decoded, else ""
+	EventID        string // envelope id when the record decoded, else ""
+	Attempts       int
+	At             time.Time
+}
+
+// ID is the dead letter's key: one record (shard, sequence number) is dead-lettered at most once,
+// however often the write is retried.
+func (l Letter) ID() string { return l.Shard + "/" + l.SequenceNumber }
+
+// DynamoDB is the part of *dynamodb.Client the store uses.
+type DynamoDB interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+// Store writes and lists dead letters.
+type Store struct {
+	client DynamoDB
+	table  string
+}
+
+// New returns a Store on table.
+func New(client DynamoDB, table string) (*Store, error) {
+	if client == nil || table == "" {
+		return nil, errors.New("deadletter: client and table are required")
+	}
+	return &Store{client: client, table: table}, nil
+}
+
+// Put stores a letter; writing the same record twice keeps one item.
+func (s *Store) Put(ctx context.Context, l Letter) error {
+	if l.At.IsZero() {
+		l.At = time.Now()
+	}
+	if len(l.Error) > maxErrorLen {
+		l.Error = l.Error[:maxErrorLen]
+	}
+	item := map[string]types.AttributeValue{
+		AttrID:             sv(l.ID()),
+		AttrReason:         sv(l.Reason),
+		AttrShard:          sv(l.Shard),
+		AttrSequenceNumber: sv(l.SequenceNumber),
+		AttrAttempts:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.Attempts)},
+		AttrAt:             sv(l.At.UTC().Format(time.RFC3339Nano)),
+	}
+	if len(l.Data) > 0 {
+		item[AttrData] = &types.AttributeValueMemberB{Value: l.Data}
+	}
+	for name, v := range map[string]string{AttrError: l.Error, AttrPartitionKey: l.PartitionKey, AttrObject: l.Object, AttrEventID: l.EventID} {
+		if v != "" {
+			item[name] = sv(v)
+		}
+	}
+	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		return fmt.Errorf("dead-letter %s (%s): %w", l.ID(), l.Reason, err)
+	}
+	return nil
+}
+
+// List returns every dead letter (consistent scan).
+func (s *Store) List(ctx context.Context) ([]Letter, error) {
+	var out []Letter
+	p := dynamodb.NewScanPaginator(s.client, &dynamodb.ScanInput{TableName: aws.String(s.table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list dead letters: %w", err)
+		}
+		for _, item := range page.Items {
+			out = append(out, letterOf(item))
+		}
+	}
+	return out, nil
+}
+
+// Delete removes one dead letter by ID.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	_, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table),
+		Key:       map[string]types.AttributeValue{AttrID: sv(id)},
+	})
+	if err != nil {
+		return fmt.Errorf("delete dead letter %s: %w", id, err)
+	}
+	return nil
+}
+
+func letterOf(item map[string]types.AttributeValue) Letter {
+	get := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	l := Letter{
+		Shard: get(AttrShard), SequenceNumber: get(AttrSequenceNumber), PartitionKey: get(AttrPartitionKey),
+		Reason: get(AttrReason), Error: get(AttrError), Object: get(AttrObject), EventID: get(AttrEventID),
+	}
+	if b, ok := item[AttrData].(*types.AttributeValueMemberB); ok {
+		l.Data = b.Value
+	}
+	if v, ok := item[AttrAttempts].(*types.AttributeValueMemberN); ok {
+		l.Attempts, _ = strconv.Atoi(v.Value)
+	}
+	l.At, _ = time.Parse(time.RFC3339Nano, get(AttrAt))
+	return l
+}
+
+func sv(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }

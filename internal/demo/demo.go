@@ -1,0 +1,302 @@
+// Package demo runs shardline end to end on the local stack: MinIO sends real notifications to
+// the forwarder, two worker processes convert the real photos of Debian's mate-backgrounds
+// package, and the demo deletes, re-uploads, uploads bad files and resends notifications, then
+// checks every output against its input's final state.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/setup"
+	"github.com/shardline/shardline/internal/telemetry"
+)
+
+// Config configures a demo run.
+type Config struct {
+	Binary      string        // the shardline executable to start as forwarder and workers
+	PhotosDir   string        // directory of JPEG/PNG photos, default /usr/share/backgrounds/mate
+	WebhookAddr string        // where MinIO posts notifications, default 127.0.0.1:8085
+	NotifyARN   string        // MinIO queue ARN, default arn:minio:sqs::SHARDLINE:webhook
+	Workers     int           // worker processes, default 2
+	LogDir      string        // subprocess logs, default .local/log
+	Timeout     time.Duration // bound on waiting for catch-up, default 5m
+	Out         io.Writer     // the report
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.PhotosDir == "" {
+		c.PhotosDir = "/usr/share/backgrounds/mate"
+	}
+	if c.WebhookAddr == "" {
+		c.WebhookAddr = "127.0.0.1:8085"
+	}
+	if c.NotifyARN == "" {
+		c.NotifyARN = "arn:minio:sqs::SHARDLINE:webhook"
+	}
+	if c.Workers == 0 {
+		c.Workers = 2
+	}
+	if c.LogDir == "" {
+		c.LogDir = ".local/log"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Minute
+	}
+}
+
+// names of this run's resources.
+type names struct {
+	stream, leases, ledger, deadLetters, input, output string
+}
+
+func newNames() names {
+	s := time.Now().UTC().Format("20060102-150405")
+	return names{
+		stream: "demo-" + s, leases: "demo-" + s + "-leases", ledger: "demo-" + s + "-ledger",
+		deadLetters: "demo-" + s + "-dead-letters", input: "demo-in-" + s, output: "demo-out-" + s,
+	}
+}
+
+// Run runs the demo and returns an error unless every output matches its input's final state.
+func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
+	cfg.defaults()
+	log := cfg.Logger
+	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+		return err
+	}
+	photos, err := findPhotos(cfg.PhotosDir)
+	if err != nil {
+		return err
+	}
+	n := newNames()
+	fmt.Fprintf(cfg.Out, "shardline demo: %d photos from %s, stream %s (2 shards), %d workers\n", len(photos), cfg.PhotosDir, n.stream, cfg.Workers)
+
+	err = setup.Run(ctx, setup.Clients{S3: clients.S3, Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB}, setup.Config{
+		StreamName: n.stream, Shards: 2, LeaseTable: n.leases, LedgerTable: n.ledger, DeadLetterTable: n.deadLetters,
+		InputBucket: n.input, OutputBucket: n.output, NotifyQueueARN: cfg.NotifyARN,
+	}, log)
+	if err != nil {
+		return err
+	}
+
+	// Start the forwarder and the workers.
+	fwdAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	common := []string{"--stream", n.stream, "--lease-table", n.leases, "--ledger-table", n.ledger,
+		"--dead-letter-table", n.deadLetters, "--log-format", "json", "--s3-path-style"}
+	var procs []*process
+	defer func() {
+		for _, p := range procs {
+			if err := p.stop(40 * time.Second); err != nil {
+				log.Warn("stop", slog.String("error", err.Error()))
+			}
+		}
+	}()
+	fwd, err := start(cfg.Binary, cfg.LogDir, "forwarder", append([]string{"forward", "--listen", fwdAddr}, common...)...)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, fwd)
+	if err := fwd.waitReady(ctx, "http://"+fwdAddr+"/readyz", 30*time.Second); err != nil {
+		return err
+	}
+	var workerMetrics []string
+	for i := 1; i <= cfg.Workers; i++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("worker-%d", i)
+		w, err := start(cfg.Binary, cfg.LogDir, name, append([]string{"work", "--worker-id", "demo-" + name,
+			"--metrics-addr", addr, "--output-bucket", n.output, "--lease-duration", "6s",
+			"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "20s"}, common...)...)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, w)
+		if err := w.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second); err != nil {
+			return err
+		}
+		workerMetrics = append(workerMetrics, "http://"+addr+"/metrics")
+	}
+
+	// MinIO posts to the webhook address; the capture proxy there passes everything on.
+	px := &proxy{target: "http://" + fwdAddr + "/webhook", bucket: n.input}
+	ln, err := net.Listen("tcp", cfg.WebhookAddr)
+	if err != nil {
+		return fmt.Errorf("webhook address %s (is another demo or forwarder running?): %w", cfg.WebhookAddr, err)
+	}
+	proxyCtx, stopProxy := context.WithCancel(ctx)
+	var g errgroup.Group
+	g.Go(func() error { return telemetry.ServeListener(proxyCtx, ln, px, slog.New(slog.DiscardHandler)) })
+	defer func() {
+		stopProxy()
+		_ = g.Wait()
+	}()
+
+	sc := scenario{s3: clients.S3, bucket: n.input, photos: photos, out: cfg.Out}
+	started := time.Now()
+	if err := sc.run(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.Out, "  %d operations on S3 in %s; waiting for MinIO's notifications\n", sc.ops, time.Since(started).Round(time.Millisecond))
+
+	// Wait until MinIO has delivered a notification for every operation.
+	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
+		_, events := px.snapshot()
+		return events >= sc.ops, nil
+	}); err != nil {
+		_, events := px.snapshot()
+		return fmt.Errorf("only %d of %d notifications arrived: %w", events, sc.ops, err)
+	}
+
+	// Resend captured notifications: exact duplicates, and one older than its successor.
+	bodies, _ := px.snapshot()
+	resent, err := sc.resend(ctx, "http://"+fwdAddr+"/webhook", bodies)
+	if err != nil {
+		return err
+	}
+	_, received := px.snapshot()
+	received += resent
+
+	// Wait for catch-up: everything forwarded has been finished by some worker.
+	var fwdStats, wkStats metrics
+	var finished float64
+	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
+		f, err := scrape(ctx, "http://"+fwdAddr+"/metrics")
+		if err != nil {
+			return false, nil
+		}
+		total := metrics{}
+		finished = 0
+		for _, u := range workerMetrics {
+			m, err := scrape(ctx, u)
+			if err != nil {
+				return false, nil
+			}
+			finished += m.sum("shardline_worker_records_total")
+			mergeInto(total, m)
+		}
+		fwdStats, wkStats = f, total
+		forwarded := f.sum("shardline_forwarder_records_forwarded_total")
+		return forwarded >= float64(received) && finished >= forwarded, nil
+	}); err != nil {
+		return fmt.Errorf("workers did not catch up (finished %.0f records): %w", finished, err)
+	}
+	caughtUp := time.Since(started)
+
+	v, err := verify(ctx, clients, n, sc.bad)
+	if err != nil {
+		return err
+	}
+	report(cfg.Out, received, fwdStats, wkStats, v, caughtUp, cfg.LogDir)
+	if !v.ok() {
+		return errors.New("outputs do not match inputs (see the table above)")
+	}
+	return nil
+}
+
+// mergeInto appends the families of m to total (for summing across workers).
+func mergeInto(total, m metrics) {
+	for name, fam := range m {
+		if have, ok := total[name]; ok {
+			have.Metric = append(have.Metric, fam.Metric...)
+			continue
+		}
+		total[name] = fam
+	}
+}
+
+func findPhotos(dir string) ([]string, error) {
+	var photos []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".jpg", ".jpeg", ".png":
+			photos = append(photos, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("photos in %s (install Debian's mate-backgrounds): %w", dir, err)
+	}
+	if len(photos) < 8 {
+		return nil, fmt.Errorf("only %d photos in %s: install Debian's mate-backgrounds", len(photos), dir)
+	}
+	sort.Strings(photos)
+	return photos, nil
+}
+
+// waitFor polls cond every 250ms until it is true, fails, or timeout passes.
+func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func post(ctx context.Context, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("forwarder answered %s: %s", resp.Status, msg)
+	}
+	return nil
+}
+
+func putObject(ctx context.Context, c *s3.Client, bucket, key string, data []byte, contentType string) error {
+	_, err := c.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))), ContentType: aws.String(contentType),
+	})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// metrics is one scrape: metric family name → its samples.
+type metrics map[string]*dto.MetricFamily
+
+func scrape(ctx context.Context, url string) (metrics, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+// sum adds the counter or gauge values of a family whose labels include every name=value pair
+// of match ("k=v" strings).
+func (m metrics) sum(name string, match ...string) float64 {
+	fam, ok := m[name]
+	if !ok {
+		return 0
+	}
+	var total float64
+next:
+	for _, metric := range fam.GetMetric() {
+		for _, kv := range match {
+			k, v, _ := strings.Cut(kv, "=")
+			found := false
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == k && l.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case metric.Counter != nil:
+			total += metric.GetCounter().GetValue()
+		case metric.Gauge != nil:
+			total += metric.GetGauge().GetValue()
+		case metric.Untyped != nil:
+			total += metric.GetUntyped().GetValue()
+		}
+	}
+	return total
+}

@@ -1,0 +1,128 @@
+package forwarder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/notification"
+)
+
+// EventWriter puts events on the stream and returns nil only when all of them are in. *Writer
+// implements it.
+type EventWriter interface {
+	Write(ctx context.Context, events []envelope.Event) error
+}
+
+// ParseFunc turns a notification body into events and skips; notification.Parse is one.
+type ParseFunc func(body []byte) (notification.Result, error)
+
+// DefaultMaxBodyBytes is the webhook's default body limit.
+const DefaultMaxBodyBytes = 8 << 20
+
+// Config configures a Forwarder. Writer is required; every other zero field selects the default
+// documented on it.
+type Config struct {
+	// Writer puts the parsed events on the stream, normally a *Writer.
+	Writer EventWriter
+	// Parse decodes a notification body. Nil means notification.Parse.
+	Parse ParseFunc
+
+	// Token, when not empty, is the shared secret the webhook requires in the Authorization
+	// header, either as "Bearer <token>" (what MinIO sends) or bare. Not used by HandleLambda.
+	Token string
+	// MaxBodyBytes bounds a webhook body. Zero means DefaultMaxBodyBytes (8 MiB).
+	MaxBodyBytes int64
+
+	// Registerer receives the request and skip metrics. Nil means a private registry.
+	Registerer prometheus.Registerer
+	// Logger receives skips, malformed payloads and failures. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports a missing or out-of-range field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Writer == nil {
+		errs = append(errs, errors.New("Writer is required"))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is negative", c.MaxBodyBytes))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("forwarder config: %w", err)
+	}
+	return nil
+}
+
+// Forwarder parses notifications and writes their events to the stream; it serves the webhook
+// (Handler) and the Lambda entry point (HandleLambda). It is safe for concurrent use.
+type Forwarder struct {
+	writer  EventWriter
+	parse   ParseFunc
+	token   string
+	maxBody int64
+	log     *slog.Logger
+	metrics *handlerMetrics
+}
+
+// New validates cfg and registers the Forwarder's metrics.
+func New(cfg Config) (*Forwarder, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f := &Forwarder{
+		writer:  cfg.Writer,
+		parse:   cfg.Parse,
+		token:   cfg.Token,
+		maxBody: cfg.MaxBodyBytes,
+		log:     cfg.Logger,
+	}
+	if f.parse == nil {
+		f.parse = notification.Parse
+	}
+	if f.maxBody == 0 {
+		f.maxBody = DefaultMaxBodyBytes
+	}
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	reg := cfg.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newHandlerMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("forwarder metrics: %w", err)
+	}
+	f.metrics = m
+	return f, nil
+}
+
+// deliver counts and logs the skips of res and writes its events; it returns nil only when every
+// event is in the stream.
+func (f *Forwarder) deliver(ctx context.Context, res notification.Result) error {
+	for _, s := range res.Skipped {
+		f.metrics.skipped.WithLabelValues(s.Reason).Inc()
+		f.log.LogAttrs(ctx, slog.LevelInfo, "notification entry skipped",
+			slog.String("reason", s.Reason), slog.String("detail", s.Detail))
+	}
+	if len(res.Events) == 0 {
+		return nil
+	}
+	if err := f.writer.Write(ctx, res.Events); err != nil {
+		f.log.LogAttrs(ctx, slog.LevelError, "events not forwarded",
+			slog.Int("events", len(res.Events)), slog.Any("error", err))
+		return err
+	}
+	for _, ev := range res.Events {
+		f.log.LogAttrs(ctx, slog.LevelDebug, "event forwarded",
+			slog.String("bucket", ev.Bucket), slog.String("key", ev.Key),
+			slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op), slog.String("id", ev.ID))
+	}
+	return nil
+}

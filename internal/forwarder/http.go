@@ -1,0 +1,179 @@
+package forwarder
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/notification"
+)
+
+// HealthPath answers GET and HEAD with 200 while the process is up.
+const HealthPath = "/healthz"
+
+// Handler is the webhook: it accepts notifications POSTed to any path but HealthPath (MinIO and
+// other S3-compatible servers, or an SNS HTTP subscription) and answers 200 only after their
+// events are in the stream.
+//
+// Responses: 200 {"forwarded":N,"skipped":M}; 400 a body that is not a notification (a resend
+// cannot fix it); 401 a missing or wrong token (nothing is read or written); 405 not a POST; 413
+// a body over the limit; 415 a Content-Type other than application/json, text/plain (SNS) or
+// none; 503 the events did not all reach the stream (the sender should retry); 500 an event that
+// can never be put (invalid or oversize) or a parser failure other than a malformed body, which
+// are bugs to look at, not reasons to drop the notification. Errors are a JSON object
+// {"error": "..."}. Skips are counted by reason and logged; they do not fail the request.
+//
+// MinIO's webhook target sends its auth_token as "Authorization: Bearer <token>". An SNS HTTP(S)
+// subscription can only send Basic credentials taken from the endpoint URL, which the Handler
+// does not check: protect such an endpoint at the network or load balancer instead.
+type Handler struct{ f *Forwarder }
+
+// Handler returns the webhook of f.
+func (f *Forwarder) Handler() *Handler { return &Handler{f: f} }
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == HealthPath {
+		h.health(w, r)
+		return
+	}
+	f := h.f
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.fail(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed")
+		return
+	}
+	if !f.authorized(r.Header.Get("Authorization")) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shardline-forwarder"`)
+		h.fail(w, r, http.StatusUnauthorized, resultUnauthorized, "unauthorized")
+		return
+	}
+	if !acceptedContentType(r.Header.Get("Content-Type")) {
+		h.fail(w, r, http.StatusUnsupportedMediaType, resultUnsupportedType, "content type must be application/json or text/plain")
+		return
+	}
+	if r.ContentLength > f.maxBody {
+		h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, f.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
+			return
+		}
+		h.fail(w, r, http.StatusBadRequest, resultReadFailed, "cannot read body")
+		return
+	}
+
+	res, err := f.parse(body)
+	if err != nil {
+		if errors.Is(err, notification.ErrMalformed) {
+			f.metrics.malformed.Inc()
+			f.log.LogAttrs(r.Context(), slog.LevelWarn, "malformed notification",
+				slog.Int("bytes", len(body)), slog.Any("error", err))
+			h.fail(w, r, http.StatusBadRequest, resultMalformed, "malformed notification")
+			return
+		}
+		f.log.LogAttrs(r.Context(), slog.LevelError, "parse notification",
+			slog.Int("bytes", len(body)), slog.Any("error", err))
+		h.fail(w, r, http.StatusInternalServerError, resultParseFailed, "cannot parse notification")
+		return
+	}
+	if err := f.deliver(r.Context(), res); err != nil {
+		if neverPuttable(err) {
+			h.fail(w, r, http.StatusInternalServerError, resultWriteFailed, "event cannot be forwarded")
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, r, http.StatusServiceUnavailable, resultWriteFailed, "events not forwarded, retry")
+		return
+	}
+	f.metrics.requests.WithLabelValues(resultForwarded).Inc()
+	writeJSON(w, http.StatusOK, struct {
+		Forwarded int `json:"forwarded"`
+		Skipped   int `json:"skipped"`
+	}{len(res.Events), len(res.Skipped)})
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, "ok\n")
+	}
+}
+
+// fail counts the request under result, logs it and answers status with a JSON error.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, result, msg string) {
+	h.f.metrics.requests.WithLabelValues(result).Inc()
+	h.f.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook request refused",
+		slog.Int("status", status), slog.String("result", result),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr))
+	writeJSON(w, status, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil { // cannot happen for the structs above
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// authorized reports whether header carries the configured token, as "Bearer <token>" or bare.
+// With no token configured every request is authorized.
+func (f *Forwarder) authorized(header string) bool {
+	if f.token == "" {
+		return true
+	}
+	if scheme, rest, ok := strings.Cut(header, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		if equalSecret(strings.TrimSpace(rest), f.token) {
+			return true
+		}
+	}
+	return equalSecret(header, f.token)
+}
+
+// equalSecret compares in constant time. Comparing digests keeps the time independent of the
+// lengths too (ConstantTimeCompare returns at once when they differ).
+func equalSecret(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// acceptedContentType reports whether ct is empty, application/json or text/plain (what SNS
+// sends), parameters such as charset aside.
+func acceptedContentType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || mt == "text/plain"
+}
+
+// neverPuttable reports whether a Write error is about the events themselves (invalid or too
+// large), which no retry can fix, rather than about reaching the stream.
+func neverPuttable(err error) bool {
+	return errors.Is(err, ErrOversize) || errors.Is(err, envelope.ErrInvalid)
+}

@@ -1,0 +1,123 @@
+package forwarder
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "shardline_forwarder"
+
+// writerMetrics are the Writer's counters.
+type writerMetrics struct {
+	forwarded prometheus.Counter
+	retries   prometheus.Counter
+	failed    prometheus.Counter
+	calls     *prometheus.CounterVec
+}
+
+// PutRecords call results, the values of the result label of put_records_requests_total.
+const (
+	callOK      = "ok"
+	callPartial = "partial"
+	callError   = "error"
+)
+
+func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
+	m := &writerMetrics{
+		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "records_forwarded_total",
+			Help: "Records accepted by Kinesis.",
+		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "put_records_retries_total",
+			Help: "Records re-sent after a partial failure or a retryable PutRecords error.",
+		}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "put_records_failed_total",
+			Help: "Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error.",
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "put_records_requests_total",
+			Help: "PutRecords calls by result (ok, partial, error).",
+		}, []string{"result"}),
+	}
+	var err error
+	if m.forwarded, err = register(reg, m.forwarded); err != nil {
+		return nil, err
+	}
+	if m.retries, err = register(reg, m.retries); err != nil {
+		return nil, err
+	}
+	if m.failed, err = register(reg, m.failed); err != nil {
+		return nil, err
+	}
+	if m.calls, err = register(reg, m.calls); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// handlerMetrics are the counters shared by the webhook and the Lambda entry point.
+type handlerMetrics struct {
+	skipped   *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	malformed prometheus.Counter
+}
+
+// Request results, the values of the result label of requests_total.
+const (
+	resultForwarded        = "forwarded"
+	resultMalformed        = "malformed"
+	resultWriteFailed      = "write_failed"
+	resultParseFailed      = "parse_failed"
+	resultUnauthorized     = "unauthorized"
+	resultMethodNotAllowed = "method_not_allowed"
+	resultTooLarge         = "too_large"
+	resultUnsupportedType  = "unsupported_media_type"
+	resultReadFailed       = "read_failed"
+)
+
+func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {
+	m := &handlerMetrics{
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "events_skipped_total",
+			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",
+		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "Webhook requests and Lambda invocations by result.",
+		}, []string{"result"}),
+		malformed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "malformed_total",
+			Help: "Payloads that were not a notification and were acknowledged without forwarding.",
+		}),
+	}
+	var err error
+	if m.skipped, err = register(reg, m.skipped); err != nil {
+		return nil, err
+	}
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.malformed, err = register(reg, m.malformed); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c on reg; if an identical collector is already registered (a second Writer
+// or Forwarder on the same registry) it returns that one, so both count into the same series.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}

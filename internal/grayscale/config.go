@@ -1,0 +1,82 @@
+package grayscale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Defaults applied to the zero values of Config's optional fields.
+const (
+	// DefaultMaxPixels is the largest width×height the handler decodes when Config.MaxPixels is 0.
+	DefaultMaxPixels int64 = 50_000_000
+	// DefaultMaxBytes is the largest input object, in bytes, the handler reads when
+	// Config.MaxBytes is 0.
+	DefaultMaxBytes int64 = 64 << 20
+	// DefaultJPEGQuality is the JPEG quality used when Config.JPEGQuality is 0.
+	DefaultJPEGQuality = 90
+)
+
+// ObjectStore is the part of *s3.Client the handler uses, so that unit tests can pass a small
+// fake. Errors must look like the SDK's (smithy.APIError, *smithyhttp.ResponseError) to be
+// classified; any other error is treated as transient.
+type ObjectStore interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+var _ ObjectStore = (*s3.Client)(nil)
+
+// Config configures a Handler. Store and OutputBucket are required; every other field has a
+// documented zero-value default.
+type Config struct {
+	// Store reads inputs and writes outputs. Required.
+	Store ObjectStore
+	// OutputBucket receives the grayscale copies. Required.
+	OutputBucket string
+	// OutputPrefix is prepended to the input key to form the output key; "" keeps the key as is.
+	OutputPrefix string
+	// MaxPixels is the largest width×height accepted; 0 means DefaultMaxPixels.
+	MaxPixels int64
+	// MaxBytes is the largest input object accepted, in bytes; 0 means DefaultMaxBytes.
+	MaxBytes int64
+	// JPEGQuality (1–100) is the quality of JPEG outputs; 0 means DefaultJPEGQuality.
+	JPEGQuality int
+}
+
+// Validate reports the first missing or out-of-range field of c. A Config that passes Validate
+// is accepted by New.
+func (c Config) Validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("grayscale config: Store is required")
+	case c.OutputBucket == "":
+		return errors.New("grayscale config: OutputBucket is required")
+	case len(c.OutputPrefix) >= maxKeyLen:
+		return fmt.Errorf("grayscale config: OutputPrefix is %d bytes, leaving no room for a key (S3 keys are at most %d bytes)", len(c.OutputPrefix), maxKeyLen)
+	case c.MaxPixels < 0:
+		return fmt.Errorf("grayscale config: MaxPixels %d is negative", c.MaxPixels)
+	case c.MaxBytes < 0:
+		return fmt.Errorf("grayscale config: MaxBytes %d is negative", c.MaxBytes)
+	case c.JPEGQuality < 0 || c.JPEGQuality > 100:
+		return fmt.Errorf("grayscale config: JPEGQuality %d is outside 1–100 (0 for the default)", c.JPEGQuality)
+	}
+	return nil
+}
+
+// withDefaults returns c with the zero values of its optional fields replaced by the defaults.
+func (c Config) withDefaults() Config {
+	if c.MaxPixels == 0 {
+		c.MaxPixels = DefaultMaxPixels
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.JPEGQuality == 0 {
+		c.JPEGQuality = DefaultJPEGQuality
+	}
+	return c
+}

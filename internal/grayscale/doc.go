@@ -1,0 +1,20 @@
+// Package grayscale is shardline's built-in handler: for a put event it reads the input object's
+// current content, converts the image to grayscale and writes it to the output bucket under
+// OutputKey(key), with metadata naming the exact source it was derived from; for a delete event it
+// deletes that output.
+//
+// Inputs are checked before they are decoded (byte size against MaxBytes, format and dimensions
+// against MaxPixels from the image header alone) so that a hostile file, such as a small PNG that
+// claims to be 100000×100000 pixels, cannot exhaust the worker's memory. Peak memory for one event
+// is bounded by roughly MaxBytes for the input, plus the decoded image (up to 8 bytes a pixel for
+// 16-bit formats), plus the 1–4 byte a pixel grayscale copy and the encoded output.
+//
+// Failures are classified once, here: inputs that no retry can fix (not an image, corrupt, too
+// large, access denied, …) are returned as processor.Permanent errors with one of the Reason*
+// labels; everything else (throttling, 5xx, network, cancellation) is returned as an ordinary
+// wrapped error, which the caller retries.
+//
+// Supported input formats are JPEG, PNG, GIF (first frame), BMP, TIFF and WebP. JPEG inputs are
+// written as grayscale JPEG; every other format is written as PNG (alpha is preserved). The output
+// key is not renamed, so the object's Content-Type, not its key's extension, says which it is.
+package grayscale

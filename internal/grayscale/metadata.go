@@ -1,0 +1,46 @@
+package grayscale
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+)
+
+// S3 user-metadata names (lower case, without the x-amz-meta- prefix) written on every output
+// object. Together they name the exact input content the output was derived from.
+const (
+	// MetaSourceETag holds the ETag, without quotes, of the input bytes that were read.
+	MetaSourceETag = "source-etag"
+	// MetaSourceSequencer holds the normalised sequencer of the event that wrote the output.
+	MetaSourceSequencer = "source-sequencer"
+	// MetaSourceKey holds SourceKeyValue(bucket, key) of the input.
+	MetaSourceKey = "source-key"
+	// MetaSourceVersionID holds the version ID of the input bytes that were read; it is absent
+	// when the input bucket is not versioned.
+	MetaSourceVersionID = "source-version-id"
+)
+
+// maxSourceKeyValue bounds the MetaSourceKey value. S3 allows 2 KB of user metadata in total
+// (UTF-8 bytes of names plus values) and escaping can triple a 1,024-byte key, so longer values
+// are replaced by a hash. 1,536 bytes holds any unescaped bucket/key (at most 63 + 3 + 1,024
+// bytes) and leaves about 500 bytes for the other entries (under 200 in practice).
+const maxSourceKeyValue = 1536
+
+// SourceKeyValue is the MetaSourceKey value for an input object: url.PathEscape(bucket + "/" +
+// key), which is ASCII as S3 metadata must be and which url.PathUnescape reverses exactly. When
+// that escaped form is longer than 1,536 bytes it is "sha256:" followed by the lower-case hex
+// SHA-256 of bucket + "/" + key instead. Verifiers compare against this function's result.
+func SourceKeyValue(bucket, key string) string {
+	id := bucket + "/" + key
+	if v := url.PathEscape(id); len(v) <= maxSourceKeyValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// trimETag returns an ETag without its surrounding double quotes.
+func trimETag(etag string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(etag, `"`), `"`)
+}

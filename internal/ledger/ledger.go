@@ -1,0 +1,243 @@
+// Package ledger is the per-object record of the last event applied, kept in DynamoDB. It is the
+// single authority on ordering: an event is applied only if its (epoch, sequencer) is greater
+// than the ledger's, and the commit is a conditional write, so two workers can never both move
+// one object's ledger to different events, nor move it backwards.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/shardline/shardline/internal/envelope"
+)
+
+// Attribute names of the ledger table. The hash key is AttrObject (S) = bucket + "/" + key.
+const (
+	AttrObject     = "object"
+	AttrSequencer  = "sequencer"
+	AttrEpoch      = "epoch"
+	AttrOp         = "op"
+	AttrOutcome    = "outcome"
+	AttrEventID    = "eventId"
+	AttrSourceETag = "sourceETag"
+	AttrOutputETag = "outputETag"
+	AttrWorker     = "worker"
+	AttrShard      = "shard"
+	AttrUpdatedAt  = "updatedAt"
+)
+
+// EpochItem is the object value of the table's control item holding the current epoch. It can
+// never collide with an object ID, which always contains a '/'.
+const EpochItem = "#epoch"
+
+// Outcomes recorded in the ledger.
+const (
+	OutcomeApplied      = "applied"
+	OutcomeDeadLettered = "dead_lettered"
+)
+
+// Decision is what the ledger rule says about an event.
+type Decision int
+
+// Decisions, in the order the rule checks them.
+const (
+	Apply     Decision = iota + 1 // (epoch, sequencer) is newer than the ledger's
+	Duplicate                     // same (epoch, sequencer) as the ledger's
+	Stale                         // older than the ledger's
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Apply:
+		return "apply"
+	case Duplicate:
+		return "duplicate"
+	case Stale:
+		return "stale"
+	}
+	return "unknown"
+}
+
+// Entry is one object's ledger item.
+type Entry struct {
+	Object     string
+	Sequencer  string // normalised
+	Epoch      int64
+	Op         string
+	Outcome    string
+	EventID    string
+	SourceETag string
+	OutputETag string
+	Worker     string
+	Shard      string
+	UpdatedAt  time.Time
+}
+
+// Decide applies the ledger rule to an event about to be applied in epoch. found is false when the
+// object has no ledger entry yet (everything applies). Sequencers are normalised, so string order
+// is S3 order.
+func Decide(e Entry, found bool, epoch int64, ev envelope.Event) Decision {
+	if !found {
+		return Apply
+	}
+	switch {
+	case epoch > e.Epoch:
+		return Apply
+	case epoch < e.Epoch:
+		return Stale
+	case ev.Sequencer > e.Sequencer:
+		return Apply
+	case ev.Sequencer == e.Sequencer:
+		return Duplicate
+	default:
+		return Stale
+	}
+}
+
+// DynamoDB is the part of *dynamodb.Client the ledger uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+// Ledger reads and conditionally writes ledger entries.
+type Ledger struct {
+	client DynamoDB
+	table  string
+}
+
+// New returns a Ledger on table.
+func New(client DynamoDB, table string) (*Ledger, error) {
+	if client == nil || table == "" {
+		return nil, errors.New("ledger: client and table are required")
+	}
+	return &Ledger{client: client, table: table}, nil
+}
+
+// ErrConflict is returned by Commit when the ledger already holds an event at least as new: some
+// other attempt (a duplicate, or another worker) committed first.
+var ErrConflict = errors.New("ledger conflict: a newer or equal event is already committed")
+
+// Get reads an object's entry with a strongly consistent read.
+func (l *Ledger) Get(ctx context.Context, object string) (Entry, bool, error) {
+	out, err := l.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(l.table),
+		ConsistentRead: aws.Bool(true),
+		Key:            map[string]types.AttributeValue{AttrObject: s(object)},
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger get %s: %w", object, err)
+	}
+	if out.Item == nil {
+		return Entry{}, false, nil
+	}
+	return entryOf(out.Item), true, nil
+}
+
+// Commit records e as the object's last event, only if the stored (epoch, sequencer) is older.
+// It returns ErrConflict (wrapped) otherwise.
+func (l *Ledger) Commit(ctx context.Context, e Entry) error {
+	if e.UpdatedAt.IsZero() {
+		e.UpdatedAt = time.Now()
+	}
+	_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(l.table),
+		Item:      itemOf(e),
+		ConditionExpression: aws.String("attribute_not_exists(#o) OR #e < :e OR (#e = :e AND #s < :s)"),
+		ExpressionAttributeNames: map[string]string{
+			"#o": AttrObject, "#e": AttrEpoch, "#s": AttrSequencer,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":e": n(e.Epoch), ":s": s(e.Sequencer),
+		},
+	})
+	if err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return fmt.Errorf("ledger commit %s at %s: %w", e.Object, e.Sequencer, ErrConflict)
+		}
+		return fmt.Errorf("ledger commit %s: %w", e.Object, err)
+	}
+	return nil
+}
+
+// Epoch returns the current epoch (0 when never set).
+func (l *Ledger) Epoch(ctx context.Context) (int64, error) {
+	e, found, err := l.Get(ctx, EpochItem)
+	if err != nil || !found {
+		return 0, err
+	}
+	return e.Epoch, nil
+}
+
+// BumpEpoch raises the current epoch by one and returns the new value.
+func (l *Ledger) BumpEpoch(ctx context.Context) (int64, error) {
+	out, err := l.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(l.table),
+		Key:                       map[string]types.AttributeValue{AttrObject: s(EpochItem)},
+		UpdateExpression:          aws.String("ADD #e :one SET #u = :now"),
+		ExpressionAttributeNames:  map[string]string{"#e": AttrEpoch, "#u": AttrUpdatedAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":now": s(time.Now().UTC().Format(time.RFC3339Nano))},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bump epoch: %w", err)
+	}
+	v, _ := out.Attributes[AttrEpoch].(*types.AttributeValueMemberN)
+	if v == nil {
+		return 0, errors.New("bump epoch: no epoch returned")
+	}
+	return strconv.ParseInt(v.Value, 10, 64)
+}
+
+func itemOf(e Entry) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		AttrObject:    s(e.Object),
+		AttrSequencer: s(e.Sequencer),
+		AttrEpoch:     n(e.Epoch),
+		AttrOp:        s(e.Op),
+		AttrOutcome:   s(e.Outcome),
+		AttrUpdatedAt: s(e.UpdatedAt.UTC().Format(time.RFC3339Nano)),
+	}
+	for name, v := range map[string]string{
+		AttrEventID: e.EventID, AttrSourceETag: e.SourceETag, AttrOutputETag: e.OutputETag,
+		AttrWorker: e.Worker, AttrShard: e.Shard,
+	} {
+		if v != "" {
+			item[name] = s(v)
+		}
+	}
+	return item
+}
+
+func entryOf(item map[string]types.AttributeValue) Entry {
+	get := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	var epoch int64
+	if v, ok := item[AttrEpoch].(*types.AttributeValueMemberN); ok {
+		epoch, _ = strconv.ParseInt(v.Value, 10, 64)
+	}
+	at, _ := time.Parse(time.RFC3339Nano, get(AttrUpdatedAt))
+	return Entry{
+		Object: get(AttrObject), Sequencer: get(AttrSequencer), Epoch: epoch, Op: get(AttrOp),
+		Outcome: get(AttrOutcome), EventID: get(AttrEventID), SourceETag: get(AttrSourceETag),
+		OutputETag: get(AttrOutputETag), Worker: get(AttrWorker), Shard: get(AttrShard), UpdatedAt: at,
+	}
+}
+
+func s(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}

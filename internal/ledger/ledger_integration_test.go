@@ -1,0 +1,71 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/sequencer"
+	"github.com/shardline/shardline/internal/setup"
+)
+
+func TestCommitIsConditional(t *testing.T) {
+	clients := localstack.Require(t)
+	table := localstack.Name(t, "ledger")
+	ctx := context.Background()
+	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(clients.DynamoDB, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := func(s string) string {
+		n, err := sequencer.Normalize(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	entry := func(s string, epoch int64) ledger.Entry {
+		return ledger.Entry{Object: "in/a.jpg", Sequencer: seq(s), Epoch: epoch, Op: "put", Outcome: ledger.OutcomeApplied}
+	}
+	steps := []struct {
+		name     string
+		e        ledger.Entry
+		conflict bool
+	}{
+		{"first commit", entry("0B", 0), false},
+		{"newer commit", entry("0C", 0), false},
+		{"same again conflicts", entry("0C", 0), true},
+		{"older conflicts", entry("0A", 0), true},
+		{"older in a newer epoch applies", entry("0A", 1), false},
+		{"newer in the old epoch conflicts", entry("0F", 0), true},
+	}
+	for _, st := range steps {
+		err := l.Commit(ctx, st.e)
+		if got := errors.Is(err, ledger.ErrConflict); got != st.conflict || (!st.conflict && err != nil) {
+			t.Fatalf("%s: err = %v, want conflict %v", st.name, err, st.conflict)
+		}
+	}
+	got, found, err := l.Get(ctx, "in/a.jpg")
+	if err != nil || !found || got.Sequencer != seq("0A") || got.Epoch != 1 {
+		t.Fatalf("final entry %+v found=%v err=%v; want 0A in epoch 1", got, found, err)
+	}
+
+	if e, err := l.Epoch(ctx); err != nil || e != 0 {
+		t.Fatalf("initial epoch %d, %v", e, err)
+	}
+	for want := int64(1); want <= 2; want++ {
+		if e, err := l.BumpEpoch(ctx); err != nil || e != want {
+			t.Fatalf("BumpEpoch = %d, %v; want %d", e, err, want)
+		}
+	}
+	if e, _ := l.Epoch(ctx); e != 2 {
+		t.Fatalf("epoch after two bumps = %d", e)
+	}
+}

@@ -1,0 +1,87 @@
+// Package localstack connects integration tests to the local stack (infra/local/stack.sh): real
+// servers speaking the S3, Kinesis and DynamoDB wire protocols on 127.0.0.1. `make test` starts
+// the stack and sets SHARDLINE_INTEGRATION=1; with that set, an unreachable stack fails the test
+// instead of skipping it.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shardline/shardline/internal/awsclients"
+)
+
+// EnvVar enables the integration tests.
+const EnvVar = "SHARDLINE_INTEGRATION"
+
+// Require returns clients for the local stack, skipping the test when integration tests are not
+// enabled and failing it when they are but the stack does not answer.
+func Require(t testing.TB) awsclients.Clients {
+	t.Helper()
+	if os.Getenv(EnvVar) != "1" {
+		t.Skipf("integration test: run `make test` (or set %s=1 with the local stack up)", EnvVar)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := awsclients.Load(ctx, awsclients.Options{S3PathStyle: os.Getenv("SHARDLINE_S3_PATH_STYLE") == "true"})
+	if err != nil {
+		t.Fatalf("local stack: %v", err)
+	}
+	if _, err := c.Kinesis.ListStreams(ctx, &kinesis.ListStreamsInput{}); err != nil {
+		t.Fatalf("local stack Kinesis (%s) does not answer: %v", os.Getenv("AWS_ENDPOINT_URL_KINESIS"), err)
+	}
+	if _, err := c.DynamoDB.ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatalf("local stack DynamoDB (%s) does not answer: %v", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), err)
+	}
+	if _, err := c.S3.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("local stack S3 (%s) does not answer: %v", os.Getenv("AWS_ENDPOINT_URL_S3"), err)
+	}
+	return c
+}
+
+// Name returns a resource name unique to this test run: prefix-<test>-<random>, lower case,
+// at most 63 characters (valid for buckets, streams and tables).
+func Name(t testing.TB, prefix string) string {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	test := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '-'
+	}, t.Name())
+	name := prefix + "-" + test
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	return strings.Trim(name, "-") + "-" + hex.EncodeToString(b[:])
+}
+
+// Eventually polls cond every interval until it returns true or timeout passes, then fails the
+// test with msg. It is the only way tests here wait.
+func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: "+msg, append([]any{timeout}, args...)...)
+		}
+		time.Sleep(interval)
+	}
+}

@@ -1,0 +1,205 @@
+// Package worker runs a KCL worker (vmware-go-kcl-v2) with shardline's conditional checkpointer
+// and record processor, and shuts it down gracefully.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+	kclcfg "github.com/vmware/vmware-go-kcl-v2/clientlibrary/config"
+	kclworker "github.com/vmware/vmware-go-kcl-v2/clientlibrary/worker"
+
+	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/processor"
+)
+
+// Config configures a worker. Zero values of optional fields take the documented defaults.
+type Config struct {
+	Kinesis  *kinesis.Client  // required
+	DynamoDB *dynamodb.Client // required
+	Handler  processor.Handler
+
+	Region          string // required (the KCL wants it even with clients passed in)
+	StreamName      string // required
+	LeaseTable      string // required: KCL lease and checkpoint table
+	LedgerTable     string // required
+	DeadLetterTable string // required
+	WorkerID        string // required: unique per process
+
+	// LeaseDuration is the KCL failover time: a lease not renewed for this long may be taken
+	// by another worker. Default 10s.
+	LeaseDuration time.Duration
+	// ShardSyncInterval is how often the worker lists shards and tries to take leases (it takes
+	// at most one new lease per interval). Default 5s.
+	ShardSyncInterval time.Duration
+	// IdleBetweenReads is the pause after an empty GetRecords. Default 500ms.
+	IdleBetweenReads time.Duration
+	// MaxRecords per GetRecords call. Default 1000.
+	MaxRecords int
+	// StartAtLatest starts shards without a checkpoint at LATEST instead of TRIM_HORIZON.
+	StartAtLatest bool
+	// StopTimeout bounds graceful shutdown after ctx is cancelled: in-flight records get two
+	// thirds of it to finish, then are abandoned (left unapplied, not checkpointed). Default 30s,
+	// ECS's default stop timeout.
+	StopTimeout time.Duration
+	// DisableLeaseStealing turns off rebalancing of leases between workers.
+	DisableLeaseStealing bool
+
+	Retry      processor.Retry
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// OnReady is called once the worker has started (for /readyz).
+	OnReady func()
+}
+
+// Validate reports the first missing or invalid field.
+func (c Config) Validate() error {
+	for name, v := range map[string]string{
+		"Region": c.Region, "StreamName": c.StreamName, "LeaseTable": c.LeaseTable,
+		"LedgerTable": c.LedgerTable, "DeadLetterTable": c.DeadLetterTable, "WorkerID": c.WorkerID,
+	} {
+		if v == "" {
+			return fmt.Errorf("worker: %s is required", name)
+		}
+	}
+	if c.Kinesis == nil || c.DynamoDB == nil || c.Handler == nil {
+		return errors.New("worker: Kinesis, DynamoDB and Handler are required")
+	}
+	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 {
+		return errors.New("worker: durations and MaxRecords must not be negative")
+	}
+	if c.MaxRecords > 10000 {
+		return errors.New("worker: MaxRecords must be at most 10000 (the GetRecords limit)")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = 10 * time.Second
+	}
+	if c.ShardSyncInterval == 0 {
+		c.ShardSyncInterval = 5 * time.Second
+	}
+	if c.IdleBetweenReads == 0 {
+		c.IdleBetweenReads = 500 * time.Millisecond
+	}
+	if c.MaxRecords == 0 {
+		c.MaxRecords = 1000
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 30 * time.Second
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Run starts the worker and blocks until ctx is cancelled, then shuts down within StopTimeout:
+// stop fetching, let in-flight records finish or abandon them, checkpoint, release leases.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger.With(slog.String("worker", cfg.WorkerID))
+	// The KCL's shard consumer also logs through logrus' global logger; keep it quiet.
+	logrus.SetOutput(io.Discard)
+
+	cp, err := checkpoint.New(checkpoint.Config{
+		Client: cfg.DynamoDB, TableName: cfg.LeaseTable, WorkerID: cfg.WorkerID,
+		LeaseDuration: cfg.LeaseDuration, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	led, err := ledger.New(cfg.DynamoDB, cfg.LedgerTable)
+	if err != nil {
+		return err
+	}
+	dl, err := deadletter.New(cfg.DynamoDB, cfg.DeadLetterTable)
+	if err != nil {
+		return err
+	}
+	// Record processing outlives ctx by the drain period so that in-flight records can finish.
+	procCtx, cancelProc := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelProc()
+	factory, err := processor.NewFactory(procCtx, processor.Config{
+		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
+		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+
+	kc := kclConfig(cfg, log)
+	w := kclworker.NewWorker(factory, kc).WithKinesis(cfg.Kinesis).WithCheckpointer(cp)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start KCL worker: %w", err)
+	}
+	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable))
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	<-ctx.Done()
+
+	log.Info("shutting down", slog.Duration("stop_timeout", cfg.StopTimeout))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Shutdown()
+	}()
+	drain := time.NewTimer(cfg.StopTimeout * 2 / 3)
+	defer drain.Stop()
+	deadline := time.NewTimer(cfg.StopTimeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-done:
+			log.Info("worker stopped cleanly")
+			return nil
+		case <-drain.C:
+			log.Warn("drain period over: abandoning in-flight records")
+			cancelProc()
+		case <-deadline.C:
+			return fmt.Errorf("worker did not stop within %s", cfg.StopTimeout)
+		}
+	}
+}
+
+func kclConfig(cfg Config, log *slog.Logger) *kclcfg.KinesisClientLibConfiguration {
+	ms := func(d time.Duration) int { return int(d / time.Millisecond) }
+	pos := kclcfg.TRIM_HORIZON
+	if cfg.StartAtLatest {
+		pos = kclcfg.LATEST
+	}
+	kc := kclcfg.NewKinesisClientLibConfig(cfg.LeaseTable, cfg.StreamName, cfg.Region, cfg.WorkerID).
+		WithTableName(cfg.LeaseTable).
+		WithInitialPositionInStream(pos).
+		WithFailoverTimeMillis(ms(cfg.LeaseDuration)).
+		WithLeaseRefreshWaitTime(ms(cfg.LeaseDuration / 4)).
+		WithShardSyncIntervalMillis(ms(cfg.ShardSyncInterval)).
+		WithIdleTimeBetweenReadsInMillis(ms(cfg.IdleBetweenReads)).
+		WithMaxRecords(cfg.MaxRecords).
+		WithLeaseStealing(!cfg.DisableLeaseStealing).
+		WithLeaseStealingIntervalMillis(ms(cfg.ShardSyncInterval)).
+		WithLeaseSyncingIntervalMillis(ms(cfg.ShardSyncInterval)).
+		WithLogger(kclLogger{l: log})
+	kc.ParentShardPollIntervalMillis = ms(cfg.ShardSyncInterval / 2)
+	kc.LeaseStealingClaimTimeoutMillis = ms(3 * cfg.LeaseDuration)
+	return kc
+}

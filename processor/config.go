@@ -1,0 +1,103 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+)
+
+// Handler turns one applied event into effects. It must be idempotent: an event can be handled
+// again after a crash between the handler and the ledger commit. It returns an error matching
+// ErrPermanent for failures retrying cannot fix; any other error is retried.
+type Handler interface {
+	Handle(ctx context.Context, ev envelope.Event) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, ev envelope.Event) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, ev envelope.Event) error { return f(ctx, ev) }
+
+// Ledger is the per-object ordering authority (see package ledger).
+type Ledger interface {
+	Get(ctx context.Context, object string) (ledger.Entry, bool, error)
+	Commit(ctx context.Context, e ledger.Entry) error
+	Epoch(ctx context.Context) (int64, error)
+}
+
+// DeadLetters stores records that cannot be applied.
+type DeadLetters interface {
+	Put(ctx context.Context, l deadletter.Letter) error
+}
+
+// Leases tells whether this worker still owns a shard, without I/O, and gives a shard up.
+type Leases interface {
+	Owns(shardID string) bool
+	Revoke(shardID string)
+}
+
+// Retry bounds the retries of transient failures.
+type Retry struct {
+	MaxAttempts int           // attempts per record before it is dead-lettered; default 8
+	Base        time.Duration // first backoff; default 100ms
+	Max         time.Duration // backoff cap; default 5s
+}
+
+// Config configures the record processors of one worker.
+type Config struct {
+	Handler     Handler     // required
+	Ledger      Ledger      // required
+	DeadLetters DeadLetters // required
+	Leases      Leases      // required
+	WorkerID    string      // required; recorded in the ledger
+
+	Retry      Retry
+	Registerer prometheus.Registerer // default: a private registry (metrics not exported)
+	Logger     *slog.Logger          // default slog.Default()
+}
+
+// Validate reports the first missing field.
+func (c Config) Validate() error {
+	switch {
+	case c.Handler == nil:
+		return errors.New("processor: Handler is required")
+	case c.Ledger == nil:
+		return errors.New("processor: Ledger is required")
+	case c.DeadLetters == nil:
+		return errors.New("processor: DeadLetters is required")
+	case c.Leases == nil:
+		return errors.New("processor: Leases is required")
+	case c.WorkerID == "":
+		return errors.New("processor: WorkerID is required")
+	case c.Retry.MaxAttempts < 0 || c.Retry.Base < 0 || c.Retry.Max < 0:
+		return errors.New("processor: Retry values must not be negative")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Retry.MaxAttempts == 0 {
+		c.Retry.MaxAttempts = 8
+	}
+	if c.Retry.Base == 0 {
+		c.Retry.Base = 100 * time.Millisecond
+	}
+	if c.Retry.Max == 0 {
+		c.Retry.Max = 5 * time.Second
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,168 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func validConfig() Config {
+	return Config{
+		Handler: &fakeHandler{}, Ledger: newFakeLedger(), DeadLetters: &fakeDeadLetters{},
+		Leases: &fakeLeases{}, WorkerID: testWorker,
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(c *Config)
+		wantErr string // substring; "" for valid
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"valid with retry values", func(c *Config) { c.Retry = Retry{MaxAttempts: 1, Base: time.Millisecond, Max: time.Second} }, ""},
+		{"no handler", func(c *Config) { c.Handler = nil }, "Handler"},
+		{"no ledger", func(c *Config) { c.Ledger = nil }, "Ledger"},
+		{"no dead letters", func(c *Config) { c.DeadLetters = nil }, "DeadLetters"},
+		{"no leases", func(c *Config) { c.Leases = nil }, "Leases"},
+		{"no worker ID", func(c *Config) { c.WorkerID = "" }, "WorkerID"},
+		{"negative attempts", func(c *Config) { c.Retry.MaxAttempts = -1 }, "negative"},
+		{"negative base", func(c *Config) { c.Retry.Base = -time.Millisecond }, "negative"},
+		{"negative max", func(c *Config) { c.Retry.Max = -time.Millisecond }, "negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig()
+			tc.mutate(&c)
+			err := c.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				if _, err := NewFactory(context.Background(), c); err != nil {
+					t.Fatalf("NewFactory = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tc.wantErr)
+			}
+			if f, err := NewFactory(context.Background(), c); err == nil || f != nil {
+				t.Fatalf("NewFactory = %v, %v; want nil and an error", f, err)
+			}
+		})
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := validConfig().withDefaults()
+	if c.Retry != (Retry{MaxAttempts: 8, Base: 100 * time.Millisecond, Max: 5 * time.Second}) {
+		t.Errorf("default Retry = %+v", c.Retry)
+	}
+	if c.Registerer == nil || c.Logger == nil {
+		t.Errorf("default Registerer %v, Logger %v: want both set", c.Registerer, c.Logger)
+	}
+	set := Config{Retry: Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 3 * time.Millisecond}}.withDefaults()
+	if set.Retry != (Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 3 * time.Millisecond}) {
+		t.Errorf("explicit Retry changed to %+v", set.Retry)
+	}
+}
+
+// TestMetricsRegistered registers every metric on the injected registry, with the four outcomes
+// exported from the start, and lets two factories use two registries.
+func TestMetricsRegistered(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := validConfig()
+	c.Registerer = reg
+	if _, err := NewFactory(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, mRecords); err != nil || n != 4 {
+		t.Errorf("%s series = %d (%v), want 4 (one per outcome, exported at zero)", mRecords, n, err)
+	}
+	assertMetric(t, reg, mRecords, outcomes(0, 0, 0, 0))
+	for _, name := range []string{mConflicts, mRetries, mShards} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != 1 {
+			t.Errorf("%s series = %d (%v), want 1", name, n, err)
+		}
+	}
+	c.Registerer = prometheus.NewRegistry()
+	if _, err := NewFactory(context.Background(), c); err != nil {
+		t.Fatalf("second factory on its own registry: %v", err)
+	}
+	c.Registerer = nil
+	if _, err := NewFactory(context.Background(), c); err != nil {
+		t.Fatalf("factory with the default private registry: %v", err)
+	}
+}
+
+func TestPermanentError(t *testing.T) {
+	cause := errors.New("bad magic")
+	tests := []struct {
+		name       string
+		err        error
+		permanent  bool
+		reason     string
+		wantText   string
+		wantCauses bool
+	}{
+		{"Permanent", Permanent("not_an_image", cause), true, "not_an_image", "not_an_image: bad magic", true},
+		{"wrapped Permanent", fmt.Errorf("s3://in/a.jpg: %w", Permanent("too_large", cause)), true, "too_large", "s3://in/a.jpg: too_large: bad magic", true},
+		{"Permanent without cause", Permanent("empty_object", nil), true, "empty_object", "empty_object", false},
+		{"plain error", cause, false, "", "bad magic", true},
+		{"nil", nil, false, "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errors.Is(tc.err, ErrPermanent); got != tc.permanent {
+				t.Errorf("errors.Is(err, ErrPermanent) = %v, want %v", got, tc.permanent)
+			}
+			if got := ReasonOf(tc.err); got != tc.reason {
+				t.Errorf("ReasonOf = %q, want %q", got, tc.reason)
+			}
+			if tc.err != nil && tc.err.Error() != tc.wantText {
+				t.Errorf("Error() = %q, want %q", tc.err.Error(), tc.wantText)
+			}
+			if got := errors.Is(tc.err, cause); got != tc.wantCauses {
+				t.Errorf("errors.Is(err, cause) = %v, want %v", got, tc.wantCauses)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	tests := []struct {
+		name    string
+		retry   Retry
+		attempt int
+		ceiling time.Duration
+	}{
+		{"first attempt", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 1, 100 * time.Millisecond},
+		{"doubles", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 3, 400 * time.Millisecond},
+		{"capped", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 10, 5 * time.Second},
+		{"huge attempt does not overflow", Retry{Base: time.Second, Max: time.Minute}, 1000, time.Minute},
+		{"large base shifted past int64", Retry{Base: time.Hour, Max: 2 * time.Hour}, 40, 2 * time.Hour},
+		{"tiny", Retry{Base: time.Millisecond, Max: 2 * time.Millisecond}, 5, 2 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var maxSeen time.Duration
+			for range 2000 {
+				d := backoff(tc.retry, tc.attempt)
+				if d < 0 || d > tc.ceiling {
+					t.Fatalf("backoff(%+v, %d) = %v, want within [0, %v]", tc.retry, tc.attempt, d, tc.ceiling)
+				}
+				maxSeen = max(maxSeen, d)
+			}
+			if maxSeen < tc.ceiling/2 {
+				t.Errorf("largest of 2000 backoffs = %v, want jitter spread up to %v", maxSeen, tc.ceiling)
+			}
+		})
+	}
+}

@@ -1,0 +1,330 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+)
+
+// TestLedgerConflictRepair has another worker commit while our handler runs: our commit loses,
+// the conflict is counted, and the output is rebuilt from the ledger's current op.
+func TestLedgerConflictRepair(t *testing.T) {
+	tests := []struct {
+		name        string
+		winner      ledgerWant // committed by the other worker while our put 01 is handled
+		repairErrs  int        // transient failures of the repair call
+		repairPerm  bool       // the repair call fails permanently
+		wantCalls   []string
+		wantRetries float64
+	}{
+		{
+			name:      "newer delete won: repair deletes the output",
+			winner:    ledgerWant{"delete", "02", ledger.OutcomeApplied, 0},
+			wantCalls: []string{"put a.jpg@01", "delete a.jpg@02"},
+		},
+		{
+			name:      "newer put won: repair rebuilds the output",
+			winner:    ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
+			wantCalls: []string{"put a.jpg@01", "put a.jpg@02"},
+		},
+		{
+			name:      "newer dead-lettered put won: repair deletes the output",
+			winner:    ledgerWant{"put", "02", ledger.OutcomeDeadLettered, 0},
+			wantCalls: []string{"put a.jpg@01", "delete a.jpg@02"},
+		},
+		{
+			name:      "same event won: nothing to repair",
+			winner:    ledgerWant{"put", "01", ledger.OutcomeApplied, 0},
+			wantCalls: []string{"put a.jpg@01"},
+		},
+		{
+			name:      "newer epoch won with the same sequencer: repair with its op",
+			winner:    ledgerWant{"delete", "01", ledger.OutcomeApplied, 1},
+			wantCalls: []string{"put a.jpg@01", "delete a.jpg@01"},
+		},
+		{
+			name:        "repair fails transiently, then succeeds",
+			winner:      ledgerWant{"delete", "02", ledger.OutcomeApplied, 0},
+			repairErrs:  2,
+			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@02", "delete a.jpg@02", "delete a.jpg@02"},
+			wantRetries: 2,
+		},
+		{
+			name:        "put repair fails transiently once",
+			winner:      ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
+			repairErrs:  1,
+			wantCalls:   []string{"put a.jpg@01", "put a.jpg@02", "put a.jpg@02"},
+			wantRetries: 1,
+		},
+		{
+			name:       "repair fails permanently: ignored, not dead-lettered",
+			winner:     ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
+			repairPerm: true,
+			wantCalls:  []string{"put a.jpg@01", "put a.jpg@02"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			winner := ledger.Entry{
+				Object: "in/a.jpg", Sequencer: norm(t, tc.winner.seq), Epoch: tc.winner.epoch, Op: tc.winner.op,
+				Outcome: tc.winner.outcome, Worker: "worker-b", Shard: "shardId-000000000009",
+			}
+			h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+				switch {
+				case ev.Op == envelope.OpPut && ev.Sequencer == norm(t, "01") && attempt == 1:
+					h.ledger.set(winner) // the other worker commits while we write
+					return nil
+				case tc.repairPerm:
+					return Permanent("not_an_image", errNotImage)
+				case attempt <= tc.repairErrs: // repair calls 1..n
+					return errThrottled
+				}
+				return nil
+			}
+			h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"))
+
+			// A repair runs as the winning event, so the output's metadata names it.
+			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, append(tc.wantCalls, "put b.jpg@01")...))
+			if e, _ := h.ledger.entry("in/a.jpg"); e != winner {
+				t.Errorf("ledger entry = %+v, want the winner's %+v", e, winner)
+			}
+			if letters := h.dl.Letters(); len(letters) != 0 {
+				t.Errorf("dead letters = %+v, want none", letters)
+			}
+			assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(2))
+			assertMetric(t, h.reg, mConflicts, map[string]float64{"": 1})
+			assertMetric(t, h.reg, mRecords, outcomes(1, 0, 1, 0))
+			assertMetric(t, h.reg, mRetries, map[string]float64{"": tc.wantRetries})
+		})
+	}
+}
+
+// TestConflictRepairWithoutLease abandons a repair once the lease is gone.
+func TestConflictRepairWithoutLease(t *testing.T) {
+	h := newHarness(t)
+	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+		if ev.Key == "a.jpg" && attempt == 1 {
+			h.ledger.set(ledger.Entry{Object: "in/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpDelete, Outcome: ledger.OutcomeApplied})
+		}
+		return nil
+	}
+	h.ledger.onCommit = func(e ledger.Entry, err error) {
+		if errors.Is(err, ledger.ErrConflict) {
+			h.leases.lose()
+		}
+	}
+	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"))
+
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01"))
+	assertStrings(t, "checkpoints", h.cp.Calls(), nil)
+	assertMetric(t, h.reg, mConflicts, map[string]float64{"": 1})
+	assertMetric(t, h.reg, mRecords, outcomes(0, 0, 0, 0))
+	assertGaveUp(t, h, "lease_lost")
+}
+
+// TestDeadLetterCommitConflict leaves the output alone when a newer event owns the object by the
+// time a dead-lettered record is recorded in the ledger.
+func TestDeadLetterCommitConflict(t *testing.T) {
+	h := newHarness(t)
+	newer := ledger.Entry{Object: "in/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpPut, Outcome: ledger.OutcomeApplied}
+	h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
+		if ev.Op == envelope.OpPut && ev.Key == "a.jpg" {
+			h.ledger.set(newer)
+			return Permanent("not_an_image", errNotImage)
+		}
+		return nil
+	}
+	h.process(h.put("a.jpg", "01"))
+
+	// The output delete for the unconvertible content may have removed the newer event's
+	// output, so the conflict is repaired by re-running the newer event.
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "delete a.jpg@01", "put a.jpg@02"))
+	if e, _ := h.ledger.entry("in/a.jpg"); e != newer {
+		t.Errorf("ledger entry = %+v, want the newer %+v", e, newer)
+	}
+	if letters := h.dl.Letters(); len(letters) != 1 || letters[0].Reason != "not_an_image" {
+		t.Errorf("dead letters = %+v, want one not_an_image", letters)
+	}
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
+	assertMetric(t, h.reg, mRecords, outcomes(0, 0, 0, 1))
+}
+
+// TestContextCancelled abandons the record in progress when the root context is cancelled: it is
+// neither dead-lettered nor checkpointed, and the processor gives the shard up.
+func TestContextCancelled(t *testing.T) {
+	tests := []struct {
+		name      string
+		retry     Retry
+		setup     func(h *harness)
+		wantCalls []string
+		wantPuts  int // dead-letter Put calls
+	}{
+		{
+			name: "while retrying the handler",
+			setup: func(h *harness) {
+				h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+					if ev.Key != "a.jpg" {
+						return nil
+					}
+					if attempt == 2 {
+						h.cancel()
+					}
+					return errThrottled
+				}
+			},
+			wantCalls: []string{"put z.jpg@01", "put a.jpg@01", "put a.jpg@01"},
+		},
+		{
+			name:  "on the last attempt: abandoned, not retries_exhausted",
+			retry: Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 2 * time.Millisecond},
+			setup: func(h *harness) {
+				h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+					if ev.Key != "a.jpg" {
+						return nil
+					}
+					if attempt == 2 {
+						h.cancel()
+					}
+					return errThrottled
+				}
+			},
+			wantCalls: []string{"put z.jpg@01", "put a.jpg@01", "put a.jpg@01"},
+		},
+		{
+			name:  "while waiting out a long backoff",
+			retry: Retry{MaxAttempts: 5, Base: time.Hour, Max: time.Hour},
+			setup: func(h *harness) {
+				failed := make(chan struct{})
+				h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
+					if ev.Key == "a.jpg" {
+						close(failed)
+						return errThrottled
+					}
+					return nil
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					<-failed
+					h.cancel()
+				}()
+				h.t.Cleanup(func() { h.cancel(); <-done })
+			},
+			wantCalls: []string{"put z.jpg@01", "put a.jpg@01"},
+		},
+		{
+			name: "while the dead-letter store retries",
+			setup: func(h *harness) {
+				h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
+					if ev.Key == "a.jpg" {
+						return Permanent("not_an_image", errNotImage)
+					}
+					return nil
+				}
+				h.dl.putErr = func(_ deadletter.Letter, n int) error {
+					if n == 3 {
+						h.cancel()
+					}
+					return errors.New("dead-letter table throttled")
+				}
+			},
+			wantCalls: []string{"put z.jpg@01", "put a.jpg@01"},
+			wantPuts:  3,
+		},
+		{
+			name: "while reading the ledger",
+			setup: func(h *harness) {
+				h.ledger.getErr = func(object string, _ int) error {
+					if object == "in/a.jpg" {
+						h.cancel()
+						return context.Canceled
+					}
+					return nil
+				}
+			},
+			wantCalls: []string{"put z.jpg@01"},
+		},
+		{
+			name: "during the handler call that would have succeeded",
+			setup: func(h *harness) {
+				h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
+					if ev.Key == "a.jpg" {
+						h.cancel()
+					}
+					return nil // the fake then reports ctx's error, like a real handler
+				}
+			},
+			wantCalls: []string{"put z.jpg@01", "put a.jpg@01"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []harnessOption
+			if tc.retry != (Retry{}) {
+				opts = append(opts, withRetry(tc.retry))
+			}
+			h := newHarness(t, opts...)
+			tc.setup(h)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				h.process(h.put("z.jpg", "01"), h.put("a.jpg", "01"), h.put("b.jpg", "01"))
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("ProcessRecords did not return after the context was cancelled")
+			}
+
+			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, tc.wantCalls...))
+			commits := h.ledger.Commits()
+			if len(commits) != 1 || commits[0].Object != "in/z.jpg" {
+				t.Errorf("ledger commits = %+v, want only in/z.jpg", commits)
+			}
+			if letters := h.dl.Letters(); len(letters) != 0 {
+				t.Errorf("dead letters = %+v, want none", letters)
+			}
+			if got := h.dl.Puts(); got != tc.wantPuts {
+				t.Errorf("dead-letter Put calls = %d, want %d", got, tc.wantPuts)
+			}
+			// Only the finished first record may be checkpointed.
+			assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
+			assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
+			assertMetric(t, h.reg, mDeadLetters, nil)
+			assertGaveUp(t, h, "shutdown")
+		})
+	}
+}
+
+// TestContextCancelledBeforeBatch abandons a whole batch delivered after cancellation.
+func TestContextCancelledBeforeBatch(t *testing.T) {
+	h := newHarness(t)
+	h.process(h.put("z.jpg", "01"))
+	h.cancel()
+	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"))
+
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put z.jpg@01"))
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
+	if letters := h.dl.Letters(); len(letters) != 0 {
+		t.Errorf("dead letters = %+v, want none", letters)
+	}
+	assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
+	assertGaveUp(t, h, "shutdown")
+}
+
+// opsAndKeys drops the "@sequencer" part of handler call strings.
+func opsAndKeys(calls []string) []string {
+	out := make([]string, 0, len(calls))
+	for _, c := range calls {
+		opKey, _, _ := strings.Cut(c, "@")
+		out = append(out, opKey)
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+package processor
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Outcome labels of shardline_worker_records_total.
+const (
+	OutcomeApplied      = "applied"
+	OutcomeDuplicate    = "duplicate"
+	OutcomeStale        = "stale"
+	OutcomeDeadLettered = "dead_lettered"
+)
+
+type metrics struct {
+	records      *prometheus.CounterVec
+	deadLetters  *prometheus.CounterVec
+	handler      *prometheus.HistogramVec
+	conflicts    prometheus.Counter
+	retries      prometheus.Counter
+	checkpoints  *prometheus.CounterVec
+	behind       *prometheus.GaugeVec
+	shardsActive prometheus.Gauge
+	stops        *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shardline_worker_records_total",
+			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, dead_lettered).",
+		}, []string{"outcome"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shardline_worker_dead_letters_total",
+			Help: "Records dead-lettered, by reason.",
+		}, []string{"reason"}),
+		handler: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shardline_worker_handler_duration_seconds",
+			Help:    "Time spent in the handler per applied event, by op and result.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"op", "result"}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_ledger_conflicts_total",
+			Help: "Ledger commits refused because a newer or equal event was committed first.",
+		}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_retries_total",
+			Help: "Transient failures retried.",
+		}),
+		checkpoints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shardline_worker_checkpoints_total",
+			Help: "Checkpoint writes, by result (ok, refused, error).",
+		}, []string{"result"}),
+		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shardline_worker_millis_behind_latest",
+			Help: "MillisBehindLatest of the last batch read, per shard.",
+		}, []string{"shard"}),
+		shardsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shardline_worker_shards_processing",
+			Help: "Shards this worker is processing now.",
+		}),
+		stops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shardline_worker_shard_stops_total",
+			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
+		}, []string{"reason"}),
+	}
+	for _, c := range []prometheus.Collector{m.records, m.deadLetters, m.handler, m.conflicts, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
+		reg.MustRegister(c)
+	}
+	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeDeadLettered} {
+		m.records.WithLabelValues(o)
+	}
+	return m
+}

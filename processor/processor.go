@@ -1,0 +1,165 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	kcl "github.com/vmware/vmware-go-kcl-v2/clientlibrary/interfaces"
+
+	"github.com/shardline/shardline/checkpoint"
+)
+
+// Factory creates one record processor per shard lease for the KCL worker.
+type Factory struct {
+	ctx context.Context
+	cfg Config
+	m   *metrics
+}
+
+var _ kcl.IRecordProcessorFactory = (*Factory)(nil)
+
+// NewFactory returns a Factory. ctx is the worker's root context: cancelling it aborts in-flight
+// handler calls and retries (their records stay unapplied and are not checkpointed).
+func NewFactory(ctx context.Context, cfg Config) (*Factory, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer)}, nil
+}
+
+// CreateProcessor implements kcl.IRecordProcessorFactory.
+func (f *Factory) CreateProcessor() kcl.IRecordProcessor {
+	return &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m}
+}
+
+// shardProcessor processes one shard lease, serially, record by record.
+type shardProcessor struct {
+	ctx   context.Context
+	cfg   Config
+	m     *metrics
+	log   *slog.Logger
+	shard string
+
+	epoch     int64
+	haveEpoch bool
+	stopped   bool // gave the shard up: process and checkpoint nothing more
+}
+
+// Initialize implements kcl.IRecordProcessor.
+func (p *shardProcessor) Initialize(in *kcl.InitializationInput) {
+	p.shard = in.ShardId
+	p.log = p.cfg.Logger.With(slog.String("shard", p.shard))
+	p.m.shardsActive.Inc()
+	from := ""
+	if in.ExtendedSequenceNumber != nil {
+		from = aws.ToString(in.ExtendedSequenceNumber.SequenceNumber)
+	}
+	p.log.Info("shard processor started", slog.String("checkpoint", from))
+}
+
+// ProcessRecords implements kcl.IRecordProcessor. It returns only when every record of the batch
+// is finished, or when it gave the shard up (lease lost, shutdown); it then checkpoints the last
+// record below which everything is finished.
+func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
+	if p.stopped {
+		return
+	}
+	p.m.behind.WithLabelValues(p.shard).Set(float64(in.MillisBehindLatest))
+	if !p.haveEpoch {
+		if !p.loadEpoch() {
+			p.stop("shutdown")
+			return
+		}
+	}
+	last := ""
+	abandoned := false
+	for i := range in.Records {
+		if !p.processRecord(&in.Records[i]) {
+			abandoned = true
+			break
+		}
+		last = aws.ToString(in.Records[i].SequenceNumber)
+	}
+	if last != "" && p.owns() {
+		p.checkpoint(in.Checkpointer, &last)
+	}
+	if abandoned {
+		// The KCL never redelivers the rest of this batch to this processor: processing or
+		// checkpointing any later record (or SHARD_END) would skip the abandoned one. Give the
+		// shard up so that the next owner resumes from the checkpoint.
+		reason := "lease_lost"
+		if p.ctx.Err() != nil {
+			reason = "shutdown"
+		}
+		p.stop(reason)
+	}
+}
+
+// Shutdown implements kcl.IRecordProcessor. At the end of a shard (TERMINATE) it records
+// SHARD_END so that child shards may start; nothing else needs writing because every batch is
+// checkpointed as it finishes.
+func (p *shardProcessor) Shutdown(in *kcl.ShutdownInput) {
+	defer p.m.shardsActive.Dec()
+	if in.ShutdownReason != kcl.TERMINATE {
+		p.m.stops.WithLabelValues("shutdown").Inc()
+		p.log.Info("shard processor stopped", slog.String("reason", aws.ToString(kcl.ShutdownReasonMessage(in.ShutdownReason))))
+		return
+	}
+	if p.stopped || !p.owns() {
+		p.log.Warn("shard ended but this worker no longer owns it: not writing SHARD_END")
+		return
+	}
+	if p.checkpoint(in.Checkpointer, nil) {
+		p.m.stops.WithLabelValues("shard_end").Inc()
+		p.log.Info("shard finished: SHARD_END recorded")
+	}
+}
+
+func (p *shardProcessor) owns() bool { return !p.stopped && p.cfg.Leases.Owns(p.shard) }
+
+// stop gives the shard up: nothing more is processed or checkpointed by this processor and the
+// KCL releases the lease at its next renewal.
+func (p *shardProcessor) stop(reason string) {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	p.cfg.Leases.Revoke(p.shard)
+	p.m.stops.WithLabelValues(reason).Inc()
+	p.log.Warn("giving up shard", slog.String("reason", reason))
+}
+
+// checkpoint writes seq (nil = SHARD_END) and reports whether it was recorded.
+func (p *shardProcessor) checkpoint(cp kcl.IRecordProcessorCheckpointer, seq *string) bool {
+	err := cp.Checkpoint(seq)
+	switch {
+	case err == nil:
+		p.m.checkpoints.WithLabelValues("ok").Inc()
+		return true
+	case errors.Is(err, checkpoint.ErrLeaseLost):
+		p.m.checkpoints.WithLabelValues("refused").Inc()
+		p.stop("lease_lost")
+	default:
+		// Transient: the next batch checkpoints further; nothing is lost if this one is missed.
+		p.m.checkpoints.WithLabelValues("error").Inc()
+		p.log.Warn("checkpoint failed", slog.String("error", err.Error()))
+	}
+	return false
+}
+
+func (p *shardProcessor) loadEpoch() bool {
+	err := p.retry(func(ctx context.Context) error {
+		e, err := p.cfg.Ledger.Epoch(ctx)
+		p.epoch = e
+		return err
+	})
+	if err != nil {
+		p.log.Error("cannot read the ledger epoch", slog.String("error", err.Error()))
+		return false
+	}
+	p.haveEpoch = true
+	return true
+}

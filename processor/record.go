@@ -1,0 +1,263 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+)
+
+// errAbandoned means the record was left unfinished because the worker is shutting down or lost
+// the shard; it will be processed again by whoever holds the lease next.
+var errAbandoned = errors.New("abandoned: shutting down or lease lost")
+
+// Dead-letter reasons set by the processor itself (handlers supply their own).
+const (
+	ReasonBadEnvelope      = "bad_envelope"
+	ReasonUnknownVersion   = "unknown_schema_version"
+	ReasonRetriesExhausted = "retries_exhausted"
+	ReasonPermanent        = "permanent" // a handler's permanent error without a reason label
+)
+
+// processRecord finishes one record and reports whether it did (false: abandoned, stop the batch).
+func (p *shardProcessor) processRecord(rec *types.Record) bool {
+	ev, err := envelope.Decode(rec.Data)
+	if err != nil {
+		reason := ReasonBadEnvelope
+		var ve *envelope.VersionError
+		if errors.As(err, &ve) {
+			reason = ReasonUnknownVersion
+		}
+		return p.deadLetter(rec, nil, reason, err, 1)
+	}
+	log := p.log.With(slog.String("key", ev.Key), slog.String("bucket", ev.Bucket), slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op))
+
+	var (
+		outcome  string
+		repair   bool
+		attempts int
+	)
+	err = p.retry(func(ctx context.Context) error {
+		attempts++
+		if repair {
+			return p.repair(ctx, ev)
+		}
+		o, err := p.apply(ctx, ev)
+		if errors.Is(err, ledger.ErrConflict) {
+			// Someone committed a newer or equal event while we ran the handler: our output
+			// write may have overwritten theirs, so rebuild the output from the ledger's
+			// current state.
+			p.m.conflicts.Inc()
+			log.Warn("ledger conflict after handler: repairing output")
+			outcome, repair = OutcomeStale, true
+			return p.repair(ctx, ev)
+		}
+		outcome = o
+		return err
+	})
+	switch {
+	case err == nil:
+		p.m.records.WithLabelValues(outcome).Inc()
+		if outcome != OutcomeApplied {
+			log.Debug("event dropped", slog.String("outcome", outcome))
+		}
+		return true
+	case errors.Is(err, errAbandoned):
+		return false
+	case errors.Is(err, ErrPermanent):
+		reason := ReasonOf(err)
+		if reason == "" {
+			reason = ReasonPermanent
+		}
+		return p.deadLetter(rec, &ev, reason, err, attempts)
+	default:
+		return p.deadLetter(rec, &ev, ReasonRetriesExhausted, err, attempts)
+	}
+}
+
+// apply runs the ledger rule, the handler and the ledger commit for one event.
+func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event) (string, error) {
+	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
+	if err != nil {
+		return "", err
+	}
+	switch ledger.Decide(entry, found, p.epoch, ev) {
+	case ledger.Duplicate:
+		return OutcomeDuplicate, nil
+	case ledger.Stale:
+		return OutcomeStale, nil
+	}
+	if !p.owns() {
+		return "", errAbandoned
+	}
+	if err := p.handle(ctx, ev); err != nil {
+		return "", err
+	}
+	if !p.owns() {
+		// The next owner re-runs this event (the ledger does not have it yet); the
+		// handler is idempotent.
+		return "", errAbandoned
+	}
+	return OutcomeApplied, p.commit(ctx, ev, ledger.OutcomeApplied)
+}
+
+func (p *shardProcessor) handle(ctx context.Context, ev envelope.Event) error {
+	start := time.Now()
+	err := p.cfg.Handler.Handle(ctx, ev)
+	result := "ok"
+	switch {
+	case errors.Is(err, ErrPermanent):
+		result = "permanent"
+	case err != nil:
+		result = "error"
+	}
+	p.m.handler.WithLabelValues(ev.Op, result).Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (p *shardProcessor) commit(ctx context.Context, ev envelope.Event, outcome string) error {
+	return p.cfg.Ledger.Commit(ctx, ledger.Entry{
+		Object: ev.ObjectID(), Sequencer: ev.Sequencer, Epoch: p.epoch, Op: ev.Op, Outcome: outcome,
+		EventID: ev.ID, SourceETag: ev.ETag, Worker: p.cfg.WorkerID, Shard: p.shard,
+	})
+}
+
+// repair makes the output match the ledger's current state after a lost commit race: the
+// handler runs again with the ledger's current op, reading the input's current content.
+func (p *shardProcessor) repair(ctx context.Context, ev envelope.Event) error {
+	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
+	if err != nil {
+		return err
+	}
+	if !found || (entry.Epoch == p.epoch && entry.Sequencer == ev.Sequencer) {
+		return nil // the same event was applied by the winner: nothing of ours to undo
+	}
+	if !p.owns() {
+		return errAbandoned
+	}
+	// Re-run as the winning event, so the output's metadata names the event it reflects.
+	current := ev
+	current.Op, current.Sequencer, current.ID, current.ETag = envelope.OpPut, entry.Sequencer, entry.EventID, entry.SourceETag
+	if entry.Op == envelope.OpDelete || entry.Outcome == ledger.OutcomeDeadLettered {
+		current.Op = envelope.OpDelete
+	}
+	if err := p.handle(ctx, current); err != nil && !errors.Is(err, ErrPermanent) {
+		return err
+	}
+	return nil
+}
+
+// deadLetter stores a record that cannot be applied, then records it in the ledger (so that
+// older events of the object stay stale) and removes any output derived from older content. It
+// reports false only if it had to give up (shutdown, lease lost) before the letter was stored.
+func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reason string, cause error, attempts int) bool {
+	letter := deadletter.Letter{
+		Shard:          p.shard,
+		SequenceNumber: aws.ToString(rec.SequenceNumber),
+		PartitionKey:   aws.ToString(rec.PartitionKey),
+		Data:           rec.Data,
+		Reason:         reason,
+		Error:          cause.Error(),
+		Attempts:       attempts,
+	}
+	if ev != nil {
+		letter.Object, letter.EventID = ev.ObjectID(), ev.ID
+	}
+	err := p.retryForever(func(ctx context.Context) error {
+		if !p.owns() {
+			return errAbandoned
+		}
+		return p.cfg.DeadLetters.Put(ctx, letter)
+	})
+	if err != nil {
+		return false
+	}
+	p.m.records.WithLabelValues(OutcomeDeadLettered).Inc()
+	p.m.deadLetters.WithLabelValues(reason).Inc()
+	p.log.Warn("record dead-lettered", slog.String("reason", reason), slog.String("object", letter.Object),
+		slog.String("sequence_number", letter.SequenceNumber), slog.String("error", letter.Error))
+	if ev == nil {
+		return true
+	}
+	// Best effort, bounded: the letter is stored, so the record is accounted for either way.
+	// A put whose content cannot be converted must not leave an output derived from older
+	// content: delete the output first, then record the outcome in the ledger so older events
+	// stay stale. If a newer event was committed meanwhile, the delete may have removed its
+	// output: repair from the ledger's current state.
+	repair := false
+	_ = p.retry(func(ctx context.Context) error {
+		if repair {
+			return p.repair(ctx, *ev)
+		}
+		if !p.owns() {
+			return errAbandoned
+		}
+		if ev.Op == envelope.OpPut {
+			gone := *ev
+			gone.Op = envelope.OpDelete
+			if err := p.handle(ctx, gone); err != nil && !errors.Is(err, ErrPermanent) {
+				return err
+			}
+		}
+		err := p.commit(ctx, *ev, ledger.OutcomeDeadLettered)
+		if errors.Is(err, ledger.ErrConflict) {
+			p.m.conflicts.Inc()
+			repair = true
+			return p.repair(ctx, *ev)
+		}
+		return err
+	})
+	return true
+}
+
+// retry runs fn until it succeeds, fails permanently, is abandoned, or MaxAttempts is reached.
+func (p *shardProcessor) retry(fn func(ctx context.Context) error) error {
+	return p.retryN(p.cfg.Retry.MaxAttempts, fn)
+}
+
+// retryForever is retry without an attempt limit, for writes that must not be lost (dead
+// letters); it still stops on shutdown or lease loss.
+func (p *shardProcessor) retryForever(fn func(ctx context.Context) error) error {
+	return p.retryN(0, fn)
+}
+
+func (p *shardProcessor) retryN(maxAttempts int, fn func(ctx context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn(p.ctx)
+		switch {
+		case err == nil, errors.Is(err, ErrPermanent), errors.Is(err, errAbandoned):
+			return err
+		case p.ctx.Err() != nil:
+			return fmt.Errorf("%w: %v", errAbandoned, err)
+		case maxAttempts > 0 && attempt >= maxAttempts:
+			return fmt.Errorf("after %d attempts: %w", attempt, err)
+		}
+		p.m.retries.Inc()
+		p.log.Warn("transient failure, retrying", slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		t := time.NewTimer(backoff(p.cfg.Retry, attempt))
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %v", errAbandoned, err)
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is full-jitter exponential backoff: uniform in [0, min(Max, Base·2^(attempt-1))].
+func backoff(r Retry, attempt int) time.Duration {
+	d := r.Base << min(attempt-1, 30)
+	if d <= 0 || d > r.Max {
+		d = r.Max
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
