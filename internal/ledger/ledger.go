@@ -149,8 +149,8 @@ func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 		e.UpdatedAt = time.Now()
 	}
 	_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(l.table),
-		Item:      itemOf(e),
+		TableName:           aws.String(l.table),
+		Item:                itemOf(e),
 		ConditionExpression: aws.String("attribute_not_exists(#o) OR #e < :e OR (#e = :e AND #s < :s)"),
 		ExpressionAttributeNames: map[string]string{
 			"#o": AttrObject, "#e": AttrEpoch, "#s": AttrSequencer,
