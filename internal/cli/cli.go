@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -140,16 +139,30 @@ type common struct {
 	deadLetterTable string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+// register adds the AWS and logging flags, and the resource-name flags the command uses.
+func (c *common) register(fs *flag.FlagSet, r resources) {
 	fs.StringVar(&c.region, "region", "", "AWS region (default: AWS_REGION / shared config)")
 	fs.BoolVar(&c.s3PathStyle, "s3-path-style", false, "path-style S3 addressing (MinIO and other S3-compatible stores)")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&c.stream, "stream", "shardline-events", "Kinesis stream name")
-	fs.StringVar(&c.leaseTable, "lease-table", "shardline-leases", "DynamoDB table for KCL leases and checkpoints")
-	fs.StringVar(&c.ledgerTable, "ledger-table", "shardline-ledger", "DynamoDB table for the per-object ledger")
-	fs.StringVar(&c.deadLetterTable, "dead-letter-table", "shardline-dead-letters", "DynamoDB table for dead-lettered records")
+	if r&streamFlag != 0 {
+		fs.StringVar(&c.stream, "stream", "shardline-events", "Kinesis stream name")
+	}
+	if r&tableFlags != 0 {
+		fs.StringVar(&c.leaseTable, "lease-table", "shardline-leases", "DynamoDB table for KCL leases and checkpoints")
+		fs.StringVar(&c.ledgerTable, "ledger-table", "shardline-ledger", "DynamoDB table for the per-object ledger")
+		fs.StringVar(&c.deadLetterTable, "dead-letter-table", "shardline-dead-letters", "DynamoDB table for dead-lettered records")
+	}
 }
+
+// resources selects the resource-name flags a command registers.
+type resources int
+
+const (
+	streamFlag resources = 1 << iota
+	tableFlags
+	noResources resources = 0
+)
 
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
@@ -164,16 +177,6 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 
 func (c *common) clients(ctx context.Context) (awsclients.Clients, error) {
 	return awsclients.Load(ctx, awsclients.Options{Region: c.region, S3PathStyle: c.s3PathStyle})
-}
-
-// flagTable lists a flag set as "flag, env, default, usage" rows (for docs and -h).
-func flagTable(fs *flag.FlagSet) []string {
-	var rows []string
-	fs.VisitAll(func(f *flag.Flag) {
-		rows = append(rows, fmt.Sprintf("--%s | %s | %s | %s", f.Name, EnvName(f.Name), f.DefValue, f.Usage))
-	})
-	sort.Strings(rows)
-	return rows
 }
 
 func durationFlag(fs *flag.FlagSet, p *time.Duration, name string, def time.Duration, usage string) {

@@ -16,7 +16,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		c   common
 		cfg demo.Config
 	)
-	c.register(fs)
+	c.register(fs, noResources)
 	fs.StringVar(&cfg.PhotosDir, "photos", "/usr/share/backgrounds/mate", "directory of photos to upload (Debian's mate-backgrounds)")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")

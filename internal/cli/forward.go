@@ -20,7 +20,7 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 		maxBody  int64
 		deadline time.Duration
 	)
-	c.register(fs)
+	c.register(fs, streamFlag)
 	fs.StringVar(&listen, "listen", ":8085", "address of the webhook (POST /webhook, also POST /), /metrics, /healthz, /readyz")
 	fs.StringVar(&token, "webhook-token", "", "shared secret the webhook requires in Authorization (Bearer or bare); empty: no authentication")
 	fs.Int64Var(&maxBody, "max-body-bytes", forwarder.DefaultMaxBodyBytes, "largest webhook body accepted (413 above)")

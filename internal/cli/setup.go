@@ -14,7 +14,7 @@ func runSetup(ctx context.Context, env *Env, args []string) error {
 		cfg    setup.Config
 		shards int
 	)
-	c.register(fs)
+	c.register(fs, streamFlag|tableFlags)
 	fs.IntVar(&shards, "shards", 2, "shard count of a new stream")
 	fs.StringVar(&cfg.InputBucket, "input-bucket", "", "input bucket to create (optional)")
 	fs.StringVar(&cfg.OutputBucket, "output-bucket", "", "output bucket to create (optional)")

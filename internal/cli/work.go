@@ -38,7 +38,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		startLatest  bool
 		noStealing   bool
 	)
-	c.register(fs)
+	c.register(fs, streamFlag|tableFlags)
 	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
 	fs.StringVar(&outputBucket, "output-bucket", "", "bucket for grayscale copies (required)")
 	fs.StringVar(&outputPrefix, "output-prefix", "", "key prefix for grayscale copies")

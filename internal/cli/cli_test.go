@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testEnv(vars map[string]string) (*Env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return vars[k] }}, &out, &errOut
+}
+
+func TestParseEnvironment(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    string
+		wantDur time.Duration
+		wantErr bool
+	}{
+		{"default", nil, nil, "shardline-events", time.Second, false},
+		{"env fills an unset flag", nil, map[string]string{"SHARDLINE_STREAM": "from-env", "SHARDLINE_STOP_TIMEOUT": "5s"}, "from-env", 5 * time.Second, false},
+		{"command line wins", []string{"--stream", "from-flag"}, map[string]string{"SHARDLINE_STREAM": "from-env"}, "from-flag", time.Second, false},
+		{"bad env value", nil, map[string]string{"SHARDLINE_STOP_TIMEOUT": "soon"}, "", 0, true},
+		{"stray argument", []string{"extra"}, nil, "", 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			var c common
+			var d time.Duration
+			c.register(fs, streamFlag)
+			fs.DurationVar(&d, "stop-timeout", time.Second, "")
+			env, _, _ := testEnv(tc.env)
+			err := parse(fs, tc.args, env)
+			if tc.wantErr {
+				if !errors.Is(err, errUsage) {
+					t.Fatalf("err = %v, want a usage error", err)
+				}
+				return
+			}
+			if err != nil || c.stream != tc.want || d != tc.wantDur {
+				t.Fatalf("stream %q stop-timeout %s err %v; want %q %s", c.stream, d, err, tc.want, tc.wantDur)
+			}
+		})
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		say  string
+	}{
+		{"no command", nil, 2, "usage: shardline"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"work without output bucket", []string{"work"}, 2, "--output-bucket (or SHARDLINE_OUTPUT_BUCKET) is required"},
+		{"bad log level", []string{"setup", "--log-level", "loud"}, 2, "--log-level"},
+		{"help", []string{"work", "-h"}, 0, "-output-bucket"},
+		{"version", []string{"version"}, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env, out, errOut := testEnv(nil)
+			code := Main(context.Background(), tc.args, env)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			}
+			if !strings.Contains(out.String()+errOut.String(), tc.say) {
+				t.Fatalf("output does not say %q:\n%s%s", tc.say, out, errOut)
+			}
+		})
+	}
+}
+
+// TestREADMEDocumentsEveryFlag keeps the README's configuration section honest: every flag of
+// every command, and its environment variable, must appear there.
+func TestREADMEDocumentsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
+	for _, c := range commands() {
+		if c.name == "version" {
+			continue
+		}
+		env, _, errOut := testEnv(nil)
+		if code := Main(context.Background(), []string{c.name, "-h"}, env); code != 0 {
+			t.Fatalf("%s -h: exit %d", c.name, code)
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(errOut.String(), -1) {
+			name := m[1]
+			if !bytes.Contains(readme, []byte("`--"+name+"`")) {
+				t.Errorf("README does not document `--%s` of %s", name, c.name)
+			}
+			if !bytes.Contains(readme, []byte(EnvName(name))) {
+				t.Errorf("README does not name %s (flag --%s of %s)", EnvName(name), name, c.name)
+			}
+		}
+	}
+}
