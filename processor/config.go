@@ -26,6 +26,24 @@ type HandlerFunc func(ctx context.Context, ev envelope.Event) error
 // Handle calls f.
 func (f HandlerFunc) Handle(ctx context.Context, ev envelope.Event) error { return f(ctx, ev) }
 
+// Verifier is implemented by handlers whose effect can be checked. Verify reports whether the
+// output of ev's object reflects ev exactly (for a put: the output exists and was written for
+// ev, or the input no longer exists and neither does the output; for a delete: no output). The
+// processor uses it to fence late writes of a worker that lost its lease (see converge).
+type Verifier interface {
+	Verify(ctx context.Context, ev envelope.Event) (bool, error)
+}
+
+// Topology tells the processor how shards descend from each other after a reshard, so that a
+// child shard is processed only after every parent reached SHARD_END.
+type Topology interface {
+	// Parents returns the shard's ParentShardId and AdjacentParentShardId, those that are set.
+	Parents(ctx context.Context, shardID string) ([]string, error)
+	// Finished reports whether a shard was processed to its end (SHARD_END checkpoint) or no
+	// longer exists in the stream.
+	Finished(ctx context.Context, shardID string) (bool, error)
+}
+
 // Ledger is the per-object ordering authority (see package ledger).
 type Ledger interface {
 	Get(ctx context.Context, object string) (ledger.Entry, bool, error)
@@ -58,6 +76,11 @@ type Config struct {
 	DeadLetters DeadLetters // required
 	Leases      Leases      // required
 	WorkerID    string      // required; recorded in the ledger
+	// Topology, when set, makes a child shard wait for its parents (both of a merge). The KCL
+	// itself waits only for ParentShardId, and not at all when the parent has no checkpoint.
+	Topology Topology
+	// ParentPoll is how often a child shard checks its parents; default 1s.
+	ParentPoll time.Duration
 
 	Retry      Retry
 	Registerer prometheus.Registerer // default: a private registry (metrics not exported)
@@ -92,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retry.Max == 0 {
 		c.Retry.Max = 5 * time.Second
+	}
+	if c.ParentPoll == 0 {
+		c.ParentPoll = time.Second
 	}
 	if c.Registerer == nil {
 		c.Registerer = prometheus.NewRegistry()

@@ -349,6 +349,6 @@ func TestEpochLoad(t *testing.T) {
 		}
 		assertStrings(t, "checkpoints", h.cp.Calls(), nil)
 		assertMetric(t, h.reg, mRecords, outcomes(0, 0, 0, 0))
-		assertGaveUp(t, h, "shutdown")
+		assertGaveUp(t, h, "epoch_unavailable")
 	})
 }

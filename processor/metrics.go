@@ -15,6 +15,9 @@ type metrics struct {
 	deadLetters  *prometheus.CounterVec
 	handler      *prometheus.HistogramVec
 	conflicts    prometheus.Counter
+	repairs      prometheus.Counter
+	fences       prometheus.Counter
+	parentWaits  prometheus.Counter
 	retries      prometheus.Counter
 	checkpoints  *prometheus.CounterVec
 	behind       *prometheus.GaugeVec
@@ -41,6 +44,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shardline_worker_ledger_conflicts_total",
 			Help: "Ledger commits refused because a newer or equal event was committed first.",
 		}),
+		repairs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_output_repairs_total",
+			Help: "Handler re-runs that made an output match the ledger after a lost race or a late write.",
+		}),
+		fences: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_late_writes_fenced_total",
+			Help: "Handler writes finished after the lease was lost, checked against the ledger.",
+		}),
+		parentWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_parent_waits_total",
+			Help: "Child shards that waited for a parent shard to reach SHARD_END before processing.",
+		}),
 		retries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_worker_retries_total",
 			Help: "Transient failures retried.",
@@ -62,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
 		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.deadLetters, m.handler, m.conflicts, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
+	for _, c := range []prometheus.Collector{m.records, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
 		reg.MustRegister(c)
 	}
 	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeDeadLettered} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kcl "github.com/vmware/vmware-go-kcl-v2/clientlibrary/interfaces"
@@ -32,7 +33,9 @@ func NewFactory(ctx context.Context, cfg Config) (*Factory, error) {
 
 // CreateProcessor implements kcl.IRecordProcessorFactory.
 func (f *Factory) CreateProcessor() kcl.IRecordProcessor {
-	return &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m}
+	p := &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m}
+	p.verifier, _ = f.cfg.Handler.(Verifier)
+	return p
 }
 
 // shardProcessor processes one shard lease, serially, record by record.
@@ -43,9 +46,12 @@ type shardProcessor struct {
 	log   *slog.Logger
 	shard string
 
-	epoch     int64
-	haveEpoch bool
-	stopped   bool // gave the shard up: process and checkpoint nothing more
+	verifier Verifier // the handler, if it can verify its outputs
+
+	epoch       int64
+	haveEpoch   bool
+	parentsDone bool // every parent shard reached SHARD_END (or there are none)
+	stopped     bool // gave the shard up: process and checkpoint nothing more
 }
 
 // Initialize implements kcl.IRecordProcessor.
@@ -68,9 +74,16 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 		return
 	}
 	p.m.behind.WithLabelValues(p.shard).Set(float64(in.MillisBehindLatest))
+	if !p.parentsDone && !p.waitForParents() {
+		return
+	}
 	if !p.haveEpoch {
 		if !p.loadEpoch() {
-			p.stop("shutdown")
+			reason := "epoch_unavailable"
+			if p.ctx.Err() != nil {
+				reason = "shutdown"
+			}
+			p.stop(reason)
 			return
 		}
 	}
@@ -90,12 +103,76 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 		// The KCL never redelivers the rest of this batch to this processor: processing or
 		// checkpointing any later record (or SHARD_END) would skip the abandoned one. Give the
 		// shard up so that the next owner resumes from the checkpoint.
-		reason := "lease_lost"
-		if p.ctx.Err() != nil {
-			reason = "shutdown"
-		}
-		p.stop(reason)
+		p.stop(p.giveUpReason())
 	}
+}
+
+func (p *shardProcessor) giveUpReason() string {
+	if p.ctx.Err() != nil {
+		return "shutdown"
+	}
+	return "lease_lost"
+}
+
+// waitForParents blocks until every parent of the shard (ParentShardId and, after a merge,
+// AdjacentParentShardId) reached SHARD_END, so that no event of a key is processed from a child
+// before the older events of that key in a parent. It reports false if it gave the shard up
+// (shutdown or lease lost) while waiting.
+func (p *shardProcessor) waitForParents() bool {
+	if p.cfg.Topology == nil {
+		p.parentsDone = true
+		return true
+	}
+	waited := false
+	for {
+		pending, err := p.unfinishedParents()
+		switch {
+		case err != nil:
+			p.log.Warn("cannot check parent shards", slog.String("error", err.Error()))
+		case len(pending) == 0:
+			p.parentsDone = true
+			if waited {
+				p.log.Info("parent shards finished: processing the child shard")
+			}
+			return true
+		case !waited:
+			waited = true
+			p.m.parentWaits.Inc()
+			p.log.Info("waiting for parent shards to reach SHARD_END", slog.Any("parents", pending))
+		}
+		if !p.owns() {
+			p.stop(p.giveUpReason())
+			return false
+		}
+		t := time.NewTimer(p.cfg.ParentPoll)
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			p.stop("shutdown")
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+func (p *shardProcessor) unfinishedParents() ([]string, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	parents, err := p.cfg.Topology.Parents(ctx, p.shard)
+	if err != nil {
+		return nil, err
+	}
+	var pending []string
+	for _, parent := range parents {
+		done, err := p.cfg.Topology.Finished(ctx, parent)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			pending = append(pending, parent)
+		}
+	}
+	return pending, nil
 }
 
 // Shutdown implements kcl.IRecordProcessor. At the end of a shard (TERMINATE) it records

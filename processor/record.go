@@ -43,26 +43,32 @@ func (p *shardProcessor) processRecord(rec *types.Record) bool {
 
 	var (
 		outcome  string
-		repair   bool
+		settle   bool // the ledger has an outcome for this object: only make the output match it
 		attempts int
 	)
 	err = p.retry(func(ctx context.Context) error {
 		attempts++
-		if repair {
-			return p.repair(ctx, ev)
+		if settle {
+			return p.converge(ctx, ev)
 		}
 		o, err := p.apply(ctx, ev)
-		if errors.Is(err, ledger.ErrConflict) {
+		switch {
+		case errors.Is(err, ledger.ErrConflict):
 			// Someone committed a newer or equal event while we ran the handler: our output
-			// write may have overwritten theirs, so rebuild the output from the ledger's
-			// current state.
+			// write may have overwritten theirs, so make the output match the ledger.
 			p.m.conflicts.Inc()
-			log.Warn("ledger conflict after handler: repairing output")
-			outcome, repair = OutcomeStale, true
-			return p.repair(ctx, ev)
+			log.Warn("ledger conflict after handler: converging output")
+			outcome, settle = OutcomeStale, true
+			return p.converge(ctx, ev)
+		case err != nil:
+			return err
+		case o == OutcomeApplied:
+			// Committed. A zombie's late write may still land on the output: verify.
+			outcome, settle = o, true
+			return p.converge(ctx, ev)
 		}
 		outcome = o
-		return err
+		return nil
 	})
 	switch {
 	case err == nil:
@@ -103,11 +109,28 @@ func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event) (string, 
 		return "", err
 	}
 	if !p.owns() {
-		// The next owner re-runs this event (the ledger does not have it yet); the
-		// handler is idempotent.
+		// We lost the shard while the handler ran: do not commit (the next owner re-runs this
+		// event; the handler is idempotent). But our write may have landed after the new
+		// owner applied a newer event: fence it.
+		p.fence(ctx, ev)
 		return "", errAbandoned
 	}
 	return OutcomeApplied, p.commit(ctx, ev, ledger.OutcomeApplied)
+}
+
+// fence runs after a handler call made without the lease: if the ledger already holds an event
+// at least as new as ev, the new owner may have written the output before our late write, and
+// nothing else would correct it; converge does. Best effort: a failure here leaves the same
+// situation as a zombie killed mid-write, which the new owner's verification covers.
+func (p *shardProcessor) fence(ctx context.Context, ev envelope.Event) {
+	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
+	if err != nil || ledger.Decide(entry, found, p.epoch, ev) == ledger.Apply {
+		return // the new owner has not applied ev yet; its own verification covers our write
+	}
+	p.m.fences.Inc()
+	if err := p.converge(ctx, ev); err != nil {
+		p.log.Warn("fencing a late write failed", slog.String("key", ev.Key), slog.String("error", err.Error()))
+	}
 }
 
 func (p *shardProcessor) handle(ctx context.Context, ev envelope.Event) error {
@@ -131,29 +154,63 @@ func (p *shardProcessor) commit(ctx context.Context, ev envelope.Event, outcome 
 	})
 }
 
-// repair makes the output match the ledger's current state after a lost commit race: the
-// handler runs again with the ledger's current op, reading the input's current content.
-func (p *shardProcessor) repair(ctx context.Context, ev envelope.Event) error {
-	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
-	if err != nil {
-		return err
+// maxConvergeRounds bounds the verify-and-repair rounds of one converge call; more means writers
+// keep racing, and the record is retried later.
+const maxConvergeRounds = 4
+
+// converge makes the output reflect the object's ledger entry (the last event committed, by
+// anyone): it asks the handler whether the output matches that event and, if not, re-runs the
+// handler as that event (which reads the input's current content), then checks again. It needs
+// no lease: any number of workers may converge one object at once, they all write the same
+// truth. Without a Verifier it re-runs the handler once unless the entry is ev itself.
+func (p *shardProcessor) converge(ctx context.Context, ev envelope.Event) error {
+	for round := 0; ; round++ {
+		entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
+		if err != nil {
+			return err
+		}
+		if !found {
+			return nil
+		}
+		want := winner(ev, entry)
+		if p.verifier == nil {
+			if round > 0 || (entry.Epoch == p.epoch && entry.Sequencer == ev.Sequencer && entry.Op == ev.Op) {
+				return nil
+			}
+		} else {
+			ok, err := p.verifier.Verify(ctx, want)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return nil
+			}
+			if round >= maxConvergeRounds {
+				return fmt.Errorf("output of %s still does not reflect %s after %d repairs", ev.ObjectID(), want.Sequencer, round)
+			}
+		}
+		p.m.repairs.Inc()
+		if err := p.handle(ctx, want); err != nil {
+			if errors.Is(err, ErrPermanent) {
+				return nil // the input cannot be converted; its own record is dead-lettered
+			}
+			return err
+		}
 	}
-	if !found || (entry.Epoch == p.epoch && entry.Sequencer == ev.Sequencer) {
-		return nil // the same event was applied by the winner: nothing of ours to undo
+}
+
+// winner is the event the ledger entry records, rebuilt from it, so that a repaired output's
+// metadata names that event. A dead-lettered put counts as a delete: its output must not exist.
+func winner(ev envelope.Event, entry ledger.Entry) envelope.Event {
+	w := ev
+	w.Op, w.Sequencer, w.ID, w.ETag = entry.Op, entry.Sequencer, entry.EventID, entry.SourceETag
+	if entry.Outcome == ledger.OutcomeDeadLettered {
+		w.Op = envelope.OpDelete
 	}
-	if !p.owns() {
-		return errAbandoned
+	if w.Op != envelope.OpDelete {
+		w.Op = envelope.OpPut
 	}
-	// Re-run as the winning event, so the output's metadata names the event it reflects.
-	current := ev
-	current.Op, current.Sequencer, current.ID, current.ETag = envelope.OpPut, entry.Sequencer, entry.EventID, entry.SourceETag
-	if entry.Op == envelope.OpDelete || entry.Outcome == ledger.OutcomeDeadLettered {
-		current.Op = envelope.OpDelete
-	}
-	if err := p.handle(ctx, current); err != nil && !errors.Is(err, ErrPermanent) {
-		return err
-	}
-	return nil
+	return w
 }
 
 // deadLetter stores a record that cannot be applied, then records it in the ledger (so that
@@ -193,10 +250,10 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 	// content: delete the output first, then record the outcome in the ledger so older events
 	// stay stale. If a newer event was committed meanwhile, the delete may have removed its
 	// output: repair from the ledger's current state.
-	repair := false
+	settle := false
 	_ = p.retry(func(ctx context.Context) error {
-		if repair {
-			return p.repair(ctx, *ev)
+		if settle {
+			return p.converge(ctx, *ev)
 		}
 		if !p.owns() {
 			return errAbandoned
@@ -211,10 +268,11 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 		err := p.commit(ctx, *ev, ledger.OutcomeDeadLettered)
 		if errors.Is(err, ledger.ErrConflict) {
 			p.m.conflicts.Inc()
-			repair = true
-			return p.repair(ctx, *ev)
+		} else if err != nil {
+			return err
 		}
-		return err
+		settle = true
+		return p.converge(ctx, *ev)
 	})
 	return true
 }

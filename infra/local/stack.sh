@@ -209,7 +209,10 @@ launch() {
 start_minio() {
 	# A fresh data dir each start: tests and the demo begin with no buckets.
 	rm -rf "$DATA_DIR/minio" "$DATA_DIR/minio-events"
-	mkdir -p "$DATA_DIR/minio" "$DATA_DIR/minio-events"
+	mkdir -p "$DATA_DIR/minio" "$DATA_DIR/minio-events" "$RUN_DIR"
+	# Remember where MinIO posts, so `env` can tell a demo or test where to listen.
+	local addr=${WEBHOOK_URL#*://}
+	echo "${addr%%/*}" >"$RUN_DIR/minio.webhook"
 	local -a envs=(
 		MINIO_ROOT_USER="$ACCESS_KEY"
 		MINIO_ROOT_PASSWORD="$SECRET_KEY"
@@ -359,6 +362,7 @@ export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$(port_of dynalite)
 export SHARDLINE_S3_PATH_STYLE=true
 export AWS_EC2_METADATA_DISABLED=true
 export SHARDLINE_MINIO_WEBHOOK_ARN=$WEBHOOK_ARN
+export SHARDLINE_WEBHOOK_ADDR=$(cat "$RUN_DIR/minio.webhook" 2>/dev/null || echo "$HOST:$FORWARD_PORT")
 EOF
 }
 

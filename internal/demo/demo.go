@@ -103,8 +103,8 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	common := []string{"--stream", n.stream, "--lease-table", n.leases, "--ledger-table", n.ledger,
-		"--dead-letter-table", n.deadLetters, "--log-format", "json", "--s3-path-style"}
+	base := []string{"--stream", n.stream, "--log-format", "json", "--s3-path-style"}
+	tables := append([]string{"--lease-table", n.leases, "--ledger-table", n.ledger, "--dead-letter-table", n.deadLetters}, base...)
 	var procs []*process
 	defer func() {
 		for _, p := range procs {
@@ -113,7 +113,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 			}
 		}
 	}()
-	fwd, err := start(cfg.Binary, cfg.LogDir, "forwarder", append([]string{"forward", "--listen", fwdAddr}, common...)...)
+	fwd, err := start(cfg.Binary, cfg.LogDir, "forwarder", append([]string{"forward", "--listen", fwdAddr}, base...)...)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 		name := fmt.Sprintf("worker-%d", i)
 		w, err := start(cfg.Binary, cfg.LogDir, name, append([]string{"work", "--worker-id", "demo-" + name,
 			"--metrics-addr", addr, "--output-bucket", n.output, "--lease-duration", "6s",
-			"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "20s"}, common...)...)
+			"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "20s"}, tables...)...)
 		if err != nil {
 			return err
 		}

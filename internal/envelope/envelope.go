@@ -29,6 +29,21 @@ const MaxPartitionKeyLen = 256
 // MaxKeyLen is S3's limit on an object key in bytes.
 const MaxKeyLen = 1024
 
+// MaxBucketLen bounds the bucket name in bytes. S3 bucket names are at most 63 characters; 255
+// leaves room for S3-compatible stores.
+const MaxBucketLen = 255
+
+// MaxFieldLen bounds each free-text field besides bucket and key (source, eventName, etag,
+// versionId), in bytes. Real values are far shorter (S3 version IDs are at most 1,024 bytes,
+// ETags about 40); the bound keeps a hostile notification from producing an envelope that does
+// not fit one Kinesis record, or ledger and dead-letter items that do not fit DynamoDB's.
+const MaxFieldLen = 1024
+
+// MaxEncodedLen bounds the wire form of an event: Encode never returns more bytes. With every
+// field at its limit and every byte escaped by JSON (6 bytes each), an envelope is about 32 KiB,
+// so together with a partition key it always fits one Kinesis record (1 MiB).
+const MaxEncodedLen = 64 << 10
+
 // Event is one S3 object event in normalised form. Key is the decoded object key and Sequencer
 // the normalised sequencer (see package sequencer).
 type Event struct {
@@ -57,6 +72,15 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return fmt.Sprintf("envelope field %s: %s", e.Field, e.Reason) }
+
+// clip bounds a value quoted in an error: records can be hostile.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
 
 // Unwrap lets errors.Is(err, ErrInvalid) match.
 func (e *FieldError) Unwrap() error { return ErrInvalid }
@@ -132,14 +156,23 @@ func (e Event) Validate() error {
 	switch {
 	case e.Bucket == "":
 		return &FieldError{Field: "bucket", Reason: "empty"}
-	case len(e.Bucket) > 255:
-		return &FieldError{Field: "bucket", Reason: "longer than 255 bytes"}
+	case len(e.Bucket) > MaxBucketLen:
+		return &FieldError{Field: "bucket", Reason: fmt.Sprintf("longer than %d bytes", MaxBucketLen)}
 	case e.Key == "":
 		return &FieldError{Field: "key", Reason: "empty"}
 	case len(e.Key) > MaxKeyLen:
 		return &FieldError{Field: "key", Reason: fmt.Sprintf("longer than %d bytes", MaxKeyLen)}
 	case e.Op != OpPut && e.Op != OpDelete:
-		return &FieldError{Field: "op", Reason: fmt.Sprintf("%q is neither %q nor %q", e.Op, OpPut, OpDelete)}
+		return &FieldError{Field: "op", Reason: fmt.Sprintf("%q is neither %q nor %q", clip(e.Op), OpPut, OpDelete)}
+	case e.Size < 0:
+		return &FieldError{Field: "size", Reason: fmt.Sprintf("%d is negative", e.Size)}
+	}
+	for _, f := range [...]struct{ name, value string }{
+		{"source", e.Source}, {"eventName", e.EventName}, {"etag", e.ETag}, {"versionId", e.VersionID},
+	} {
+		if len(f.value) > MaxFieldLen {
+			return &FieldError{Field: f.name, Reason: fmt.Sprintf("longer than %d bytes", MaxFieldLen)}
+		}
 	}
 	seq, err := sequencer.Normalize(e.Sequencer)
 	if err != nil {
@@ -154,12 +187,20 @@ func (e Event) Validate() error {
 	return nil
 }
 
-// Encode returns the wire form of a valid event.
+// Encode returns the wire form of a valid event, at most MaxEncodedLen bytes.
 func Encode(e Event) ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
-	return json.Marshal(e)
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, &FieldError{Field: "(body)", Reason: err.Error()}
+	}
+	if len(data) > MaxEncodedLen {
+		// Unreachable while the field limits hold; kept so the bound is a guarantee.
+		return nil, &FieldError{Field: "(body)", Reason: fmt.Sprintf("encodes to %d bytes, more than %d", len(data), MaxEncodedLen)}
+	}
+	return data, nil
 }
 
 // Decode parses and validates one wire-form event. Every failure wraps ErrInvalid; an unknown

@@ -9,7 +9,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,4 +86,30 @@ func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool,
 		}
 		time.Sleep(interval)
 	}
+}
+
+// WebhookAddr returns the address MinIO's webhook target posts to (from `stack.sh env`), after
+// taking an exclusive lock on it for the rest of the test: tests in different packages run in
+// parallel, and two listeners taking turns on one address would swallow each other's
+// notifications.
+func WebhookAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("SHARDLINE_WEBHOOK_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8085"
+	}
+	path := filepath.Join(os.TempDir(), "shardline-webhook-"+strings.ReplaceAll(addr, ":", "_")+".lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("webhook lock: %v", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatalf("webhook lock: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
+	return addr
 }

@@ -1,0 +1,28 @@
+variable "name" {
+  description = "Bucket name (globally unique)."
+  type        = string
+}
+
+variable "partition" {
+  description = "AWS partition (aws, aws-cn, aws-us-gov), for ARNs."
+  type        = string
+  default     = "aws"
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed KMS key for SSE-KMS. null: SSE-S3 (AES256)."
+  type        = string
+  default     = null
+}
+
+variable "versioning" {
+  description = "Enable versioning."
+  type        = bool
+  default     = false
+}
+
+variable "force_destroy" {
+  description = "Allow destroying the bucket while it still holds objects."
+  type        = bool
+  default     = false
+}
