@@ -51,6 +51,14 @@ demo: build photos ## run the end-to-end demo on the local stack (starts and sto
 	$(STACK) up
 	$(WITH_STACK) bin/shardline demo; rc=$$?; $(STACK) down; exit $$rc
 
+SEED     ?= 1
+DURATION ?= 10m
+.PHONY: chaos
+chaos: build ## prove the guarantee under faults: make chaos SEED=1 DURATION=10m (starts and stops the local stack)
+	$(STACK) up
+	mkdir -p .local/log
+	$(WITH_STACK) bin/shardline chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log; rc=$$?; $(STACK) down; exit $$rc
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -61,3 +61,21 @@ func leaseOf(item map[string]types.AttributeValue) Lease {
 		Counter:      counter,
 	}
 }
+
+// Get reads one shard's lease row (consistently); found is false when the shard has none yet.
+func (c *Checkpointer) Get(ctx context.Context, shardID string) (Lease, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	out, err := c.cfg.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(c.cfg.TableName),
+		ConsistentRead: aws.Bool(true),
+		Key:            map[string]types.AttributeValue{AttrShardID: str(shardID)},
+	})
+	if err != nil {
+		return Lease{}, false, fmt.Errorf("get lease %s: %w", shardID, err)
+	}
+	if out.Item == nil {
+		return Lease{}, false, nil
+	}
+	return leaseOf(out.Item), true, nil
+}

@@ -40,6 +40,7 @@ func commands() []command {
 		{"work", "run a KCL worker: ledger check, handler, checkpoints", runWork},
 		{"setup", "create the stream, tables and buckets if missing (local stack, tests)", runSetup},
 		{"demo", "run the end-to-end demo against the local stack", runDemo},
+		{"chaos", "prove the guarantee under faults against the local stack (kills, pauses, reshards)", runChaos},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			_, err := fmt.Fprintln(env.Stdout, "shardline", Version)
 			return err

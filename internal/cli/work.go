@@ -35,7 +35,6 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		stopTimeout  time.Duration
 		maxRecords   int
 		maxAttempts  int
-		startLatest  bool
 		noStealing   bool
 	)
 	c.register(fs, streamFlag|tableFlags)
@@ -52,7 +51,6 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	durationFlag(fs, &stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
 	fs.IntVar(&maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
 	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
-	fs.BoolVar(&startLatest, "start-at-latest", false, "start shards without a checkpoint at LATEST instead of TRIM_HORIZON")
 	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -85,7 +83,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		Region: clients.Config.Region, StreamName: c.stream, LeaseTable: c.leaseTable,
 		LedgerTable: c.ledgerTable, DeadLetterTable: c.deadLetterTable, WorkerID: workerID,
 		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, IdleBetweenReads: idle,
-		MaxRecords: maxRecords, StartAtLatest: startLatest, StopTimeout: stopTimeout,
+		MaxRecords: maxRecords, StopTimeout: stopTimeout,
 		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts},
 		Registerer: reg, Logger: log, OnReady: func() { ready.Set(true) },
 	}

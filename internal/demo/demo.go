@@ -25,6 +25,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/scrape"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 )
@@ -99,43 +101,43 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	}
 
 	// Start the forwarder and the workers.
-	fwdAddr, err := freeAddr()
+	fwdAddr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
 	base := []string{"--stream", n.stream, "--log-format", "json", "--s3-path-style"}
 	tables := append([]string{"--lease-table", n.leases, "--ledger-table", n.ledger, "--dead-letter-table", n.deadLetters}, base...)
-	var procs []*process
+	var procs []*proc.Process
 	defer func() {
 		for _, p := range procs {
-			if err := p.stop(40 * time.Second); err != nil {
+			if err := p.Stop(40 * time.Second); err != nil {
 				log.Warn("stop", slog.String("error", err.Error()))
 			}
 		}
 	}()
-	fwd, err := start(cfg.Binary, cfg.LogDir, "forwarder", append([]string{"forward", "--listen", fwdAddr}, base...)...)
+	fwd, err := proc.Start(cfg.Binary, cfg.LogDir, "demo-", "forwarder", append([]string{"forward", "--listen", fwdAddr}, base...)...)
 	if err != nil {
 		return err
 	}
 	procs = append(procs, fwd)
-	if err := fwd.waitReady(ctx, "http://"+fwdAddr+"/readyz", 30*time.Second); err != nil {
+	if err := fwd.WaitReady(ctx, "http://"+fwdAddr+"/readyz", 30*time.Second); err != nil {
 		return err
 	}
 	var workerMetrics []string
 	for i := 1; i <= cfg.Workers; i++ {
-		addr, err := freeAddr()
+		addr, err := proc.FreeAddr()
 		if err != nil {
 			return err
 		}
 		name := fmt.Sprintf("worker-%d", i)
-		w, err := start(cfg.Binary, cfg.LogDir, name, append([]string{"work", "--worker-id", "demo-" + name,
+		w, err := proc.Start(cfg.Binary, cfg.LogDir, "demo-", name, append([]string{"work", "--worker-id", "demo-" + name,
 			"--metrics-addr", addr, "--output-bucket", n.output, "--lease-duration", "6s",
 			"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "20s"}, tables...)...)
 		if err != nil {
 			return err
 		}
 		procs = append(procs, w)
-		if err := w.waitReady(ctx, "http://"+addr+"/readyz", 30*time.Second); err != nil {
+		if err := w.WaitReady(ctx, "http://"+addr+"/readyz", 30*time.Second); err != nil {
 			return err
 		}
 		workerMetrics = append(workerMetrics, "http://"+addr+"/metrics")
@@ -181,25 +183,25 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	received += resent
 
 	// Wait for catch-up: everything forwarded has been finished by some worker.
-	var fwdStats, wkStats metrics
+	var fwdStats, wkStats scrape.Metrics
 	var finished float64
 	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
-		f, err := scrape(ctx, "http://"+fwdAddr+"/metrics")
+		f, err := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
 		if err != nil {
 			return false, nil
 		}
-		total := metrics{}
+		total := scrape.Metrics{}
 		finished = 0
 		for _, u := range workerMetrics {
-			m, err := scrape(ctx, u)
+			m, err := scrape.Get(ctx, u)
 			if err != nil {
 				return false, nil
 			}
-			finished += m.sum("shardline_worker_records_total")
-			mergeInto(total, m)
+			finished += m.Sum("shardline_worker_records_total")
+			scrape.Merge(total, m)
 		}
 		fwdStats, wkStats = f, total
-		forwarded := f.sum("shardline_forwarder_records_forwarded_total")
+		forwarded := f.Sum("shardline_forwarder_records_forwarded_total")
 		return forwarded >= float64(received) && finished >= forwarded, nil
 	}); err != nil {
 		return fmt.Errorf("workers did not catch up (finished %.0f records): %w", finished, err)
@@ -215,17 +217,6 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 		return errors.New("outputs do not match inputs (see the table above)")
 	}
 	return nil
-}
-
-// mergeInto appends the families of m to total (for summing across workers).
-func mergeInto(total, m metrics) {
-	for name, fam := range m {
-		if have, ok := total[name]; ok {
-			have.Metric = append(have.Metric, fam.Metric...)
-			continue
-		}
-		total[name] = fam
-	}
 }
 
 func findPhotos(dir string) ([]string, error) {

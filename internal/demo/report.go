@@ -7,20 +7,22 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shardline/shardline/internal/scrape"
 )
 
-func report(out io.Writer, received int, fwd, wk metrics, v verification, caughtUp time.Duration, logDir string) {
+func report(out io.Writer, received int, fwd, wk scrape.Metrics, v verification, caughtUp time.Duration, logDir string) {
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	row := func(name string, value any) { fmt.Fprintf(tw, "  %s\t%v\n", name, value) }
 	row("events received (webhook + resent)", received)
-	row("skipped by forwarder (test events etc.)", fwd.sum("shardline_forwarder_events_skipped_total"))
-	row("forwarded to the stream", fwd.sum("shardline_forwarder_records_forwarded_total"))
-	row("applied", wk.sum("shardline_worker_records_total", "outcome=applied"))
-	row("duplicate dropped", wk.sum("shardline_worker_records_total", "outcome=duplicate"))
-	row("stale dropped", wk.sum("shardline_worker_records_total", "outcome=stale"))
-	row("dead-lettered", wk.sum("shardline_worker_records_total", "outcome=dead_lettered"))
-	row("ledger conflicts repaired", wk.sum("shardline_worker_ledger_conflicts_total"))
+	row("skipped by forwarder (test events etc.)", fwd.Sum("shardline_forwarder_events_skipped_total"))
+	row("forwarded to the stream", fwd.Sum("shardline_forwarder_records_forwarded_total"))
+	row("applied", wk.Sum("shardline_worker_records_total", "outcome=applied"))
+	row("duplicate dropped", wk.Sum("shardline_worker_records_total", "outcome=duplicate"))
+	row("stale dropped", wk.Sum("shardline_worker_records_total", "outcome=stale"))
+	row("dead-lettered", wk.Sum("shardline_worker_records_total", "outcome=dead_lettered"))
+	row("ledger conflicts repaired", wk.Sum("shardline_worker_ledger_conflicts_total"))
 	row("outputs present / expected", fmt.Sprintf("%d / %d", v.present, v.expected))
 	row("time to catch up", caughtUp.Round(100*time.Millisecond))
 	tw.Flush()

@@ -12,6 +12,7 @@ import (
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/objects"
 )
 
 // verification compares the final input and output buckets.
@@ -38,28 +39,13 @@ func (v verification) ok() bool {
 	return true
 }
 
-func listETags(ctx context.Context, c *s3.Client, bucket string) (map[string]string, error) {
-	out := map[string]string{}
-	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", bucket, err)
-		}
-		for _, o := range page.Contents {
-			out[aws.ToString(o.Key)] = strings.Trim(aws.ToString(o.ETag), `"`)
-		}
-	}
-	return out, nil
-}
-
 func verify(ctx context.Context, clients awsclients.Clients, n names, bad map[string]string) (verification, error) {
 	v := verification{dead: map[string]string{}, badWant: bad}
-	inputs, err := listETags(ctx, clients.S3, n.input)
+	inputs, err := objects.ETags(ctx, clients.S3, n.input)
 	if err != nil {
 		return v, err
 	}
-	outputs, err := listETags(ctx, clients.S3, n.output)
+	outputs, err := objects.ETags(ctx, clients.S3, n.output)
 	if err != nil {
 		return v, err
 	}

@@ -31,6 +31,13 @@ func newRecord(ev envelope.Event) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
+	return makeRecord(ev, data)
+}
+
+// makeRecord wraps an event's encoded data, refusing a record over MaxRecordBytes. Encoded
+// envelopes are at most envelope.MaxEncodedLen bytes, so the check guards against a change of
+// those limits rather than against input.
+func makeRecord(ev envelope.Event, data []byte) (record, error) {
 	pk := ev.PartitionKey()
 	r := record{
 		ev:    ev,

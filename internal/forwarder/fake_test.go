@@ -156,36 +156,51 @@ func testEvents(t testing.TB, n int) []envelope.Event {
 }
 
 // sizedEvent returns an event whose record (data plus partition key, as the Writer will encode
-// it at clockStart) is exactly size bytes, padded through VersionID (which no check limits).
+// it at clockStart) is exactly size bytes, padded through the free-text fields within
+// envelope.MaxFieldLen ('<', which JSON escapes as six bytes, and ASCII). The largest it can
+// make is about 25 KiB: the field limits keep every envelope far below a Kinesis record.
 func sizedEvent(t testing.TB, key string, size int) envelope.Event {
 	t.Helper()
 	ev := testEvent(t, key, 1)
-	probe := ev
-	probe.ForwardedAt = clockStart
-	data, err := envelope.Encode(probe)
-	if err != nil {
-		t.Fatalf("Encode: %v", err)
+	ev.VersionID = "v"
+	measure := func() int {
+		probe := ev
+		probe.ForwardedAt = clockStart
+		data, err := envelope.Encode(probe)
+		if err != nil {
+			t.Fatalf("Encode: %v", err)
+		}
+		return len(data) + len(ev.PartitionKey())
 	}
-	pad := size - len(data) - len(ev.PartitionKey()) - len(`,"versionId":""`)
-	if pad < 1 {
+	need := size - measure()
+	if need < 0 {
 		t.Fatalf("size %d too small", size)
 	}
-	// JSON writes the ASCII padding as is, so the record grows by exactly the field's length;
-	// TestWriteBatches checks the sizes Kinesis receives.
-	ev.VersionID = strings.Repeat("v", pad)
+	for _, f := range []*string{&ev.VersionID, &ev.ETag, &ev.EventName, &ev.Source} {
+		room := envelope.MaxFieldLen - len(*f)
+		n6 := min(need/6, room)
+		n1 := min(need-6*n6, room-n6)
+		*f += strings.Repeat("<", n6) + strings.Repeat("v", n1)
+		need -= 6*n6 + n1
+	}
+	if got := measure(); need != 0 || got != size {
+		t.Fatalf("cannot make a %d-byte record (got %d)", size, got)
+	}
 	return ev
 }
 
 // stubParse decodes a small test format so the handler tests do not depend on notification's
-// rules: {"events":[{"key":"k","seq":1,"pad":0}],"skipped":["reason",...]}. A body that is not
-// that JSON is malformed. pad > 0 makes the event that many bytes long (see sizedEvent).
+// rules: {"events":[{"key":"k","seq":1,"pad":0,"invalid":false}],"skipped":["reason",...]}. A body
+// that is not that JSON is malformed. pad > 0 makes the event's record that many bytes long (see
+// sizedEvent); invalid makes an event that fails envelope validation, so it can never be put.
 func stubParse(t testing.TB) ParseFunc {
 	return func(body []byte) (notification.Result, error) {
 		var in struct {
 			Events []struct {
-				Key string `json:"key"`
-				Seq int    `json:"seq"`
-				Pad int    `json:"pad"`
+				Key     string `json:"key"`
+				Seq     int    `json:"seq"`
+				Pad     int    `json:"pad"`
+				Invalid bool   `json:"invalid"`
 			} `json:"events"`
 			Skipped []string `json:"skipped"`
 		}
@@ -198,6 +213,12 @@ func stubParse(t testing.TB) ParseFunc {
 		for _, e := range in.Events {
 			if e.Pad > 0 {
 				res.Events = append(res.Events, sizedEvent(t, e.Key, e.Pad))
+				continue
+			}
+			if e.Invalid {
+				ev := testEvent(t, e.Key, e.Seq)
+				ev.Op = "copy"
+				res.Events = append(res.Events, ev)
 				continue
 			}
 			res.Events = append(res.Events, testEvent(t, e.Key, e.Seq))

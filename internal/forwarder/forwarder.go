@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,6 +25,9 @@ type ParseFunc func(body []byte) (notification.Result, error)
 // DefaultMaxBodyBytes is the webhook's default body limit.
 const DefaultMaxBodyBytes = 8 << 20
 
+// DefaultBodyReadTimeout is how long the webhook waits for a whole body by default.
+const DefaultBodyReadTimeout = time.Minute
+
 // Config configures a Forwarder. Writer is required; every other zero field selects the default
 // documented on it.
 type Config struct {
@@ -37,6 +41,10 @@ type Config struct {
 	Token string
 	// MaxBodyBytes bounds a webhook body. Zero means DefaultMaxBodyBytes (8 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds reading one webhook body, so that a client trickling bytes cannot
+	// hold a request (and up to MaxBodyBytes of memory) forever; the request gets 408. Zero means
+	// DefaultBodyReadTimeout (1 minute).
+	BodyReadTimeout time.Duration
 
 	// Registerer receives the request and skip metrics. Nil means a private registry.
 	Registerer prometheus.Registerer
@@ -53,6 +61,9 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("MaxBodyBytes %d is negative", c.MaxBodyBytes))
 	}
+	if c.BodyReadTimeout < 0 {
+		errs = append(errs, fmt.Errorf("BodyReadTimeout %s is negative", c.BodyReadTimeout))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("forwarder config: %w", err)
 	}
@@ -66,6 +77,7 @@ type Forwarder struct {
 	parse   ParseFunc
 	token   string
 	maxBody int64
+	readFor time.Duration
 	log     *slog.Logger
 	metrics *handlerMetrics
 }
@@ -80,6 +92,7 @@ func New(cfg Config) (*Forwarder, error) {
 		parse:   cfg.Parse,
 		token:   cfg.Token,
 		maxBody: cfg.MaxBodyBytes,
+		readFor: cfg.BodyReadTimeout,
 		log:     cfg.Logger,
 	}
 	if f.parse == nil {
@@ -87,6 +100,9 @@ func New(cfg Config) (*Forwarder, error) {
 	}
 	if f.maxBody == 0 {
 		f.maxBody = DefaultMaxBodyBytes
+	}
+	if f.readFor == 0 {
+		f.readFor = DefaultBodyReadTimeout
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/notification"
@@ -23,9 +25,9 @@ const HealthPath = "/healthz"
 // events are in the stream.
 //
 // Responses: 200 {"forwarded":N,"skipped":M}; 400 a body that is not a notification (a resend
-// cannot fix it); 401 a missing or wrong token (nothing is read or written); 405 not a POST; 413
-// a body over the limit; 415 a Content-Type other than application/json, text/plain (SNS) or
-// none; 503 the events did not all reach the stream (the sender should retry); 500 an event that
+// cannot fix it); 401 a missing or wrong token (nothing is read or written); 405 not a POST; 408
+// a body not received within the read timeout; 413 a body over the limit; 415 a Content-Type
+// other than application/json, text/plain (SNS) or none; 503 the events did not all reach the stream (the sender should retry); 500 an event that
 // can never be put (invalid or oversize) or a parser failure other than a malformed body, which
 // are bugs to look at, not reasons to drop the notification. Errors are a JSON object
 // {"error": "..."}. Skips are counted by reason and logged; they do not fail the request.
@@ -63,10 +65,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
 		return
 	}
+	// Servers without a ReadTimeout would otherwise wait for a trickled body forever; where the
+	// connection does not support deadlines (tests' recorders) the error is ignored.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(f.readFor))
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, f.maxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			h.fail(w, r, http.StatusRequestTimeout, resultReadTimeout, "body not received in time")
 			return
 		}
 		h.fail(w, r, http.StatusBadRequest, resultReadFailed, "cannot read body")

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/notification"
 )
 
@@ -42,8 +43,8 @@ func TestHandleLambda(t *testing.T) {
 			wantErr: ErrNotForwarded, wantRecords: 2, result: resultWriteFailed,
 		},
 		{
-			name: "oversize event", payload: `{"events":[{"key":"a","pad":2000000}]}`,
-			wantErr: ErrOversize, result: resultWriteFailed,
+			name: "event that can never be put", payload: `{"events":[{"key":"a","seq":1},{"key":"b","invalid":true}]}`,
+			wantErr: envelope.ErrInvalid, result: resultWriteFailed,
 		},
 	}
 	for _, tc := range tests {

@@ -76,6 +76,7 @@ const (
 	resultTooLarge         = "too_large"
 	resultUnsupportedType  = "unsupported_media_type"
 	resultReadFailed       = "read_failed"
+	resultReadTimeout      = "read_timeout"
 )
 
 func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {

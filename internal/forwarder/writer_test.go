@@ -19,7 +19,6 @@ import (
 )
 
 func TestWriteBatches(t *testing.T) {
-	mib := 1 << 20
 	sized := func(n, size int) func(t *testing.T) []envelope.Event {
 		return func(t *testing.T) []envelope.Event {
 			evs := make([]envelope.Event, n)
@@ -42,10 +41,10 @@ func TestWriteBatches(t *testing.T) {
 		{"500 records fit one call", counted(500), 0, []int{500}},
 		{"501 records split at 500", counted(501), 0, []int{500, 1}},
 		{"1200 records", counted(1200), 0, []int{500, 500, 200}},
-		{"5 MiB fits one call", sized(5, mib), mib, []int{5}},
-		{"over 5 MiB splits", sized(6, mib), mib, []int{5, 1}},
-		{"bytes split before count", sized(10, 600<<10), 600 << 10, []int{8, 2}},
-		{"largest record alone", sized(1, MaxRecordBytes), MaxRecordBytes, []int{1}},
+		{"5 MiB fits one call", sized(256, 20<<10), 20 << 10, []int{256}},
+		{"over 5 MiB splits", sized(257, 20<<10), 20 << 10, []int{256, 1}},
+		{"bytes split before count", sized(520, 12<<10), 12 << 10, []int{426, 94}},
+		{"count split before bytes", sized(600, 10<<10), 10 << 10, []int{500, 100}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -339,17 +338,16 @@ func TestWriteRejectsUnputtableEvents(t *testing.T) {
 		check  func(t *testing.T, err error)
 	}{
 		{
-			name: "record over 1 MiB",
+			name: "field over its limit (an envelope near the record size)",
 			events: func(t *testing.T) []envelope.Event {
-				return append(testEvents(t, 2), sizedEvent(t, "huge", MaxRecordBytes+1))
+				ev := testEvent(t, "huge", 1)
+				ev.VersionID = strings.Repeat("v", MaxRecordBytes)
+				return append(testEvents(t, 2), ev)
 			},
 			check: func(t *testing.T, err error) {
-				oe, ok := errors.AsType[*OversizeError](err)
-				if !ok || !errors.Is(err, ErrOversize) {
-					t.Fatalf("error %v, want an *OversizeError", err)
-				}
-				if oe.Size != MaxRecordBytes+1 || oe.Limit != MaxRecordBytes || oe.ObjectID != "in/huge" {
-					t.Errorf("OversizeError %+v", oe)
+				var fe *envelope.FieldError
+				if !errors.As(err, &fe) || fe.Field != "versionId" || !neverPuttable(err) {
+					t.Fatalf("error %v, want an envelope.FieldError for versionId that is never puttable", err)
 				}
 			},
 		},

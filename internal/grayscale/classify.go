@@ -27,6 +27,9 @@ const (
 	classNoSuchBucket
 	// classInvalidObjectState: the object is archived and must be restored before it is read.
 	classInvalidObjectState
+	// classInvalidKey: the store refuses the key itself (too long, characters or path segments
+	// it does not accept, such as MinIO's ".." and "//").
+	classInvalidKey
 )
 
 func (c s3Class) String() string {
@@ -41,6 +44,8 @@ func (c s3Class) String() string {
 		return "no_such_bucket"
 	case classInvalidObjectState:
 		return "invalid_object_state"
+	case classInvalidKey:
+		return "invalid_key"
 	}
 	return fmt.Sprintf("s3Class(%d)", int(c))
 }
@@ -55,6 +60,15 @@ var credentialCodes = map[string]bool{
 	"ExpiredToken":          true,
 	"InvalidToken":          true,
 	"TokenRefreshRequired":  true,
+}
+
+// invalidKeyCodes are error codes by which S3 or an S3-compatible store refuses an object key as
+// a name. The same key is refused on every retry.
+var invalidKeyCodes = map[string]bool{
+	"KeyTooLongError":           true, // S3, MinIO: over 1,024 bytes
+	"InvalidObjectName":         true,
+	"XMinioInvalidObjectName":   true, // MinIO: NUL, "//", a path segment over 255 bytes, …
+	"XMinioInvalidResourceName": true, // MinIO: "." or ".." path segments
 }
 
 // classify maps an ObjectStore error to an s3Class using the SDK's typed errors, the smithy API
@@ -85,6 +99,9 @@ func classify(err error) s3Class {
 		return classAccessDenied
 	case "InvalidObjectState":
 		return classInvalidObjectState
+	}
+	if invalidKeyCodes[code] {
+		return classInvalidKey
 	}
 	if credentialCodes[code] {
 		return classTransient
@@ -121,6 +138,8 @@ func s3Error(op, bucket, key string, err error) error {
 		return processor.Permanent(ReasonNoSuchBucket, wrapped)
 	case classInvalidObjectState:
 		return processor.Permanent(ReasonInvalidObjectState, wrapped)
+	case classInvalidKey:
+		return processor.Permanent(ReasonInvalidKey, wrapped)
 	}
 	return wrapped
 }

@@ -34,6 +34,10 @@ func TestClassify(t *testing.T) {
 		{name: "403 without code", err: sdkError("GetObject", 403, errors.New("forbidden")), want: classAccessDenied},
 		{name: "AllAccessDisabled", err: sdkError("GetObject", 403, genericErr("AllAccessDisabled", "")), want: classAccessDenied},
 		{name: "archived object", err: sdkError("GetObject", 403, &types.InvalidObjectState{}), want: classInvalidObjectState},
+		{name: "key too long", err: sdkError("PutObject", 400, genericErr("KeyTooLongError", "Your key is too long")), want: classInvalidKey},
+		{name: "MinIO dot segments", err: sdkError("PutObject", 400, genericErr("XMinioInvalidResourceName", "Resource name contains bad components such as \"..\" or \".\".")), want: classInvalidKey},
+		{name: "MinIO unsupported characters", err: sdkError("PutObject", 400, genericErr("XMinioInvalidObjectName", "Object name contains unsupported characters.")), want: classInvalidKey},
+		{name: "other 400 stays transient", err: sdkError("PutObject", 400, genericErr("RequestTimeout", "")), want: classTransient},
 		{name: "bad access key is the worker's problem", err: sdkError("GetObject", 403, genericErr("InvalidAccessKeyId", "")), want: classTransient},
 		{name: "signature mismatch", err: sdkError("GetObject", 403, genericErr("SignatureDoesNotMatch", "")), want: classTransient},
 		{name: "clock skew", err: sdkError("GetObject", 403, genericErr("RequestTimeTooSkewed", "")), want: classTransient},
@@ -64,6 +68,7 @@ func TestS3Error(t *testing.T) {
 		{name: "access denied", err: sdkError("GetObject", http.StatusForbidden, genericErr("AccessDenied", "")), wantReason: ReasonAccessDenied},
 		{name: "no such bucket", err: sdkError("GetObject", http.StatusNotFound, genericErr("NoSuchBucket", "")), wantReason: ReasonNoSuchBucket},
 		{name: "archived", err: sdkError("GetObject", http.StatusForbidden, genericErr("InvalidObjectState", "")), wantReason: ReasonInvalidObjectState},
+		{name: "key refused", err: sdkError("PutObject", http.StatusBadRequest, genericErr("XMinioInvalidResourceName", "")), wantReason: ReasonInvalidKey},
 		{name: "503", err: sdkError("GetObject", http.StatusServiceUnavailable, genericErr("SlowDown", ""))},
 		{name: "canceled", err: context.Canceled},
 	}

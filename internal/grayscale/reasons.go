@@ -24,6 +24,11 @@ const (
 	// ReasonInvalidObjectState means the input is archived (e.g. S3 Glacier) and cannot be read
 	// until it is restored.
 	ReasonInvalidObjectState = "invalid_object_state"
+	// ReasonInvalidKey means the store refused the input or output key as a name (longer than
+	// it allows, or characters or path segments it does not accept, such as MinIO's ".." or
+	// "//"). The output key is OutputPrefix + key unchanged, so such a key is never rewritten
+	// into another one.
+	ReasonInvalidKey = "invalid_key"
 	// ReasonOutputKeyTooLong means OutputPrefix + key exceeds S3's 1,024-byte key limit.
 	ReasonOutputKeyTooLong = "output_key_too_long"
 	// ReasonOutputLoop means the event's object is in the output bucket under the output

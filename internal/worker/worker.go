@@ -46,8 +46,6 @@ type Config struct {
 	IdleBetweenReads time.Duration
 	// MaxRecords per GetRecords call. Default 1000.
 	MaxRecords int
-	// StartAtLatest starts shards without a checkpoint at LATEST instead of TRIM_HORIZON.
-	StartAtLatest bool
 	// StopTimeout bounds graceful shutdown after ctx is cancelled: in-flight records get two
 	// thirds of it to finish, then are abandoned (left unapplied, not checkpointed). Default 30s,
 	// ECS's default stop timeout.
@@ -140,7 +138,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancelProc()
 	factory, err := processor.NewFactory(procCtx, processor.Config{
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
-		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
+		Topology:   &topology{kc: cfg.Kinesis, stream: cfg.StreamName, leases: cp},
+		ParentPoll: cfg.ShardSyncInterval / 2,
+		Retry:      cfg.Retry, Registerer: cfg.Registerer, Logger: log,
 	})
 	if err != nil {
 		return err
@@ -183,10 +183,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 func kclConfig(cfg Config, log *slog.Logger) *kclcfg.KinesisClientLibConfiguration {
 	ms := func(d time.Duration) int { return int(d / time.Millisecond) }
+	// Always TRIM_HORIZON: a shard without a checkpoint is new (or a child after a reshard),
+	// and starting it anywhere later would skip records.
 	pos := kclcfg.TRIM_HORIZON
-	if cfg.StartAtLatest {
-		pos = kclcfg.LATEST
-	}
 	kc := kclcfg.NewKinesisClientLibConfig(cfg.LeaseTable, cfg.StreamName, cfg.Region, cfg.WorkerID).
 		WithTableName(cfg.LeaseTable).
 		WithInitialPositionInStream(pos).

@@ -1,4 +1,6 @@
-package demo
+// Package scrape reads Prometheus metrics of shardline's own processes (the demo and the chaos
+// harness sum them across workers).
+package scrape
 
 import (
 	"context"
@@ -11,10 +13,11 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// metrics is one scrape: metric family name → its samples.
-type metrics map[string]*dto.MetricFamily
+// Metrics is one scrape: metric family name → its samples.
+type Metrics map[string]*dto.MetricFamily
 
-func scrape(ctx context.Context, url string) (metrics, error) {
+// Get scrapes url (a /metrics endpoint).
+func Get(ctx context.Context, url string) (Metrics, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
@@ -31,9 +34,9 @@ func scrape(ctx context.Context, url string) (metrics, error) {
 	return p.TextToMetricFamilies(resp.Body)
 }
 
-// sum adds the counter or gauge values of a family whose labels include every name=value pair
+// Sum adds the counter or gauge values of a family whose labels include every name=value pair
 // of match ("k=v" strings).
-func (m metrics) sum(name string, match ...string) float64 {
+func (m Metrics) Sum(name string, match ...string) float64 {
 	fam, ok := m[name]
 	if !ok {
 		return 0
@@ -63,4 +66,15 @@ next:
 		}
 	}
 	return total
+}
+
+// Merge appends the families of m to total (for summing across processes).
+func Merge(total, m Metrics) {
+	for name, fam := range m {
+		if have, ok := total[name]; ok {
+			have.Metric = append(have.Metric, fam.Metric...)
+			continue
+		}
+		total[name] = fam
+	}
 }

@@ -1,0 +1,66 @@
+# A managed policy for the people (or CI jobs) who run shardline's operations commands against this
+# deployment: `status` (leases, checkpoints, lag), `reshard` (split, merge, UpdateShardCount),
+# `reprocess` (reset checkpoints, bump the epoch) and `redrive` (dead letters back into the
+# stream). Attach it to their role; it grants nothing outside this deployment's stream and tables
+# (and read access to its buckets, to check outputs).
+
+data "aws_iam_policy_document" "operator" {
+  statement {
+    sid = "Stream"
+    actions = [
+      "kinesis:DescribeStream",
+      "kinesis:DescribeStreamSummary",
+      "kinesis:GetRecords",
+      "kinesis:GetShardIterator",
+      "kinesis:ListShards",
+      "kinesis:MergeShards",
+      "kinesis:PutRecords",
+      "kinesis:SplitShard",
+      "kinesis:UpdateShardCount",
+    ]
+    resources = [local.stream_arn]
+  }
+
+  statement {
+    sid = "Tables"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "dynamodb:UpdateItem",
+    ]
+    resources = values(local.table_arns)
+  }
+
+  statement {
+    sid       = "ReadObjects"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.input_bucket_arn}/*", "${local.output_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "ListBuckets"
+    actions   = ["s3:ListBucket"]
+    resources = [local.input_bucket_arn, local.output_bucket_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "DataKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_policy" "operator" {
+  count = var.create_operator_policy ? 1 : 0
+
+  name        = "${var.name}-operator"
+  description = "shardline status, reshard, reprocess and redrive on ${local.stream_name} and its tables"
+  policy      = data.aws_iam_policy_document.operator.json
+}

@@ -1,0 +1,19 @@
+// Package policycheck checks a Terraform plan (the JSON of `terraform show -json PLANFILE`) against
+// shardline's deployment rules, before anything is applied:
+//
+//   - IAM is scoped: no Allow statement grants an action pattern with '*' or NotAction, or a
+//     resource "*" (except for the few actions that have no resource-level permissions, such as
+//     ecr:GetAuthorizationToken), NotResource, or an ARN whose region, account or resource name
+//     is a bare '*'; no AWS managed administrator or *FullAccess policy is attached; no trust or
+//     resource policy allows the principal "*".
+//   - Data at rest is encrypted: every S3 bucket has a default encryption configuration, Kinesis
+//     streams use KMS, SQS queues and SNS topics are encrypted, EBS/EFS/RDS storage is encrypted.
+//     (DynamoDB tables and CloudWatch log groups are always encrypted at rest.)
+//   - Nothing is public: every S3 bucket has a public access block with all four settings on,
+//     no public canned ACL, no bucket policy allowing "*"; no Lambda permission or function URL
+//     open to anyone; no security group ingress from 0.0.0.0/0 or ::/0.
+//
+// A policy document that is not known when the plan is made cannot be checked, so it is itself a
+// finding: build the ARNs in policies from names (as infra/terraform does) rather than from
+// attributes that exist only after apply.
+package policycheck

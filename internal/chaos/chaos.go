@@ -1,0 +1,286 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/scrape"
+	"github.com/shardline/shardline/internal/setup"
+	"github.com/shardline/shardline/internal/telemetry"
+)
+
+// ErrViolations is returned (wrapped) when at least one key breaks the guarantee.
+var ErrViolations = errors.New("guarantee violated")
+
+// Report is what a run measured.
+type Report struct {
+	Seed           int64
+	Duration       time.Duration
+	Workers, Keys  int
+	Puts, Deletes  int
+	FailedOps      int
+	Notifications  int // events MinIO delivered
+	Duplicated     int // extra deliveries injected
+	Reordered      int // deliveries held back and released late
+	Forwarded      float64
+	Applied        float64
+	Duplicates     float64
+	Stale          float64
+	DeadLettered   float64
+	Conflicts      float64
+	Repairs        float64
+	Fenced         float64
+	Kills, Pauses  int
+	Added, Removed int
+	Reshards       []string
+	LeaseMoves     int
+	Failovers      []time.Duration
+	GracefulStops  []time.Duration
+	CatchUp        time.Duration
+	KeysChecked    int
+	Violations     []violation
+	InjectorErrors []string
+	LeaseDuration  time.Duration
+	NotCaughtUpWhy string
+}
+
+// Run runs the chaos scenario and writes the report to cfg.Out. It returns an error wrapping
+// ErrViolations when the guarantee does not hold, or another error when the run itself failed.
+func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5ead))
+	suffix := time.Now().UTC().Format("150405") + fmt.Sprintf("-%d", cfg.Seed%1000)
+	stream, leases, ledgerT, dead := "chaos-"+suffix, "chaos-"+suffix+"-leases", "chaos-"+suffix+"-ledger", "chaos-"+suffix+"-dead"
+	in, out := "chaos-in-"+suffix, "chaos-out-"+suffix
+	err := setup.Run(ctx, setup.Clients{S3: clients.S3, Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB}, setup.Config{
+		StreamName: stream, Shards: cfg.Shards, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead,
+		InputBucket: in, OutputBucket: out, NotifyQueueARN: cfg.NotifyARN,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Out, "chaos: seed %d, %s of load at %.0f ops/s over %d keys, %d workers, stream %s (%d shards)\n",
+		cfg.Seed, cfg.Duration, cfg.Rate, cfg.Keys, cfg.Workers, stream, cfg.Shards)
+
+	// Forwarder process, behind the fault-injecting proxy MinIO posts to.
+	fwdAddr, err := proc.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	fwd, err := proc.Start(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = fwd.Stop(20 * time.Second) }()
+	if err := fwd.WaitReady(ctx, "http://"+fwdAddr+"/readyz", 60*time.Second); err != nil {
+		return nil, err
+	}
+	px := &proxy{target: "http://" + fwdAddr + "/webhook", bucket: in, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b)), dupP: 0.1, holdP: 0.1}
+	if cfg.NoDuplicates {
+		px.dupP = 0
+	}
+	if cfg.NoReorder {
+		px.holdP = 0
+	}
+	ln, err := net.Listen("tcp", cfg.WebhookAddr)
+	if err != nil {
+		return nil, fmt.Errorf("webhook address %s (is a demo or forwarder running?): %w", cfg.WebhookAddr, err)
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var bgWG sync.WaitGroup
+	defer func() {
+		stopBG()
+		bgWG.Wait()
+	}()
+	bgWG.Add(2)
+	go func() {
+		defer bgWG.Done()
+		_ = telemetry.ServeListener(bg, ln, px, slog.New(slog.DiscardHandler))
+	}()
+	go func() {
+		defer bgWG.Done()
+		px.releaser(bg)
+	}()
+
+	// Workers.
+	cl := &cluster{binary: cfg.Binary, logDir: cfg.LogDir, args: []string{
+		"--stream", stream, "--lease-table", leases, "--ledger-table", ledgerT, "--dead-letter-table", dead,
+		"--output-bucket", out, "--s3-path-style", "--lease-duration", cfg.LeaseDuration.String(),
+		"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "15s", "--log-level", "info",
+	}}
+	defer cl.stopAll(20 * time.Second)
+	for i := 0; i < cfg.Workers; i++ {
+		if _, err := cl.start(ctx, false); err != nil {
+			return nil, err
+		}
+	}
+	inspector, err := checkpoint.New(checkpoint.Config{Client: clients.DynamoDB, TableName: leases, WorkerID: "chaos-inspector"})
+	if err != nil {
+		return nil, err
+	}
+	lw := &leaseWatch{table: inspector, owner: map[string]string{}}
+	bgWG.Add(2)
+	go func() {
+		defer bgWG.Done()
+		lw.run(bg)
+	}()
+	go func() {
+		defer bgWG.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				cl.scrapeAll(bg)
+			}
+		}
+	}()
+
+	// Load and faults.
+	ld, err := newLoad(clients.S3, in, cfg.Keys, rng)
+	if err != nil {
+		return nil, err
+	}
+	inj := &injector{cfg: &cfg, cluster: cl, leases: lw, kc: clients.Kinesis, stream: stream,
+		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa17)), log: log}
+	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.Duration)
+	defer stopLoad()
+	var runWG sync.WaitGroup
+	runWG.Add(2)
+	go func() {
+		defer runWG.Done()
+		ld.run(loadCtx, cfg.Rate, rng)
+	}()
+	go func() {
+		defer runWG.Done()
+		inj.run(loadCtx, cfg.Duration)
+	}()
+	progress := time.NewTicker(30 * time.Second)
+	started := time.Now()
+waitLoad:
+	for {
+		select {
+		case <-loadCtx.Done():
+			break waitLoad
+		case <-progress.C:
+			puts, dels, _ := ld.counts()
+			fmt.Fprintf(cfg.Out, "  %s: %d puts, %d deletes, %d workers running\n", time.Since(started).Round(time.Second), puts, dels, len(cl.running()))
+		}
+	}
+	progress.Stop()
+	runWG.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	// Quiesce: every worker running, every notification delivered and released.
+	for _, m := range cl.running() {
+		if m.isPaused() {
+			_ = m.proc.Resume()
+			m.setPaused(false)
+		}
+	}
+	for len(cl.running()) < cfg.Workers {
+		if _, err := cl.start(ctx, false); err != nil {
+			return nil, err
+		}
+	}
+	loadEnd := time.Now()
+	puts, dels, failed := ld.counts()
+	fmt.Fprintf(cfg.Out, "  load stopped: %d puts, %d deletes; waiting for notifications and catch-up\n", puts, dels)
+	if err := waitUntil(ctx, cfg.CatchUp, func() bool {
+		received, _, _ := px.stats()
+		return received >= puts+dels
+	}); err != nil {
+		received, _, _ := px.stats()
+		return nil, fmt.Errorf("MinIO delivered %d of %d notifications: %w", received, puts+dels, err)
+	}
+	if err := waitUntil(ctx, cfg.CatchUp, func() bool { return px.release(ctx, true) == 0 }); err != nil {
+		return nil, fmt.Errorf("held notifications not accepted by the forwarder: %w", err)
+	}
+	end := &streamEnd{kc: clients.Kinesis, stream: stream, last: map[string]string{}}
+	var why string
+	catchErr := waitUntil(ctx, cfg.CatchUp, func() bool {
+		ok, w, err := caughtUp(ctx, end, inspector)
+		why = w
+		if err != nil {
+			why = err.Error()
+		}
+		return ok
+	})
+	catchUp := time.Since(loadEnd)
+	cl.scrapeAll(ctx)
+
+	led, err := ledger.New(clients.DynamoDB, ledgerT)
+	if err != nil {
+		return nil, err
+	}
+	vs, checked, err := checkGuarantee(ctx, clients.S3, in, out, led, ld)
+	if err != nil {
+		return nil, err
+	}
+	received, duplicated, held := px.stats()
+	fwdMetrics, _ := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
+	w := cl.totals()
+	moves, failovers := lw.stats()
+	inj.mu.Lock()
+	r := &Report{
+		Seed: cfg.Seed, Duration: cfg.Duration, Workers: cfg.Workers, Keys: cfg.Keys,
+		Puts: puts, Deletes: dels, FailedOps: failed, Notifications: received, Duplicated: duplicated, Reordered: held,
+		Forwarded:    fwdMetrics.Sum("shardline_forwarder_records_forwarded_total"),
+		Applied:      w.Sum("shardline_worker_records_total", "outcome=applied"),
+		Duplicates:   w.Sum("shardline_worker_records_total", "outcome=duplicate"),
+		Stale:        w.Sum("shardline_worker_records_total", "outcome=stale"),
+		DeadLettered: w.Sum("shardline_worker_records_total", "outcome=dead_lettered"),
+		Conflicts:    w.Sum("shardline_worker_ledger_conflicts_total"),
+		Repairs:      w.Sum("shardline_worker_output_repairs_total"),
+		Fenced:       w.Sum("shardline_worker_late_writes_fenced_total"),
+		Kills:        inj.kills, Pauses: inj.pauses, Added: inj.added, Removed: inj.removed,
+		Reshards: inj.reshards, LeaseMoves: moves, Failovers: failovers, GracefulStops: inj.stops,
+		CatchUp: catchUp, KeysChecked: checked, Violations: vs, InjectorErrors: inj.errors,
+		LeaseDuration: cfg.LeaseDuration,
+	}
+	inj.mu.Unlock()
+	if catchErr != nil {
+		r.NotCaughtUpWhy = why
+	}
+	r.Write(cfg.Out)
+	switch {
+	case len(vs) > 0:
+		return r, fmt.Errorf("%w: %d keys", ErrViolations, len(vs))
+	case catchErr != nil:
+		return r, fmt.Errorf("%w: workers did not catch up within %s (%s)", ErrViolations, cfg.CatchUp, why)
+	}
+	return r, nil
+}
+
+// waitUntil polls cond every 500ms until it holds or timeout passes.
+func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return nil
+}

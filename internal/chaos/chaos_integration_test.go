@@ -1,0 +1,52 @@
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shardline/shardline/internal/chaos"
+	"github.com/shardline/shardline/internal/localstack"
+)
+
+// TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load with every
+// injector on (duplicates, reordering, kill -9, a pause past the lease, scaling, a split and a
+// merge), then the guarantee check. `make chaos` is the long run.
+func TestShortChaos(t *testing.T) {
+	clients := localstack.Require(t)
+	bin := filepath.Join(t.TempDir(), "shardline")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/shardline").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	r, err := chaos.Run(ctx, clients, chaos.Config{
+		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
+		CatchUp: 3 * time.Minute, WebhookAddr: localstack.WebhookAddr(t), LogDir: t.TempDir(),
+		Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	t.Log("\n" + out.String())
+	if err != nil {
+		t.Fatalf("chaos: %v", err)
+	}
+	if len(r.Violations) != 0 {
+		t.Fatalf("%d violations", len(r.Violations))
+	}
+	if r.Kills+r.Pauses == 0 || len(r.Reshards) < 2 {
+		t.Errorf("faults not injected: kills %d pauses %d reshards %v", r.Kills, r.Pauses, r.Reshards)
+	}
+	if r.Applied == 0 || r.Notifications < r.Puts+r.Deletes {
+		t.Errorf("nothing applied or notifications missing: %+v", r)
+	}
+	for _, d := range r.Failovers {
+		if d > 2*r.LeaseDuration+2*time.Second {
+			t.Errorf("failover took %s, more than 2 × lease (%s) plus a sync interval", d, r.LeaseDuration)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/scrape"
+)
+
+// member is one worker process.
+type member struct {
+	id         string
+	proc       *proc.Process
+	metricsURL string
+	extra      bool // started by the scale injector
+
+	mu     sync.Mutex
+	paused bool
+	last   scrape.Metrics // last successful scrape (kept after the process dies)
+}
+
+func (m *member) setPaused(v bool) {
+	m.mu.Lock()
+	m.paused = v
+	m.mu.Unlock()
+}
+
+func (m *member) isPaused() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.paused
+}
+
+// cluster runs the worker processes.
+type cluster struct {
+	binary string
+	logDir string
+	args   []string // common worker arguments
+
+	mu      sync.Mutex
+	gen     int
+	members []*member // running (possibly paused)
+	gone    []*member // killed or stopped; their last scrape still counts
+}
+
+func (c *cluster) start(ctx context.Context, extra bool) (*member, error) {
+	c.mu.Lock()
+	c.gen++
+	id := fmt.Sprintf("chaos-w%02d", c.gen)
+	c.mu.Unlock()
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"work", "--worker-id", id, "--metrics-addr", addr}, c.args...)
+	p, err := proc.Start(c.binary, c.logDir, "chaos-", id, args...)
+	if err != nil {
+		return nil, err
+	}
+	m := &member{id: id, proc: p, metricsURL: "http://" + addr + "/metrics", extra: extra}
+	if err := p.WaitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
+		p.Kill()
+		return nil, err
+	}
+	c.mu.Lock()
+	c.members = append(c.members, m)
+	c.mu.Unlock()
+	return m, nil
+}
+
+// remove moves m from the running members to the gone ones.
+func (c *cluster) remove(m *member) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.members {
+		if x == m {
+			c.members = append(c.members[:i], c.members[i+1:]...)
+			break
+		}
+	}
+	c.gone = append(c.gone, m)
+}
+
+func (c *cluster) running() []*member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*member(nil), c.members...)
+}
+
+// scrapeAll records the metrics of every running, unpaused member.
+func (c *cluster) scrapeAll(ctx context.Context) {
+	for _, m := range c.running() {
+		if m.isPaused() {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		got, err := scrape.Get(sctx, m.metricsURL)
+		cancel()
+		if err == nil {
+			m.mu.Lock()
+			m.last = got
+			m.mu.Unlock()
+		}
+	}
+}
+
+// totals sums the last scrape of every member that ever ran.
+func (c *cluster) totals() scrape.Metrics {
+	c.mu.Lock()
+	all := append(append([]*member(nil), c.members...), c.gone...)
+	c.mu.Unlock()
+	total := scrape.Metrics{}
+	for _, m := range all {
+		m.mu.Lock()
+		last := m.last
+		m.mu.Unlock()
+		if last != nil {
+			scrape.Merge(total, last)
+		}
+	}
+	return total
+}
+
+// stopAll stops every running member gracefully.
+func (c *cluster) stopAll(timeout time.Duration) {
+	for _, m := range c.running() {
+		if m.isPaused() {
+			_ = m.proc.Resume()
+		}
+		_ = m.proc.Stop(timeout)
+		c.remove(m)
+	}
+}

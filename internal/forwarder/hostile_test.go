@@ -1,0 +1,357 @@
+package forwarder
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/sequencer"
+)
+
+// s3Record is one S3 event record as the webhook receives it; key is sent as given (already
+// URL-encoded where a case wants it).
+func s3Record(eventName, key, seq string, edit func(obj, rec map[string]any)) map[string]any {
+	obj := map[string]any{"key": key, "size": 10, "eTag": "abc"}
+	if seq != "" {
+		obj["sequencer"] = seq
+	}
+	rec := map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": eventName,
+		"eventTime": "2024-05-14T09:21:07.512Z",
+		"s3":        map[string]any{"bucket": map[string]any{"name": "in"}, "object": obj},
+	}
+	if edit != nil {
+		edit(obj, rec)
+	}
+	return rec
+}
+
+func notificationBody(t testing.TB, recs ...map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// countingBody records how many bytes the handler read from a request body.
+type countingBody struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestWebhookHostileInput sends the forwarder-side cases of issue #4 through the webhook with
+// the real notification parser: each gets the documented status, is counted under a metric, and
+// only valid events (never a partial body) reach Kinesis. Refused requests have no side effects:
+// nothing parsed, nothing written, and for 401/405/413-by-length/415 not one body byte read.
+func TestWebhookHostileInput(t *testing.T) {
+	const token = "correct horse battery staple"
+	const limit = 64 << 10
+	auth := map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+	good := notificationBody(t, s3Record("ObjectCreated:Put", "a.jpg", "0A", nil))
+	padTo := func(body string, n int) string { return body + strings.Repeat(" ", n-len(body)) }
+	longKey := strings.Repeat("k", envelope.MaxKeyLen)
+	tests := []struct {
+		name       string
+		header     map[string]string
+		body       string
+		chunked    bool // no Content-Length: only the MaxBytesReader sees the size
+		lyingLen   int64
+		wantStatus int
+		result     string             // requests_total label
+		wantKeys   []string           // keys of the events Kinesis received, in order
+		wantSeqs   []string           // their normalised sequencers, when checked
+		skipped    map[string]float64 // events_skipped_total by reason
+		malformed  float64
+		noRead     bool // the body must not have been read at all
+	}{
+		// Transport and framing.
+		{name: "not JSON", header: auth, body: "<Event>s3:ObjectCreated:Put</Event>", wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "truncated JSON", header: auth, body: good[:len(good)/2], wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "empty body", header: auth, body: "", wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "binary body", header: auth, body: "\x89PNG\r\n\x1a\n\x00\x00", wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "deep nesting", header: auth, body: strings.Repeat("[", 30_000) + strings.Repeat("]", 30_000), wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "deep nesting inside Records", header: auth, body: `{"Records":` + strings.Repeat("[", 30_000) + strings.Repeat("]", 30_000) + `}`,
+			wantStatus: 400, result: resultMalformed, malformed: 1},
+		{name: "body exactly at the limit", header: auth, body: padTo(good, limit), wantStatus: 200, result: resultForwarded, wantKeys: []string{"a.jpg"}},
+		{name: "body one byte over the limit", header: auth, body: padTo(good, limit+1), wantStatus: 413, result: resultTooLarge, noRead: true},
+		{name: "body over the limit, chunked", header: auth, body: padTo(good, 4*limit), chunked: true, wantStatus: 413, result: resultTooLarge},
+		{name: "huge declared Content-Length", header: auth, body: good, lyingLen: 1 << 40, wantStatus: 413, result: resultTooLarge, noRead: true},
+		{name: "XML content type", header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/xml"},
+			body: good, wantStatus: 415, result: resultUnsupportedType, noRead: true},
+		{name: "form content type", header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/x-www-form-urlencoded"},
+			body: good, wantStatus: 415, result: resultUnsupportedType, noRead: true},
+		{name: "multipart content type", header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "multipart/form-data; boundary=x"},
+			body: good, wantStatus: 415, result: resultUnsupportedType, noRead: true},
+		{name: "JSON with charset", header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json; charset=utf-8"},
+			body: good, wantStatus: 200, result: resultForwarded, wantKeys: []string{"a.jpg"}},
+
+		// Authentication: 401 and no side effects.
+		{name: "no token", header: map[string]string{"Content-Type": "application/json"}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "wrong token", header: map[string]string{"Authorization": "Bearer wrong"}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "token with a suffix", header: map[string]string{"Authorization": "Bearer " + token + "x"}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "token prefix", header: map[string]string{"Authorization": "Bearer " + token[:len(token)-1]}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "token as Basic credentials", header: map[string]string{"Authorization": "Basic " + token}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "empty bearer", header: map[string]string{"Authorization": "Bearer "}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+		{name: "token in the query string is not a token", header: map[string]string{}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
+
+		// Records: skipped with a reason, the rest forwarded.
+		{name: "s3:TestEvent", header: auth, body: `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-14T09:00:00Z","Bucket":"in"}`,
+			wantStatus: 200, result: resultForwarded, skipped: map[string]float64{"test_event": 1}},
+		{name: "keys: spaces, '+', %-escapes, unicode, 1,024 bytes", header: auth, body: notificationBody(t,
+			s3Record("ObjectCreated:Put", "my+photo%2B1.jpg", "01", nil),
+			s3Record("ObjectCreated:Put", "dir%2Fa%20b.jpg", "02", nil),
+			s3Record("ObjectCreated:Put", "%E2%9C%93+%C3%A9t%C3%A9.png", "03", nil),
+			s3Record("ObjectCreated:Put", longKey, "04", nil)),
+			wantStatus: 200, result: resultForwarded, wantKeys: []string{"my photo+1.jpg", "dir/a b.jpg", "✓ été.png", longKey}},
+		{name: "keys: invalid escapes and over 1,024 bytes", header: auth, body: notificationBody(t,
+			s3Record("ObjectCreated:Put", "bad%zz.jpg", "01", nil),
+			s3Record("ObjectCreated:Put", "bad%E2%9C", "02", nil),
+			s3Record("ObjectCreated:Put", longKey+"k", "03", nil),
+			s3Record("ObjectCreated:Put", "ok.jpg", "04", nil)),
+			wantStatus: 200, result: resultForwarded, wantKeys: []string{"ok.jpg"},
+			skipped: map[string]float64{"invalid_key": 2, "invalid_record": 1}},
+		{name: "sequencers: odd length, lower case, non-hex, missing", header: auth, body: notificationBody(t,
+			s3Record("ObjectCreated:Put", "odd.jpg", "ABC", nil),
+			s3Record("ObjectCreated:Put", "lower.jpg", "0055aed6dcd90281e5", nil),
+			s3Record("ObjectCreated:Put", "nonhex.jpg", "0055XYZ", nil),
+			s3Record("ObjectCreated:Put", "none.jpg", "", nil)),
+			wantStatus: 200, result: resultForwarded, wantKeys: []string{"odd.jpg", "lower.jpg"},
+			wantSeqs: []string{mustNormalize(t, "ABC"), mustNormalize(t, "0055AED6DCD90281E5")},
+			skipped:  map[string]float64{"invalid_sequencer": 1, "no_sequencer": 1}},
+		{name: "missing fields, unknown eventName, new eventVersion", header: auth, body: notificationBody(t,
+			s3Record("ObjectCreated:Put", "", "01", nil),
+			s3Record("ObjectCreated:Put", "nobucket.jpg", "02", func(_, rec map[string]any) { delete(rec["s3"].(map[string]any), "bucket") }),
+			s3Record("ObjectTeleported:Beam", "x.jpg", "03", nil),
+			s3Record("ObjectCreated:Put", "v3.jpg", "04", func(_, rec map[string]any) { rec["eventVersion"] = "3.0" }),
+			s3Record("ObjectCreated:Put", "v29.jpg", "05", func(_, rec map[string]any) { rec["eventVersion"] = "2.9" })),
+			wantStatus: 200, result: resultForwarded, wantKeys: []string{"v29.jpg"},
+			skipped: map[string]float64{"invalid_record": 2, "unknown_event_name": 1, "unsupported_event_version": 1}},
+		{name: "fields that would exceed a Kinesis record are skipped, not sent", header: auth, body: notificationBody(t,
+			s3Record("ObjectCreated:Put", "huge.jpg", "01", func(obj, _ map[string]any) { obj["versionId"] = strings.Repeat("v", 40<<10) }),
+			s3Record("ObjectCreated:Put", "ok.jpg", "02", nil)),
+			wantStatus: 200, result: resultForwarded, wantKeys: []string{"ok.jpg"}, skipped: map[string]float64{"invalid_record": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kin := &fakeKinesis{}
+			w, reg, _ := newTestWriter(t, kin, nil)
+			f, err := New(Config{Writer: w, Token: token, MaxBodyBytes: limit, Registerer: reg, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := &countingBody{r: strings.NewReader(tc.body)}
+			var r io.Reader = body
+			target := "/webhook"
+			if tc.name == "token in the query string is not a token" {
+				target += "?token=" + url.QueryEscape(token)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, target, r)
+			req.ContentLength = int64(len(tc.body))
+			switch {
+			case tc.chunked:
+				req.ContentLength = -1
+			case tc.lyingLen != 0:
+				req.ContentLength = tc.lyingLen
+			}
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			f.Handler().ServeHTTP(rec, req)
+
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if tc.noRead && body.n.Load() != 0 {
+				t.Errorf("handler read %d body bytes of a refused request", body.n.Load())
+			}
+			var keys, seqs []string
+			for _, in := range kin.sent() {
+				for _, ev := range decodeRecords(t, in) {
+					keys, seqs = append(keys, ev.Key), append(seqs, ev.Sequencer)
+				}
+				for _, r := range in.Records {
+					if pk := aws.ToString(r.PartitionKey); len(pk) > envelope.MaxPartitionKeyLen {
+						t.Errorf("partition key of %d bytes", len(pk))
+					}
+				}
+			}
+			if fmt.Sprint(keys) != fmt.Sprint(tc.wantKeys) && len(keys)+len(tc.wantKeys) > 0 {
+				t.Errorf("Kinesis received keys %q, want %q", keys, tc.wantKeys)
+			}
+			if tc.wantSeqs != nil && fmt.Sprint(seqs) != fmt.Sprint(tc.wantSeqs) {
+				t.Errorf("sequencers %q, want %q", seqs, tc.wantSeqs)
+			}
+			if tc.wantStatus != 200 && len(kin.sent()) != 0 {
+				t.Errorf("refused request made %d PutRecords calls", len(kin.sent()))
+			}
+			if tc.wantStatus == 200 {
+				assertJSON(t, rec.Body.Bytes(), fmt.Sprintf(`{"forwarded":%d,"skipped":%d}`, len(tc.wantKeys), int(sum(tc.skipped))))
+			}
+			assertCounter(t, reg, "shardline_forwarder_requests_total", map[string]string{"result": tc.result}, 1)
+			assertCounter(t, reg, "shardline_forwarder_malformed_total", nil, tc.malformed)
+			assertSkips(t, reg, tc.skipped)
+		})
+	}
+}
+
+func sum(m map[string]float64) float64 {
+	s := 0.0
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+func mustNormalize(t testing.TB, s string) string {
+	t.Helper()
+	n, err := sequencer.Normalize(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// assertSkips checks events_skipped_total has exactly the wanted series.
+func assertSkips(t *testing.T, reg *prometheus.Registry, want map[string]float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "shardline_forwarder_events_skipped_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] += m.GetCounter().GetValue()
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(nonZero(want)) {
+		t.Errorf("events_skipped_total %v, want %v", got, want)
+	}
+}
+
+func nonZero(m map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestAuthorized checks the token comparison: exact match only, as "Bearer <token>" (any case of
+// the scheme, surrounding spaces ignored) or as the bare header value.
+func TestAuthorized(t *testing.T) {
+	const token = "s3cr3t"
+	tests := []struct {
+		name   string
+		token  string
+		header string
+		want   bool
+	}{
+		{"no token configured", "", "", true},
+		{"no token configured, any header", "", "Bearer whatever", true},
+		{"bearer", token, "Bearer " + token, true},
+		{"bearer lower case", token, "bearer " + token, true},
+		{"bearer with extra spaces", token, "Bearer   " + token + " ", true},
+		{"bare", token, token, true},
+		{"missing", token, "", false},
+		{"wrong", token, "Bearer s3cr3T", false},
+		{"prefix", token, "Bearer s3cr3", false},
+		{"longer", token, "Bearer " + token + token, false},
+		{"other scheme", token, "Basic " + token, false},
+		{"scheme only", token, "Bearer", false},
+		{"NUL appended", token, "Bearer " + token + "\x00", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &Forwarder{token: tc.token}
+			if got := f.authorized(tc.header); got != tc.want {
+				t.Fatalf("authorized(%q) = %v, want %v", tc.header, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEqualSecretIsLengthIndependent pins the constant-time construction: the comparison runs on
+// fixed-size digests, so neither a differing length nor a matching prefix returns early.
+func TestEqualSecretIsLengthIndependent(t *testing.T) {
+	const want = "0123456789abcdef"
+	for _, got := range []string{"", "0", want[:15], want + "0", strings.Repeat("x", 1<<16)} {
+		if equalSecret(got, want) {
+			t.Errorf("equalSecret(%q) = true", got)
+		}
+	}
+	if !equalSecret(want, want) {
+		t.Error("equalSecret(want, want) = false")
+	}
+	if testing.AllocsPerRun(100, func() { equalSecret(want[:15], want) }) != 0 {
+		t.Error("equalSecret allocates; it should hash both values in place")
+	}
+}
+
+// TestWebhookTrickledBodyTimesOut shows a client that sends headers and then trickles (or stops
+// sending) the body cannot hold a request open: it gets 408 after BodyReadTimeout, and nothing
+// is forwarded.
+func TestWebhookTrickledBodyTimesOut(t *testing.T) {
+	kin := &fakeKinesis{}
+	w, reg, _ := newTestWriter(t, kin, nil)
+	f, err := New(Config{Writer: w, BodyReadTimeout: 300 * time.Millisecond, Registerer: reg, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f.Handler())
+	t.Cleanup(srv.Close)
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Records\":[")
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no response to a stalled body: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("status %d, want 408: %s", resp.StatusCode, b)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v", d)
+	}
+	if n := len(kin.sent()); n != 0 {
+		t.Errorf("%d PutRecords calls", n)
+	}
+	assertCounter(t, reg, "shardline_forwarder_requests_total", map[string]string{"result": resultReadTimeout}, 1)
+}
