@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,6 +82,13 @@ type Config struct {
 	Topology Topology
 	// ParentPoll is how often a child shard checks its parents; default 1s.
 	ParentPoll time.Duration
+	// KeyConcurrency is how many objects of one batch are processed at once (each object stays
+	// serial). Default DefaultKeyConcurrency().
+	KeyConcurrency int
+	// NoCoalescing applies every event of a batch in turn instead of only the latest of each
+	// object; the others then end as duplicate or stale instead of superseded. For tests that
+	// exercise the ledger rule record by record.
+	NoCoalescing bool
 
 	Retry      Retry
 	Registerer prometheus.Registerer // default: a private registry (metrics not exported)
@@ -100,6 +108,8 @@ func (c Config) Validate() error {
 		return errors.New("processor: Leases is required")
 	case c.WorkerID == "":
 		return errors.New("processor: WorkerID is required")
+	case c.KeyConcurrency < 0:
+		return errors.New("processor: KeyConcurrency must not be negative")
 	case c.Retry.MaxAttempts < 0 || c.Retry.Base < 0 || c.Retry.Max < 0:
 		return errors.New("processor: Retry values must not be negative")
 	}
@@ -116,6 +126,9 @@ func (c Config) withDefaults() Config {
 	if c.Retry.Max == 0 {
 		c.Retry.Max = 5 * time.Second
 	}
+	if c.KeyConcurrency == 0 {
+		c.KeyConcurrency = DefaultKeyConcurrency()
+	}
 	if c.ParentPoll == 0 {
 		c.ParentPoll = time.Second
 	}
@@ -126,4 +139,11 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// DefaultKeyConcurrency is 16 objects per GOMAXPROCS, at most 128. Handlers mostly wait on S3 and
+// DynamoDB; the grayscale handler bounds its own memory with a pixel budget shared by all
+// in-flight images, so more objects in flight cost little memory.
+func DefaultKeyConcurrency() int {
+	return min(16*runtime.GOMAXPROCS(0), 128)
 }

@@ -83,8 +83,8 @@ func TestMetricsRegistered(t *testing.T) {
 	if _, err := NewFactory(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := testutil.GatherAndCount(reg, mRecords); err != nil || n != 4 {
-		t.Errorf("%s series = %d (%v), want 4 (one per outcome, exported at zero)", mRecords, n, err)
+	if n, err := testutil.GatherAndCount(reg, mRecords); err != nil || n != 5 {
+		t.Errorf("%s series = %d (%v), want 5 (one per outcome, exported at zero)", mRecords, n, err)
 	}
 	assertMetric(t, reg, mRecords, outcomes(0, 0, 0, 0))
 	for _, name := range []string{mConflicts, mRetries, mShards} {

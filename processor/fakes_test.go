@@ -379,7 +379,10 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	}
 	cfg := Config{
 		Handler: h.handler, Ledger: h.ledger, DeadLetters: h.dl, Leases: h.leases, WorkerID: testWorker,
-		Retry:      Retry{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond},
+		Retry: Retry{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond},
+		// Record by record, as these tests exercise the ledger rule; batch_test.go covers
+		// coalescing and concurrency.
+		NoCoalescing: true, KeyConcurrency: 1,
 		Registerer: h.reg,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -8,6 +8,9 @@ const (
 	OutcomeDuplicate    = "duplicate"
 	OutcomeStale        = "stale"
 	OutcomeDeadLettered = "dead_lettered"
+	// OutcomeSuperseded: a newer event of the same object came in the same batch, so only that
+	// one was applied.
+	OutcomeSuperseded = "superseded"
 )
 
 type metrics struct {
@@ -29,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shardline_worker_records_total",
-			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, dead_lettered).",
+			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, superseded, dead_lettered).",
 		}, []string{"outcome"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shardline_worker_dead_letters_total",
@@ -80,7 +83,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	for _, c := range []prometheus.Collector{m.records, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
 		reg.MustRegister(c)
 	}
-	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeDeadLettered} {
+	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {
 		m.records.WithLabelValues(o)
 	}
 	return m

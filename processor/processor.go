@@ -87,15 +87,7 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 			return
 		}
 	}
-	last := ""
-	abandoned := false
-	for i := range in.Records {
-		if !p.processRecord(&in.Records[i]) {
-			abandoned = true
-			break
-		}
-		last = aws.ToString(in.Records[i].SequenceNumber)
-	}
+	last, abandoned := p.processBatch(in.Records)
 	if last != "" && p.owns() {
 		p.checkpoint(in.Checkpointer, &last)
 	}

@@ -28,17 +28,27 @@ const (
 	ReasonPermanent        = "permanent" // a handler's permanent error without a reason label
 )
 
-// processRecord finishes one record and reports whether it did (false: abandoned, stop the batch).
-func (p *shardProcessor) processRecord(rec *types.Record) bool {
-	ev, err := envelope.Decode(rec.Data)
-	if err != nil {
-		reason := ReasonBadEnvelope
-		var ve *envelope.VersionError
-		if errors.As(err, &ve) {
-			reason = ReasonUnknownVersion
-		}
-		return p.deadLetter(rec, nil, reason, err, 1)
+// decodeFailure dead-letters a record that is not a valid envelope and reports whether the
+// letter was stored.
+func (p *shardProcessor) decodeFailure(rec *types.Record, err error) bool {
+	reason := ReasonBadEnvelope
+	var ve *envelope.VersionError
+	if errors.As(err, &ve) {
+		reason = ReasonUnknownVersion
 	}
+	return p.deadLetter(rec, nil, reason, err, 1)
+}
+
+// ledgerRead is an object's ledger entry read ahead for a whole batch.
+type ledgerRead struct {
+	entry ledger.Entry
+	found bool
+}
+
+// processEvent finishes one decoded record and reports whether it did (false: abandoned). pre,
+// when not nil, is the object's ledger entry read ahead; it is used for the first attempt only.
+func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre *ledgerRead) bool {
+	var err error
 	log := p.log.With(slog.String("key", ev.Key), slog.String("bucket", ev.Bucket), slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op))
 
 	var (
@@ -51,7 +61,8 @@ func (p *shardProcessor) processRecord(rec *types.Record) bool {
 		if settle {
 			return p.converge(ctx, ev)
 		}
-		o, err := p.apply(ctx, ev)
+		o, err := p.apply(ctx, ev, pre)
+		pre = nil
 		switch {
 		case errors.Is(err, ledger.ErrConflict):
 			// Someone committed a newer or equal event while we ran the handler: our output
@@ -65,7 +76,7 @@ func (p *shardProcessor) processRecord(rec *types.Record) bool {
 		case o == OutcomeApplied:
 			// Committed. A zombie's late write may still land on the output: verify.
 			outcome, settle = o, true
-			return p.converge(ctx, ev)
+			return p.verifyCommitted(ctx, ev)
 		}
 		outcome = o
 		return nil
@@ -91,9 +102,15 @@ func (p *shardProcessor) processRecord(rec *types.Record) bool {
 }
 
 // apply runs the ledger rule, the handler and the ledger commit for one event.
-func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event) (string, error) {
-	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
-	if err != nil {
+func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event, pre *ledgerRead) (string, error) {
+	var (
+		entry ledger.Entry
+		found bool
+		err   error
+	)
+	if pre != nil {
+		entry, found = pre.entry, pre.found
+	} else if entry, found, err = p.cfg.Ledger.Get(ctx, ev.ObjectID()); err != nil {
 		return "", err
 	}
 	switch ledger.Decide(entry, found, p.epoch, ev) {
@@ -197,6 +214,19 @@ func (p *shardProcessor) converge(ctx context.Context, ev envelope.Event) error 
 			return err
 		}
 	}
+}
+
+// verifyCommitted checks the output right after ev was committed: usually it reflects ev and one
+// read suffices; otherwise a late write of another worker landed, and converge repairs it.
+func (p *shardProcessor) verifyCommitted(ctx context.Context, ev envelope.Event) error {
+	if p.verifier == nil {
+		return nil
+	}
+	ok, err := p.verifier.Verify(ctx, ev)
+	if err != nil || ok {
+		return err
+	}
+	return p.converge(ctx, ev)
 }
 
 // winner is the event the ledger entry records, rebuilt from it, so that a repaired output's

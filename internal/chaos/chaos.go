@@ -36,6 +36,7 @@ type Report struct {
 	Applied        float64
 	Duplicates     float64
 	Stale          float64
+	Superseded     float64
 	DeadLettered   float64
 	Conflicts      float64
 	Repairs        float64
@@ -246,6 +247,7 @@ waitLoad:
 		Applied:      w.Sum("shardline_worker_records_total", "outcome=applied"),
 		Duplicates:   w.Sum("shardline_worker_records_total", "outcome=duplicate"),
 		Stale:        w.Sum("shardline_worker_records_total", "outcome=stale"),
+		Superseded:   w.Sum("shardline_worker_records_total", "outcome=superseded"),
 		DeadLettered: w.Sum("shardline_worker_records_total", "outcome=dead_lettered"),
 		Conflicts:    w.Sum("shardline_worker_ledger_conflicts_total"),
 		Repairs:      w.Sum("shardline_worker_output_repairs_total"),

@@ -23,6 +23,7 @@ func (r *Report) Write(out io.Writer) {
 	row("applied", r.Applied)
 	row("duplicates dropped", r.Duplicates)
 	row("stale dropped", r.Stale)
+	row("superseded in a batch", r.Superseded)
 	row("dead-lettered", r.DeadLettered)
 	row("ledger conflicts / output repairs / late writes fenced", fmt.Sprintf("%.0f / %.0f / %.0f", r.Conflicts, r.Repairs, r.Fenced))
 	row("kills (-9) / pauses past lease", fmt.Sprintf("%d / %d", r.Kills, r.Pauses))

@@ -35,6 +35,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		stopTimeout  time.Duration
 		maxRecords   int
 		maxAttempts  int
+		keyConc      int
 		noStealing   bool
 	)
 	c.register(fs, streamFlag|tableFlags)
@@ -50,6 +51,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	durationFlag(fs, &idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
 	durationFlag(fs, &stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
 	fs.IntVar(&maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
+	fs.IntVar(&keyConc, "key-concurrency", processor.DefaultKeyConcurrency(), "objects of one shard's batch processed at once (each object stays serial)")
 	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
 	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
 	if err := parse(fs, args, env); err != nil {
@@ -84,7 +86,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		LedgerTable: c.ledgerTable, DeadLetterTable: c.deadLetterTable, WorkerID: workerID,
 		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, IdleBetweenReads: idle,
 		MaxRecords: maxRecords, StopTimeout: stopTimeout,
-		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts},
+		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
 		Registerer: reg, Logger: log, OnReady: func() { ready.Set(true) },
 	}
 	if err := cfg.Validate(); err != nil {

@@ -21,6 +21,7 @@ func report(out io.Writer, received int, fwd, wk scrape.Metrics, v verification,
 	row("applied", wk.Sum("shardline_worker_records_total", "outcome=applied"))
 	row("duplicate dropped", wk.Sum("shardline_worker_records_total", "outcome=duplicate"))
 	row("stale dropped", wk.Sum("shardline_worker_records_total", "outcome=stale"))
+	row("superseded in a batch", wk.Sum("shardline_worker_records_total", "outcome=superseded"))
 	row("dead-lettered", wk.Sum("shardline_worker_records_total", "outcome=dead_lettered"))
 	row("ledger conflicts repaired", wk.Sum("shardline_worker_ledger_conflicts_total"))
 	row("outputs present / expected", fmt.Sprintf("%d / %d", v.present, v.expected))

@@ -241,3 +241,58 @@ func s(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemb
 func n(v int64) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
+
+// batchGetMax is DynamoDB's BatchGetItem limit on keys per call.
+const batchGetMax = 100
+
+// BatchDynamoDB is what BatchGet needs in addition to DynamoDB.
+type BatchDynamoDB interface {
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+}
+
+// BatchGet reads the entries of many objects with strongly consistent BatchGetItem calls (100
+// keys per call), retrying unprocessed keys with backoff until ctx ends. Objects without an
+// entry are absent from the map.
+func (l *Ledger) BatchGet(ctx context.Context, objects []string) (map[string]Entry, error) {
+	bc, ok := l.client.(BatchDynamoDB)
+	if !ok {
+		return nil, errors.New("ledger: client has no BatchGetItem")
+	}
+	out := make(map[string]Entry, len(objects))
+	seen := map[string]bool{}
+	var keys []map[string]types.AttributeValue
+	for _, o := range objects {
+		if !seen[o] {
+			seen[o] = true
+			keys = append(keys, map[string]types.AttributeValue{AttrObject: s(o)})
+		}
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), batchGetMax)
+		pending := keys[:n]
+		keys = keys[n:]
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				t := time.NewTimer(time.Duration(min(1<<attempt, 64)) * 20 * time.Millisecond)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil, ctx.Err()
+				case <-t.C:
+				}
+			}
+			res, err := bc.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				l.table: {Keys: pending, ConsistentRead: aws.Bool(true)},
+			}})
+			if err != nil {
+				return nil, fmt.Errorf("ledger batch get (%d keys): %w", len(pending), err)
+			}
+			for _, item := range res.Responses[l.table] {
+				e := entryOf(item)
+				out[e.Object] = e
+			}
+			pending = res.UnprocessedKeys[l.table].Keys
+		}
+	}
+	return out, nil
+}

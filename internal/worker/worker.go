@@ -53,6 +53,10 @@ type Config struct {
 	// DisableLeaseStealing turns off rebalancing of leases between workers.
 	DisableLeaseStealing bool
 
+	// KeyConcurrency is how many objects of one shard's batch are processed at once; default
+	// processor.DefaultKeyConcurrency().
+	KeyConcurrency int
+
 	Retry      processor.Retry
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -73,8 +77,8 @@ func (c Config) Validate() error {
 	if c.Kinesis == nil || c.DynamoDB == nil || c.Handler == nil {
 		return errors.New("worker: Kinesis, DynamoDB and Handler are required")
 	}
-	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 {
-		return errors.New("worker: durations and MaxRecords must not be negative")
+	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 {
+		return errors.New("worker: durations, MaxRecords and KeyConcurrency must not be negative")
 	}
 	if c.MaxRecords > 10000 {
 		return errors.New("worker: MaxRecords must be at most 10000 (the GetRecords limit)")
@@ -139,8 +143,8 @@ func Run(ctx context.Context, cfg Config) error {
 	factory, err := processor.NewFactory(procCtx, processor.Config{
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
 		Topology:   &topology{kc: cfg.Kinesis, stream: cfg.StreamName, leases: cp},
-		ParentPoll: cfg.ShardSyncInterval / 2,
-		Retry:      cfg.Retry, Registerer: cfg.Registerer, Logger: log,
+		ParentPoll: cfg.ShardSyncInterval / 2, KeyConcurrency: cfg.KeyConcurrency,
+		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
 	})
 	if err != nil {
 		return err

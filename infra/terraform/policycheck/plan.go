@@ -46,12 +46,9 @@ type ConfigResource struct {
 	Address     string                      `json:"address"`
 	Mode        string                      `json:"mode"`
 	Type        string                      `json:"type"`
-	Expressions map[string]ConfigExpression `json:"expressions"`
-}
-
-// ConfigExpression is an argument's expression: a constant value or references.
-type ConfigExpression struct {
-	References []string `json:"references"`
+	// Expressions maps an argument to its expression ({"references": [...]} or
+	// {"constant_value": ...}), or a nested block to a list of such maps.
+	Expressions map[string]json.RawMessage `json:"expressions"`
 }
 
 // ParsePlan decodes the JSON of `terraform show -json PLANFILE`.
@@ -195,7 +192,13 @@ func (p *Plan) refersTo(rc *ResourceChange, attr, target string) bool {
 	if !ok {
 		return false
 	}
-	for _, ref := range cr.Expressions[attr].References {
+	var expr struct {
+		References []string `json:"references"`
+	}
+	if json.Unmarshal(cr.Expressions[attr], &expr) != nil {
+		return false
+	}
+	for _, ref := range expr.References {
 		if ref == target || strings.HasPrefix(ref, target+".") || strings.HasPrefix(ref, target+"[") {
 			return true
 		}

@@ -1,0 +1,156 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+)
+
+func batchHarness(t *testing.T, concurrency int) *harness {
+	t.Helper()
+	return newHarness(t, func(c *Config) { c.NoCoalescing, c.KeyConcurrency = false, concurrency })
+}
+
+func TestCoalescing(t *testing.T) {
+	h := batchHarness(t, 4)
+	h.process(
+		h.put("a.jpg", "01"),
+		h.put("a.jpg", "03"),
+		h.del("a.jpg", "02"),
+		h.put("b.jpg", "01"),
+		h.put("a.jpg", "03"), // resent: same event as the winner
+	)
+	got := h.handler.Calls()
+	sort.Strings(got)
+	assertStrings(t, "handler calls", got, calls(t, "put a.jpg@03", "put b.jpg@01"))
+	assertMetric(t, h.reg, mRecords, map[string]float64{
+		`outcome="applied"`: 2, `outcome="superseded"`: 2, `outcome="duplicate"`: 1, `outcome="stale"`: 0, `outcome="dead_lettered"`: 0,
+	})
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(5))
+}
+
+// TestHotKey: 100 updates of one object in one batch cost one handler run.
+func TestHotKey(t *testing.T) {
+	h := batchHarness(t, 8)
+	var recs []types.Record
+	for i := 1; i <= 100; i++ {
+		recs = append(recs, h.put("hot.jpg", fmt.Sprintf("%04X", i)))
+	}
+	h.process(recs...)
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put hot.jpg@0064"))
+	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: 1, `outcome="superseded"`: 99})
+}
+
+// TestKeyConcurrency: different objects of a batch run concurrently, up to KeyConcurrency.
+func TestKeyConcurrency(t *testing.T) {
+	const limit = 4
+	h := batchHarness(t, limit)
+	var (
+		mu       sync.Mutex
+		inFlight int
+		peak     int
+		reached  = make(chan struct{})
+	)
+	h.handler.fn = func(ctx context.Context, ev envelope.Event, _ int) error {
+		mu.Lock()
+		inFlight++
+		if inFlight > peak {
+			peak = inFlight
+			if peak == limit {
+				close(reached)
+			}
+		}
+		mu.Unlock()
+		select { // hold every call until the limit was reached once
+		case <-reached:
+		case <-time.After(10 * time.Second):
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	var recs []types.Record
+	for i := 0; i < 12; i++ {
+		recs = append(recs, h.put(fmt.Sprintf("k%02d.jpg", i), "01"))
+	}
+	h.process(recs...)
+	if peak != limit {
+		t.Fatalf("peak concurrency %d, want %d", peak, limit)
+	}
+	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: 12})
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(12))
+}
+
+// TestCheckpointStopsBeforeUnfinished: when a record in the middle of a batch is abandoned
+// (shutdown), the checkpoint covers only the records before it, even though later ones finished.
+func TestCheckpointStopsBeforeUnfinished(t *testing.T) {
+	h := batchHarness(t, 3)
+	var others sync.WaitGroup
+	others.Add(2)
+	h.handler.fn = func(ctx context.Context, ev envelope.Event, _ int) error {
+		if ev.Key != "b.jpg" {
+			others.Done()
+			return nil
+		}
+		others.Wait() // a and c are finished; now the worker shuts down under b
+		h.cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"), h.put("c.jpg", "01"))
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
+	if c := h.ledger.Commits(); len(c) != 2 {
+		t.Fatalf("commits = %+v, want a and c", c)
+	}
+	assertGaveUp(t, h, "shutdown")
+}
+
+// batchLedger adds BatchGet to the fake ledger and counts its calls.
+type batchLedger struct {
+	*fakeLedger
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (b *batchLedger) BatchGet(_ context.Context, objects []string) (map[string]ledger.Entry, error) {
+	b.mu.Lock()
+	b.batches = append(b.batches, append([]string(nil), objects...))
+	b.mu.Unlock()
+	out := map[string]ledger.Entry{}
+	for _, o := range objects {
+		if e, ok := b.entry(o); ok {
+			out[o] = e
+		}
+	}
+	return out, nil
+}
+
+// TestBatchedLedgerRead: a batch's ledger entries are read in one BatchGet, not one Get each,
+// and the rule still holds (a stale event read ahead is dropped).
+func TestBatchedLedgerRead(t *testing.T) {
+	var bl *batchLedger
+	h := newHarness(t, func(c *Config) {
+		c.NoCoalescing, c.KeyConcurrency = false, 4
+		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
+		c.Ledger = bl
+	})
+	old := event(t, "old.jpg", envelope.OpPut, "05")
+	h.ledger.set(ledger.Entry{Object: old.ObjectID(), Sequencer: old.Sequencer, Op: old.Op, Outcome: ledger.OutcomeApplied})
+	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"), h.put("old.jpg", "04"))
+	if len(bl.batches) != 1 || len(bl.batches[0]) != 3 {
+		t.Fatalf("BatchGet calls %v, want one with 3 objects", bl.batches)
+	}
+	if n := h.ledger.Gets(); n != 0 {
+		t.Fatalf("%d single Gets, want 0 (the batch read covers first attempts)", n)
+	}
+	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: 2, `outcome="stale"`: 1})
+}
