@@ -175,7 +175,7 @@ func (p *pipeline) waitCaughtUp() {
 	p.t.Helper()
 	localstack.Eventually(p.t, 60*time.Second, 100*time.Millisecond, func() bool {
 		total := 0.0
-		for _, o := range []string{"applied", "duplicate", "stale", "dead_lettered"} {
+		for _, o := range []string{"applied", "duplicate", "stale", "superseded", "dead_lettered"} {
 			total += p.finished(o)
 		}
 		return total >= float64(p.sentEvts)
@@ -233,11 +233,16 @@ func TestForwardWorkOutput(t *testing.T) {
 			t.Errorf("output %q: source-etag %q, want %q (empty = no output)", tc.key, got, tc.want)
 		}
 	}
-	want := map[string]float64{"applied": 7, "duplicate": 1, "stale": 2, "dead_lettered": 0}
-	for outcome, n := range want {
-		if got := p.finished(outcome); got != n {
-			t.Errorf("records %s = %v, want %v", outcome, got, n)
-		}
+	// How many events share a batch depends on timing: events of one object in one batch are
+	// coalesced (superseded) instead of applied in turn. What never varies: every event is
+	// accounted for once, nothing is dead-lettered, and the duplicate and the two older
+	// reordered events are never applied.
+	applied, dropped := p.finished("applied"), p.finished("duplicate")+p.finished("stale")+p.finished("superseded")
+	if applied+dropped != float64(p.sentEvts) || p.finished("dead_lettered") != 0 {
+		t.Errorf("applied %v + dropped %v != %d sent (dead-lettered %v)", applied, dropped, p.sentEvts, p.finished("dead_lettered"))
+	}
+	if applied > 7 || dropped < 3 {
+		t.Errorf("applied %v, dropped %v: want at most 7 applied and at least 3 dropped", applied, dropped)
 	}
 
 	// Graceful shutdown: the worker returns nil, and its leases are released with
