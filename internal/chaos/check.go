@@ -114,6 +114,9 @@ func checkGuarantee(ctx context.Context, c *s3.Client, in, out string, led *ledg
 		return nil, 0, err
 	}
 	keys := map[string]bool{}
+	for _, k := range l.keys { // keys absent on both sides count as checked too
+		keys[k] = true
+	}
 	for k := range inputs {
 		keys[k] = true
 	}

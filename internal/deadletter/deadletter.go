@@ -5,10 +5,13 @@ package deadletter
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,23 +31,38 @@ const (
 	AttrEventID        = "eventId"
 	AttrAttempts       = "attempts"
 	AttrAt             = "at"
+	AttrDataSize       = "dataSize"
+	AttrDataSHA256     = "dataSha256"
+	AttrDataTruncated  = "dataTruncated"
 )
 
 // maxErrorLen bounds the stored error text (DynamoDB items are limited to 400 KB).
 const maxErrorLen = 2048
+
+// MaxDataBytes bounds the record bytes a dead letter keeps. Kinesis records reach 1 MiB but a
+// DynamoDB item only 400 KB, and a dead letter is retried until it is stored: without the bound
+// one large record that is not our envelope would stop its shard for good. A longer record keeps
+// its first MaxDataBytes, with DataTruncated set and the whole record's size and SHA-256.
+const MaxDataBytes = 256 << 10
 
 // Letter is one dead-lettered record.
 type Letter struct {
 	Shard          string // the shard it was read from
 	SequenceNumber string // its Kinesis sequence number
 	PartitionKey   string
-	Data           []byte // the record exactly as read
-	Reason         string // stable label, e.g. "not_an_image", "bad_envelope"
-	Error          string // the full error text
-	Object         string // bucket/key when the record decoded, else ""
-	EventID        string // envelope id when the record decoded, else ""
-	Attempts       int
-	At             time.Time
+	Data           []byte // the record exactly as read, or its first MaxDataBytes (DataTruncated)
+	// DataSize is the length of the whole record; DataSHA256 its hex SHA-256, kept when the
+	// record was truncated; DataTruncated says Data is only a prefix (such a letter cannot be
+	// redriven as is). Put fills them in; a caller need not.
+	DataSize      int
+	DataSHA256    string
+	DataTruncated bool
+	Reason        string // stable label, e.g. "not_an_image", "bad_envelope"
+	Error         string // the full error text
+	Object        string // bucket/key when the record decoded, else ""
+	EventID       string // envelope id when the record decoded, else ""
+	Attempts      int
+	At            time.Time
 }
 
 // ID is the dead letter's key: one record (shard, sequence number) is dead-lettered at most once,
@@ -72,13 +90,17 @@ func New(client DynamoDB, table string) (*Store, error) {
 	return &Store{client: client, table: table}, nil
 }
 
-// Put stores a letter; writing the same record twice keeps one item.
+// Put stores a letter; writing the same record twice keeps one item. A record longer than
+// MaxDataBytes is stored truncated (see Letter), so that every letter fits a DynamoDB item.
 func (s *Store) Put(ctx context.Context, l Letter) error {
 	if l.At.IsZero() {
 		l.At = time.Now()
 	}
-	if len(l.Error) > maxErrorLen {
-		l.Error = l.Error[:maxErrorLen]
+	l.Error = clip(l.Error, maxErrorLen)
+	l.DataSize = len(l.Data)
+	if len(l.Data) > MaxDataBytes {
+		sum := sha256.Sum256(l.Data)
+		l.Data, l.DataSHA256, l.DataTruncated = l.Data[:MaxDataBytes], hex.EncodeToString(sum[:]), true
 	}
 	item := map[string]types.AttributeValue{
 		AttrID:             sv(l.ID()),
@@ -87,6 +109,11 @@ func (s *Store) Put(ctx context.Context, l Letter) error {
 		AttrSequenceNumber: sv(l.SequenceNumber),
 		AttrAttempts:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.Attempts)},
 		AttrAt:             sv(l.At.UTC().Format(time.RFC3339Nano)),
+		AttrDataSize:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.DataSize)},
+	}
+	if l.DataTruncated {
+		item[AttrDataTruncated] = &types.AttributeValueMemberBOOL{Value: true}
+		item[AttrDataSHA256] = sv(l.DataSHA256)
 	}
 	if len(l.Data) > 0 {
 		item[AttrData] = &types.AttributeValueMemberB{Value: l.Data}
@@ -147,8 +174,27 @@ func letterOf(item map[string]types.AttributeValue) Letter {
 	if v, ok := item[AttrAttempts].(*types.AttributeValueMemberN); ok {
 		l.Attempts, _ = strconv.Atoi(v.Value)
 	}
+	l.DataSize = len(l.Data)
+	if v, ok := item[AttrDataSize].(*types.AttributeValueMemberN); ok {
+		l.DataSize, _ = strconv.Atoi(v.Value)
+	}
+	if v, ok := item[AttrDataTruncated].(*types.AttributeValueMemberBOOL); ok {
+		l.DataTruncated = v.Value
+	}
+	l.DataSHA256 = get(AttrDataSHA256)
 	l.At, _ = time.Parse(time.RFC3339Nano, get(AttrAt))
 	return l
 }
 
 func sv(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+
+// clip cuts s to at most n bytes at a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -31,9 +31,9 @@ func WriteText(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "stream %s at %s: %d open and %d closed shards, %d workers holding leases\n\n",
 		r.Stream, r.At.Format(time.RFC3339), open, closed, live)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tHASH\tOWNER\tLEASE\tCHECKPOINT\tLAG\tBEHIND\tIN/s\tOUT/s\t")
+	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tHASH\tOWNER\tLEASE\tCHECKPOINT\tLAG\tBEHIND\tIN/s\tOUT/s")
 	for _, s := range r.Shards {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			s.ID, s.State, parents(s.Parents), fmt.Sprintf("%.1f%%", 100*s.HashShare), dash(s.Owner),
 			lease(s, r.At), shortCheckpoint(s.Checkpoint), lagRecords(s.Lag), behind(s.Lag),
 			rate(s.IncomingPerSecond, s.RatesAtLeast), rate(s.ProcessedPerSecond, s.RatesAtLeast))
@@ -51,13 +51,13 @@ func WriteText(w io.Writer, r Report) error {
 		b.WriteString("no worker holds a lease\n")
 	} else {
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "WORKER\tSHARDS\tHELD\t")
+		fmt.Fprintln(tw, "WORKER\tSHARDS\tHELD")
 		for _, wk := range r.Workers {
 			held := strings.Join(wk.Shards, " ")
 			if len(wk.Expired) > 0 {
 				held = strings.TrimSpace(held + " (expired: " + strings.Join(wk.Expired, " ") + ")")
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t\n", wk.ID, len(wk.Shards), dash(held))
+			fmt.Fprintf(tw, "%s\t%d\t%s\n", wk.ID, len(wk.Shards), dash(held))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -151,7 +151,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	kc := kclConfig(cfg, log)
-	w := kclworker.NewWorker(factory, kc).WithKinesis(cfg.Kinesis).WithCheckpointer(cp)
+	// rawRecords*: the KCL must not de-aggregate records (see rawrecords.go).
+	w := kclworker.NewWorker(rawRecordsFactory{factory}, kc).WithKinesis(rawRecordsClient(cfg.Kinesis)).WithCheckpointer(cp)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start KCL worker: %w", err)
 	}
