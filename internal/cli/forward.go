@@ -19,11 +19,13 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 		token    string
 		maxBody  int64
 		deadline time.Duration
+		readTime time.Duration
 	)
 	c.register(fs, streamFlag)
 	fs.StringVar(&listen, "listen", ":8085", "address of the webhook (POST /webhook, also POST /), /metrics, /healthz, /readyz")
 	fs.StringVar(&token, "webhook-token", "", "shared secret the webhook requires in Authorization (Bearer or bare); empty: no authentication")
 	fs.Int64Var(&maxBody, "max-body-bytes", forwarder.DefaultMaxBodyBytes, "largest webhook body accepted (413 above)")
+	durationFlag(fs, &readTime, "body-read-timeout", time.Minute, "how long a client may take to send a webhook body (408 after)")
 	durationFlag(fs, &deadline, "put-deadline", forwarder.DefaultDeadline, "how long one request may retry PutRecords before answering 503")
 	if err := parse(fs, args, env); err != nil {
 		return err
@@ -43,7 +45,7 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return errors.Join(errUsage, err)
 	}
-	f, err := forwarder.New(forwarder.Config{Writer: w, Token: token, MaxBodyBytes: maxBody, Registerer: reg, Logger: log})
+	f, err := forwarder.New(forwarder.Config{Writer: w, Token: token, MaxBodyBytes: maxBody, BodyReadTimeout: readTime, Registerer: reg, Logger: log})
 	if err != nil {
 		return errors.Join(errUsage, err)
 	}

@@ -37,8 +37,9 @@ const (
 	// UTF-8.
 	ReasonInvalidKey = "invalid_key"
 	// ReasonInvalidRecord: a record of a known shape with a missing or wrong field (bucket, key,
-	// key longer than envelope.MaxKeyLen, eventTime, size, wrapper body), or a Records element of
-	// no known shape.
+	// key longer than envelope.MaxKeyLen, eventTime, size, wrapper body, a source, eventName,
+	// ETag or version ID longer than envelope.MaxFieldLen), or a Records element of no known
+	// shape. The field limits mean every event Parse returns fits one Kinesis record.
 	ReasonInvalidRecord = "invalid_record"
 	// ReasonMalformedBody: a wrapped message (SQS record body, SNS Message) that is not a
 	// notification Parse understands; Detail holds the *MalformedError text.

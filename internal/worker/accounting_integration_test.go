@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -67,6 +68,19 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	}, quiet()); err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the worker's cleanup, so it runs after the worker stopped. Kinesalite
+	// counts shards against an account limit (100), so test streams must not outlive the test.
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if _, err := c.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(s.stream), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
+			t.Logf("delete stream %s: %v", s.stream, err)
+		}
+		for _, table := range []string{leases, ledgerTable, dlTable} {
+			if _, err := c.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
+				t.Logf("delete table %s: %v", table, err)
+			}
+		}
+	})
 	dl, err := deadletter.New(c.DynamoDB, dlTable)
 	if err != nil {
 		t.Fatal(err)

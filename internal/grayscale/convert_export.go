@@ -1,0 +1,30 @@
+package grayscale
+
+import "context"
+
+// Convert turns the encoded image data into a grayscale copy, the same conversion the handler
+// applies to an input: the header is checked first (supported format, dimensions within
+// DefaultMaxPixels), EXIF orientation is applied, JPEG stays JPEG (encoded at quality; 0 means
+// DefaultJPEGQuality) and every other format becomes PNG, keeping transparency. It returns the
+// encoded output, its content type ("image/jpeg" or "image/png") and, on failure, a permanent
+// error labelled with one of the Reason* values, or ctx's error if ctx ended.
+//
+// Convert is the image path the benchmarks measure; faster implementations keep this signature.
+func Convert(ctx context.Context, data []byte, quality int) (out []byte, format string, err error) {
+	if quality == 0 {
+		quality = DefaultJPEGQuality
+	}
+	info, err := checkImage(data, DefaultMaxPixels)
+	if err != nil {
+		return nil, "", err
+	}
+	img, err := decodeImage(ctx, data, DefaultMaxPixels)
+	if err != nil {
+		return nil, "", err
+	}
+	gray, err := toGray(ctx, img)
+	if err != nil {
+		return nil, "", err
+	}
+	return encodeImage(ctx, gray, info.Format, quality)
+}
