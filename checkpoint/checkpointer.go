@@ -177,6 +177,20 @@ func (c *Checkpointer) Owns(shardID string) bool {
 	return ok && !l.revoked && c.cfg.Now().Before(l.until.Add(-c.cfg.SafetyMargin))
 }
 
+// Held returns how many shards this worker owns now (see Owns).
+func (c *Checkpointer) Held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	now := c.cfg.Now()
+	for _, l := range c.leases {
+		if !l.revoked && now.Before(l.until.Add(-c.cfg.SafetyMargin)) {
+			n++
+		}
+	}
+	return n
+}
+
 // Revoke makes this worker give up the shard: Owns reports false at once and the next renewal
 // fails, so the KCL stops the shard consumer and releases the lease.
 func (c *Checkpointer) Revoke(shardID string) {

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/shardline/shardline/internal/envelope"
@@ -33,7 +32,8 @@ type batchItem struct {
 // and the remaining one per object runs with up to KeyConcurrency objects at once; each object
 // stays serial because it has one record left. It returns the sequence number of the last record
 // below which every record is finished, and whether any record was abandoned.
-func (p *shardProcessor) processBatch(records []types.Record) (last string, abandoned bool) {
+func (p *shardProcessor) processBatch(records []types.Record) (last *types.Record, abandoned bool) {
+	p.m.received.Add(float64(len(records)))
 	items := make([]batchItem, len(records))
 	latest := map[string]int{} // object → index of its latest event in the batch
 	for i := range records {
@@ -107,7 +107,7 @@ func (p *shardProcessor) processBatch(records []types.Record) (last string, aban
 
 // runSerial finishes every record in arrival order, one at a time, stopping at the first one
 // abandoned.
-func (p *shardProcessor) runSerial(items []batchItem) (string, bool) {
+func (p *shardProcessor) runSerial(items []batchItem) (*types.Record, bool) {
 	for i := range items {
 		it := &items[i]
 		if it.decErr != nil {
@@ -122,14 +122,14 @@ func (p *shardProcessor) runSerial(items []batchItem) (string, bool) {
 	return finished(items)
 }
 
-// finished returns the sequence number of the last record below which every record is done,
-// and whether some record was left unfinished.
-func finished(items []batchItem) (last string, abandoned bool) {
+// finished returns the last record below which every record is done, and whether some record
+// was left unfinished.
+func finished(items []batchItem) (last *types.Record, abandoned bool) {
 	for i := range items {
 		if !items[i].done {
 			return last, true
 		}
-		last = aws.ToString(items[i].rec.SequenceNumber)
+		last = items[i].rec
 	}
 	return last, false
 }

@@ -15,6 +15,8 @@ const (
 
 type metrics struct {
 	records      *prometheus.CounterVec
+	received     prometheus.Counter
+	cpLag        *prometheus.GaugeVec
 	deadLetters  *prometheus.CounterVec
 	handler      *prometheus.HistogramVec
 	conflicts    prometheus.Counter
@@ -34,6 +36,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shardline_worker_records_total",
 			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, superseded, dead_lettered).",
 		}, []string{"outcome"}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_records_received_total",
+			Help: "Records handed to the worker by GetRecords (each ends in one records_total outcome).",
+		}),
+		cpLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "shardline_worker_checkpoint_lag_seconds",
+			Help: "Age (now minus Kinesis arrival time) of the last record checkpointed, per shard, at the time of the checkpoint.",
+		}, []string{"shard"}),
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shardline_worker_dead_letters_total",
 			Help: "Records dead-lettered, by reason.",
@@ -80,7 +90,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
 		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
+	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
 		reg.MustRegister(c)
 	}
 	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {

@@ -88,8 +88,10 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 		}
 	}
 	last, abandoned := p.processBatch(in.Records)
-	if last != "" && p.owns() {
-		p.checkpoint(in.Checkpointer, &last)
+	if last != nil && p.owns() {
+		if p.checkpoint(in.Checkpointer, last.SequenceNumber) && last.ApproximateArrivalTimestamp != nil {
+			p.m.cpLag.WithLabelValues(p.shard).Set(time.Since(*last.ApproximateArrivalTimestamp).Seconds())
+		}
 	}
 	if abandoned {
 		// The KCL never redelivers the rest of this batch to this processor: processing or
@@ -97,6 +99,12 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 		// shard up so that the next owner resumes from the checkpoint.
 		p.stop(p.giveUpReason())
 	}
+}
+
+// forgetShardSeries removes this shard's per-shard series: another worker reports it now.
+func (p *shardProcessor) forgetShardSeries() {
+	p.m.behind.DeleteLabelValues(p.shard)
+	p.m.cpLag.DeleteLabelValues(p.shard)
 }
 
 func (p *shardProcessor) giveUpReason() string {
@@ -172,6 +180,7 @@ func (p *shardProcessor) unfinishedParents() ([]string, error) {
 // checkpointed as it finishes.
 func (p *shardProcessor) Shutdown(in *kcl.ShutdownInput) {
 	defer p.m.shardsActive.Dec()
+	defer p.forgetShardSeries()
 	if in.ShutdownReason != kcl.TERMINATE {
 		p.m.stops.WithLabelValues("shutdown").Inc()
 		p.log.Info("shard processor stopped", slog.String("reason", aws.ToString(kcl.ShutdownReasonMessage(in.ShutdownReason))))
@@ -196,6 +205,7 @@ func (p *shardProcessor) stop(reason string) {
 		return
 	}
 	p.stopped = true
+	p.forgetShardSeries()
 	p.cfg.Leases.Revoke(p.shard)
 	p.m.stops.WithLabelValues(reason).Inc()
 	p.log.Warn("giving up shard", slog.String("reason", reason))

@@ -41,6 +41,11 @@ func commands() []command {
 		{"setup", "create the stream, tables and buckets if missing (local stack, tests)", runSetup},
 		{"demo", "run the end-to-end demo against the local stack", runDemo},
 		{"chaos", "prove the guarantee under faults against the local stack (kills, pauses, reshards)", runChaos},
+		{"status", "show shards, leases, checkpoints, lag and rates (--watch, --json)", runStatus},
+		{"reshard", "split or merge shards, or scale the stream to N shards", runReshard},
+		{"reprocess", "rewind checkpoints so that workers replay (--epoch-bump: apply again)", runReprocess},
+		{"redrive", "put dead-lettered records back into the stream", runRedrive},
+		{"reconcile", "compare input and output buckets; --fix enqueues repairs", runReconcile},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			_, err := fmt.Fprintln(env.Stdout, "shardline", Version)
 			return err

@@ -101,7 +101,9 @@ type Result struct {
 	// Complete is true when the scan reached the tip of the shard (or its end, for a closed
 	// shard) rather than stopping at the limit or because visit said stop.
 	Complete bool
-	// ShardEnd is true when the scan reached the end of a closed shard.
+	// ShardEnd is true when Kinesis said the scan reached the end of a closed shard (no next
+	// iterator). A closed shard can also end a scan with Complete alone: kinesalite says so only
+	// one read later.
 	ShardEnd bool
 	// MillisBehindLatest is what the first GetRecords call reported.
 	MillisBehindLatest int64

@@ -30,7 +30,7 @@ func NewCollector() *Collector {
 		incoming:  d("shardline_shard_incoming_records_per_second", "Records that arrived in the shard over the rate window, per second.", "shard"),
 		processed: d("shardline_shard_processed_records_per_second", "Records the shard's checkpoint passed between the last two samples, per second.", "shard"),
 		expiry:    d("shardline_shard_lease_expiry_seconds", "Seconds until the shard's lease expires (negative: expired), by owner.", "shard", "owner"),
-		held:      d("shardline_worker_leases_held", "Live shard leases per worker.", "worker"),
+		held:      d("shardline_owner_leases_held", "Live shard leases per worker.", "worker"),
 		sampled:   d("shardline_status_sample_timestamp_seconds", "When the exported status sample was taken (Unix time)."),
 	}
 }

@@ -28,13 +28,13 @@ func WriteText(w io.Writer, r Report) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "stream %s at %s: %d open and %d closed shards, %d workers holding leases\n\n",
-		r.Stream, r.At.Format(time.RFC3339), open, closed, live)
+	fmt.Fprintf(&b, "stream %s at %s: %d open and %d closed shards, %s holding leases\n\n",
+		r.Stream, r.At.Format(time.RFC3339), open, closed, plural(live, "worker"))
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tHASH\tOWNER\tLEASE\tCHECKPOINT\tLAG\tBEHIND\tIN/s\tOUT/s")
 	for _, s := range r.Shards {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			s.ID, s.State, parents(s.Parents), fmt.Sprintf("%.1f%%", 100*s.HashShare), dash(s.Owner),
+			s.ID, s.State, parents(s.Parents), share(s), dash(s.Owner),
 			lease(s, r.At), shortCheckpoint(s.Checkpoint), lagRecords(s.Lag), behind(s.Lag),
 			rate(s.IncomingPerSecond, s.RatesAtLeast), rate(s.ProcessedPerSecond, s.RatesAtLeast))
 	}
@@ -68,6 +68,21 @@ func WriteText(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// share is the shard's part of the hash-key space; closed shards no longer receive records.
+func share(s Shard) string {
+	if !s.IsOpen() {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*s.HashShare)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func dash(s string) string {

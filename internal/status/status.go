@@ -233,9 +233,18 @@ func (s *Sampler) Sample(ctx context.Context) (Report, error) {
 		}
 	}
 	s.prev = map[string]string{}
+	keep := map[string]bool{}
 	for _, row := range rep.Shards {
 		s.prev[row.ID] = row.Checkpoint
+		keep[row.Checkpoint] = true
 	}
+	s.mu.Lock()
+	for seq := range s.arrivals {
+		if !keep[seq] {
+			delete(s.arrivals, seq) // only the next sample's starting points are looked up again
+		}
+	}
+	s.mu.Unlock()
 	s.prevAt = now
 	return rep, nil
 }
@@ -298,9 +307,17 @@ func (s *Sampler) measure(ctx context.Context, now time.Time, row *Shard, prev s
 		return nil
 	}
 	start := cp
-	countProcessed := hadPrev && interval > 0 && prev != chk.ShardEnd && !shardscan.SequenceLess(cp, prev) && cp != ""
-	if countProcessed {
-		start = prev
+	countProcessed := false
+	if hadPrev && interval > 0 {
+		switch {
+		case cp == "":
+			zero := 0.0 // nothing processed yet
+			row.ProcessedPerSecond = &zero
+		case prev == chk.ShardEnd || (prev != "" && shardscan.SequenceLess(cp, prev)):
+			// Rewound since the previous sample (reprocess): no rate.
+		default:
+			countProcessed, start = true, prev
+		}
 	}
 	pos := shardscan.TrimHorizon()
 	if start != "" {

@@ -129,6 +129,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shardline_worker_leases_held",
+		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
+	}, func() float64 { return float64(cp.Held()) })
+	if err := cfg.Registerer.Register(held); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	defer cfg.Registerer.Unregister(held)
 	led, err := ledger.New(cfg.DynamoDB, cfg.LedgerTable)
 	if err != nil {
 		return err

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/redrive"
+)
+
+func TestWriteRedriveGolden(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	res := redrive.Result{
+		Progress: redrive.Progress{Selected: 3, InStream: 3, Deleted: 2},
+		Letters: []redrive.Letter{
+			{ID: "shardId-000000000000/4967125839372098345532734682940376192593918541675744", Reason: "retries_exhausted", Object: "in/a.jpg", At: at, Ledger: "reopened", Done: true},
+			{ID: "shardId-000000000000/4967125839372098345532734682940376192593918541675755", Reason: "retries_exhausted", Object: "in/b.jpg", At: at, Ledger: "superseded", Done: true},
+			{ID: "shardId-000000000001/4967125839372098345532734682940376192593918541675766", Reason: "bad_envelope", At: at, Error: "in the stream, but the letter was not removed: throttled"},
+		},
+	}
+	var buf bytes.Buffer
+	if err := writeRedrive(&buf, res, false); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "redrive.golden", buf.Bytes())
+}
+
+func TestRedriveCommand(t *testing.T) {
+	p := pipelinetest.New(t, 1)
+	ctx := context.Background()
+	env, out, errOut := testEnv(p.Env())
+	if code := opsMain(ctx, []string{"redrive"}, env); code != 0 || !strings.Contains(out.String(), "no dead letters match") {
+		t.Fatalf("empty table: exit %d\n%s%s", code, out, errOut)
+	}
+	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := p.Event("a.jpg", "put", pipelinetest.Seq(5), "")
+	data := []byte(`{"v":1}`)
+	for i, reason := range []string{"corrupt_image", "retries_exhausted"} {
+		if err := store.Put(ctx, deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: string(rune('1' + i)), PartitionKey: ev.PartitionKey(), Data: data, Reason: reason, Object: ev.ObjectID()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, out, errOut = testEnv(p.Env())
+	if code := opsMain(ctx, []string{"redrive", "--reason", "retries_exhausted", "--dry-run"}, env); code != 0 || !strings.Contains(out.String(), "would redrive 1 dead letter (dry run)") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	env, out, errOut = testEnv(p.Env())
+	if code := opsMain(ctx, []string{"redrive", "--key", "a.jpg"}, env); code != 0 || !strings.Contains(out.String(), "redrove 2 of 2 dead letters: 2 records in the stream, 2 letters removed") {
+		t.Fatalf("redrive: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut.String(), "redrive: 2/2 in the stream, 2 letters removed") {
+		t.Errorf("no progress line on stderr:\n%s", errOut)
+	}
+	if left, _ := store.List(ctx); len(left) != 0 {
+		t.Fatalf("%d letters left", len(left))
+	}
+}

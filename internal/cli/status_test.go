@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/status"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *updateGolden {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update to accept):\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+// lines is a concurrency-safe writer that calls onLine with the number of lines written so far.
+type lines struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	onLine func(n int)
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	l.onLine(bytes.Count(l.buf.Bytes(), []byte("\n")))
+	return len(p), nil
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func TestStatusCommand(t *testing.T) {
+	p := pipelinetest.New(t, 2)
+	for _, k := range []string{"a.jpg", "b.jpg", "c.jpg"} {
+		p.Send(p.Event(k, envelope.OpDelete, pipelinetest.Seq(1), ""))
+	}
+	w := p.StartWorker(pipelinetest.WorkerOptions{ID: "worker-7"})
+	w.WaitFinished(3)
+	ctx := context.Background()
+
+	env, out, errOut := testEnv(p.Env())
+	if code := opsMain(ctx, []string{"status", "--json"}, env); code != 0 {
+		t.Fatalf("status --json: exit %d\n%s", code, errOut)
+	}
+	var r status.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("status --json is not a report: %v\n%s", err, out)
+	}
+	if r.Stream != p.Stream || len(r.Shards) != 2 {
+		t.Fatalf("report: %+v", r)
+	}
+
+	env, out, errOut = testEnv(p.Env())
+	if code := opsMain(ctx, []string{"status"}, env); code != 0 {
+		t.Fatalf("status: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"SHARD", "shardId-000000000000", "shardId-000000000001", "WORKER"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// --watch: two JSON lines, then stop.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sink := &lines{onLine: func(n int) {
+		if n >= 2 {
+			cancel()
+		}
+	}}
+	var stderr bytes.Buffer
+	env = &Env{Stdout: sink, Stderr: &stderr, Getenv: testEnvLookup(p.Env())}
+	if code := opsMain(wctx, []string{"status", "--watch", "--json", "--interval", "100ms"}, env); code != 0 {
+		t.Fatalf("status --watch: exit %d\n%s", code, &stderr)
+	}
+	samples := strings.Split(strings.TrimSpace(sink.String()), "\n")
+	if len(samples) < 2 {
+		t.Fatalf("watch printed %d samples", len(samples))
+	}
+	var second status.Report
+	if err := json.Unmarshal([]byte(samples[1]), &second); err != nil || second.Interval <= 0 {
+		t.Fatalf("second sample: %v, interval %v", err, second.Interval)
+	}
+	for _, s := range second.Shards {
+		if s.ProcessedPerSecond == nil {
+			t.Errorf("shard %s: no processed rate in the second sample", s.ID)
+		}
+	}
+
+	env, _, errOut = testEnv(p.Env())
+	if code := opsMain(ctx, []string{"status", "--metrics-addr", ":0"}, env); code != 2 || !strings.Contains(errOut.String(), "needs --watch") {
+		t.Fatalf("--metrics-addr without --watch: exit %d\n%s", code, errOut)
+	}
+}
+
+func testEnvLookup(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// opsCommands are the operations commands, listed in commands() once the README documents their
+// flags.
+var opsCommands = map[string]func(context.Context, *Env, []string) error{
+	"status": runStatus, "reshard": runReshard, "reprocess": runReprocess, "redrive": runRedrive, "reconcile": runReconcile,
+}
+
+// opsMain runs args as Main does (same exit codes and messages), whether or not commands() lists
+// the operations commands yet.
+func opsMain(ctx context.Context, args []string, env *Env) int {
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return Main(ctx, args, env)
+		}
+	}
+	run, ok := opsCommands[args[0]]
+	if !ok {
+		return Main(ctx, args, env)
+	}
+	err := run(ctx, env, args[1:])
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(env.Stderr, "shardline %s: %v\n", args[0], err)
+		return 2
+	default:
+		fmt.Fprintf(env.Stderr, "shardline %s: %v\n", args[0], err)
+		return 1
+	}
+}

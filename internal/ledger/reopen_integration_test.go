@@ -1,0 +1,72 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/setup"
+)
+
+func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
+	clients := localstack.Require(t)
+	table := localstack.Name(t, "ledger")
+	ctx := context.Background()
+	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.New(clients.DynamoDB, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(seq string) envelope.Event {
+		e, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, seq, "etag", "", 1, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	older, dead, newer := ev("0A"), ev("0B"), ev("0C")
+	commit := func(e envelope.Event, outcome string) error {
+		return l.Commit(ctx, ledger.Entry{Object: e.ObjectID(), Sequencer: e.Sequencer, Op: e.Op, Outcome: outcome, EventID: e.ID})
+	}
+
+	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.NoEntry {
+		t.Fatalf("no entry: %v, %v", got, err)
+	}
+	if err := commit(dead, ledger.OutcomeDeadLettered); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(dead, ledger.OutcomeApplied); !errors.Is(err, ledger.ErrConflict) {
+		t.Fatalf("before Reopen the dead-lettered event must be a duplicate: %v", err)
+	}
+	for i := 0; i < 2; i++ { // twice: Reopen is repeatable
+		if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.Reopened {
+			t.Fatalf("reopen #%d: %v, %v", i+1, got, err)
+		}
+	}
+	e, _, _ := l.Get(ctx, dead.ObjectID())
+	if e.Outcome != ledger.OutcomeDeadLettered || !(older.Sequencer < e.Sequencer && e.Sequencer < dead.Sequencer) {
+		t.Fatalf("reopened entry %+v: want dead_lettered between %s and %s", e, older.Sequencer, dead.Sequencer)
+	}
+	if ledger.Decide(e, true, 0, older) != ledger.Stale || ledger.Decide(e, true, 0, dead) != ledger.Apply {
+		t.Fatal("after Reopen, older events must stay stale and the dead-lettered one apply")
+	}
+	if err := commit(dead, ledger.OutcomeApplied); err != nil {
+		t.Fatalf("the redriven event could not commit: %v", err)
+	}
+	if err := commit(newer, ledger.OutcomeDeadLettered); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.Superseded {
+		t.Fatalf("a newer event holds the entry: %v, %v", got, err)
+	}
+	if e, _, _ := l.Get(ctx, dead.ObjectID()); e.Sequencer != newer.Sequencer {
+		t.Fatalf("Reopen of a superseded event changed the entry: %+v", e)
+	}
+}

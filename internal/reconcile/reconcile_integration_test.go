@@ -1,0 +1,117 @@
+package reconcile_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/reconcile"
+	"github.com/shardline/shardline/processor"
+)
+
+// TestReconcileFindsAndRepairs makes every kind of drift behind the pipeline's back, checks that
+// reconcile reports it, repairs it through the stream, and that a later real event still applies.
+func TestReconcileFindsAndRepairs(t *testing.T) {
+	p := pipelinetest.New(t, 2)
+	ctx := context.Background()
+	w := p.StartWorker(pipelinetest.WorkerOptions{})
+	etags := map[string]string{}
+	for i, k := range []string{"ok.jpg", "stale.jpg", "lost-output.jpg", "orphan.jpg"} {
+		etags[k] = p.PutInput(k, pipelinetest.JPEG(t, uint8(40*i)))
+		p.Send(p.Event(k, envelope.OpPut, pipelinetest.Seq(10), etags[k]))
+	}
+	etags["notes.txt"] = p.PutInput("notes.txt", []byte("not an image"))
+	p.Send(p.Event("notes.txt", envelope.OpPut, pipelinetest.Seq(10), etags["notes.txt"]))
+	w.WaitFinished(5)
+
+	// Drift without events: new content, a lost output, a lost delete, a lost create.
+	etags["stale.jpg"] = p.PutInput("stale.jpg", pipelinetest.JPEG(t, 200))
+	if _, err := p.Clients.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Output), Key: aws.String("lost-output.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Clients.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(p.Input), Key: aws.String("orphan.jpg")}); err != nil {
+		t.Fatal(err)
+	}
+	etags["never.jpg"] = p.PutInput("never.jpg", pipelinetest.JPEG(t, 99))
+
+	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := reconcile.Config{S3: p.Clients.S3, Ledger: led, Writer: p.Writer, InputBucket: p.Input, OutputBucket: p.Output}
+	res, err := reconcile.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"stale.jpg": reconcile.Stale, "lost-output.jpg": reconcile.Missing, "orphan.jpg": reconcile.Orphaned,
+		"never.jpg": reconcile.Missing, "notes.txt": reconcile.DeadLettered,
+	}
+	got := map[string]string{}
+	for _, pr := range res.Problems {
+		got[pr.Key] = pr.Kind
+	}
+	if len(got) != len(want) || res.InSync != 1 || res.Inputs != 5 || res.Outputs != 3 {
+		t.Fatalf("report: %+v", res)
+	}
+	for k, kind := range want {
+		if got[k] != kind {
+			t.Errorf("%s: %q, want %q", k, got[k], kind)
+		}
+	}
+
+	cfg.Fix = true
+	res, err = reconcile.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Enqueued != 4 {
+		t.Fatalf("enqueued %d repairs, want 4: %+v", res.Enqueued, res.Problems)
+	}
+	for _, pr := range res.Problems {
+		switch pr.Key {
+		case "never.jpg":
+			if pr.Sequencer != "00000000000000000000000000000001" {
+				t.Errorf("repair of a key without ledger entry: sequencer %s", pr.Sequencer)
+			}
+		case "notes.txt":
+			if pr.Fix != "" {
+				t.Errorf("a dead-lettered input was repaired: %+v", pr)
+			}
+		default:
+			if pr.Sequencer != "000000000000000A0000000000000001" {
+				t.Errorf("%s: repair sequencer %s, want the ledger's + 1 in the repair zone", pr.Key, pr.Sequencer)
+			}
+		}
+	}
+	w.WaitFinished(9)
+	if got := w.Outcome(processor.OutcomeApplied); got != 8 {
+		t.Errorf("applied %v, want 8 (4 events, 4 repairs)", got)
+	}
+	cfg.Fix = false
+	localstack.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+		res, err = reconcile.Run(ctx, cfg)
+		return err == nil && len(res.Problems) == 1 && res.Problems[0].Kind == reconcile.DeadLettered
+	}, "still out of sync after the repairs: %+v", res)
+	if o := p.OutputOf("stale.jpg"); o.SourceETag != etags["stale.jpg"] {
+		t.Fatalf("stale.jpg: %+v", o)
+	}
+
+	// A real event after the repair is newer than the repair and applies.
+	etags["stale.jpg"] = p.PutInput("stale.jpg", pipelinetest.JPEG(t, 7))
+	p.Send(p.Event("stale.jpg", envelope.OpPut, pipelinetest.Seq(11), etags["stale.jpg"]))
+	w.WaitFinished(10)
+	if got := w.Outcome(processor.OutcomeApplied); got != 9 {
+		t.Fatalf("the real event after the repair was not applied (applied %v)", got)
+	}
+	if o := p.OutputOf("stale.jpg"); o.SourceETag != etags["stale.jpg"] {
+		t.Fatalf("stale.jpg after the real event: %+v", o)
+	}
+}

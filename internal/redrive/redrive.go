@@ -1,0 +1,267 @@
+// Package redrive puts dead-lettered records back into the stream, byte for byte and with their
+// original partition key (so each lands on the shard that owns its object), and removes a dead
+// letter only once Kinesis has accepted its record. A record that is never accepted keeps its
+// letter; running redrive again is safe (a record in the stream twice is a duplicate the ledger
+// drops).
+//
+// Before putting a decodable record back, it reopens the object's ledger entry (ledger.Reopen):
+// the processor records dead-lettered events in the ledger, and without that the redriven event
+// would be dropped as a duplicate of itself. If a newer event of the object was applied since, the
+// entry is left alone and the redriven event is dropped as stale, which is what should happen.
+package redrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+)
+
+// Kinesis is the part of *kinesis.Client redrive uses.
+type Kinesis interface {
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+}
+
+// Letters lists and removes dead letters; *deadletter.Store implements it.
+type Letters interface {
+	List(ctx context.Context) ([]deadletter.Letter, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// Ledger reopens dead-lettered entries; *ledger.Ledger implements it.
+type Ledger interface {
+	Reopen(ctx context.Context, object, eventID, sequencer string) (ledger.ReopenResult, error)
+}
+
+// PutRecords limits (the classic ones every stream accepts).
+const (
+	maxBatchRecords = 500
+	maxBatchBytes   = 5 << 20
+)
+
+// Filter selects letters; empty fields match everything.
+type Filter struct {
+	Reason string // exact reason label, e.g. "retries_exhausted"
+	// Key is an object key (matches it in any bucket) or bucket/key.
+	Key string
+}
+
+// Match reports whether l passes the filter.
+func (f Filter) Match(l deadletter.Letter) bool {
+	if f.Reason != "" && l.Reason != f.Reason {
+		return false
+	}
+	if f.Key == "" {
+		return true
+	}
+	if l.Object == f.Key {
+		return true
+	}
+	_, key, ok := strings.Cut(l.Object, "/")
+	return ok && key == f.Key
+}
+
+// Config configures Run.
+type Config struct {
+	Kinesis Kinesis // required unless DryRun
+	Letters Letters // required
+	Ledger  Ledger  // required unless DryRun
+	Stream  string  // required unless DryRun
+	Filter  Filter
+	DryRun  bool
+	// Deadline bounds the retries of refused records; default 2m.
+	Deadline time.Duration
+	// OnProgress, when set, is called after every PutRecords call.
+	OnProgress func(Progress)
+}
+
+// Progress counts letters so far.
+type Progress struct {
+	Selected int // letters matching the filter
+	InStream int // records accepted by Kinesis
+	Deleted  int // letters removed
+}
+
+// Letter summarises one selected letter.
+type Letter struct {
+	ID     string    `json:"id"`
+	Reason string    `json:"reason"`
+	Object string    `json:"object,omitempty"`
+	At     time.Time `json:"at"`
+	// Ledger is what reopening its ledger entry found (reopened, no_entry, superseded, or ""
+	// for a record that does not decode).
+	Ledger string `json:"ledger,omitempty"`
+	// Done is true once the record is in the stream and the letter removed.
+	Done  bool   `json:"done"`
+	Error string `json:"error,omitempty"`
+}
+
+// Result is what Run did.
+type Result struct {
+	Progress
+	Letters []Letter `json:"letters"`
+}
+
+// Run redrives the letters that pass the filter, oldest first.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Letters == nil || (!cfg.DryRun && (cfg.Kinesis == nil || cfg.Ledger == nil || cfg.Stream == "")) {
+		return Result{}, errors.New("redrive: Letters, and unless DryRun Kinesis, Ledger and Stream, are required")
+	}
+	if cfg.Deadline == 0 {
+		cfg.Deadline = 2 * time.Minute
+	}
+	all, err := cfg.Letters.List(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	var picked []deadletter.Letter
+	for _, l := range all {
+		if cfg.Filter.Match(l) {
+			picked = append(picked, l)
+		}
+	}
+	sort.Slice(picked, func(i, j int) bool {
+		if !picked[i].At.Equal(picked[j].At) {
+			return picked[i].At.Before(picked[j].At)
+		}
+		return picked[i].ID() < picked[j].ID()
+	})
+	res := Result{Progress: Progress{Selected: len(picked)}, Letters: make([]Letter, len(picked))}
+	for i, l := range picked {
+		res.Letters[i] = Letter{ID: l.ID(), Reason: l.Reason, Object: l.Object, At: l.At}
+	}
+	if cfg.DryRun || len(picked) == 0 {
+		return res, nil
+	}
+	r := runner{cfg: cfg, res: &res}
+	var batch []int
+	size := 0
+	for i, l := range picked {
+		if len(l.Data) == 0 {
+			res.Letters[i].Error = "the letter holds no record data"
+			continue
+		}
+		pk, err := r.prepare(ctx, i, l)
+		if err != nil {
+			return res, err
+		}
+		n := len(l.Data) + len(pk)
+		if len(batch) == maxBatchRecords || size+n > maxBatchBytes {
+			if err := r.put(ctx, picked, batch); err != nil {
+				return res, err
+			}
+			batch, size = nil, 0
+		}
+		batch = append(batch, i)
+		size += n
+	}
+	if len(batch) > 0 {
+		if err := r.put(ctx, picked, batch); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+type runner struct {
+	cfg Config
+	res *Result
+	pks map[int]string
+}
+
+// prepare reopens the ledger entry of a decodable letter and returns its partition key.
+func (r *runner) prepare(ctx context.Context, i int, l deadletter.Letter) (string, error) {
+	if r.pks == nil {
+		r.pks = map[int]string{}
+	}
+	pk := l.PartitionKey
+	ev, err := envelope.Decode(l.Data)
+	if err == nil {
+		if pk == "" {
+			pk = ev.PartitionKey()
+		}
+		got, err := r.cfg.Ledger.Reopen(ctx, ev.ObjectID(), ev.ID, ev.Sequencer)
+		if err != nil {
+			return "", err
+		}
+		r.res.Letters[i].Ledger = got.String()
+	}
+	if pk == "" {
+		pk = l.ID() // undecodable and without a key: any shard will do
+	}
+	r.pks[i] = pk
+	return pk, nil
+}
+
+// put puts one batch, retrying refused records with jittered backoff until the deadline, and
+// deletes the letter of every record Kinesis accepted.
+func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []int) error {
+	deadline := time.Now().Add(r.cfg.Deadline)
+	pending := batch
+	var lastErr error
+	for attempt := 1; len(pending) > 0; attempt++ {
+		in := &kinesis.PutRecordsInput{StreamName: aws.String(r.cfg.Stream)}
+		for _, i := range pending {
+			in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: letters[i].Data, PartitionKey: aws.String(r.pks[i])})
+		}
+		out, err := r.cfg.Kinesis.PutRecords(ctx, in)
+		var refused []int
+		switch {
+		case err != nil:
+			lastErr, refused = err, pending
+		case len(out.Records) != len(pending):
+			lastErr, refused = fmt.Errorf("PutRecords answered %d results for %d records", len(out.Records), len(pending)), pending
+		default:
+			for k, rec := range out.Records {
+				i := pending[k]
+				if code := aws.ToString(rec.ErrorCode); code != "" {
+					lastErr = fmt.Errorf("%s: %s", code, aws.ToString(rec.ErrorMessage))
+					refused = append(refused, i)
+					continue
+				}
+				r.res.InStream++
+				if err := r.cfg.Letters.Delete(ctx, letters[i].ID()); err != nil {
+					// In the stream but not removed: the letter stays and a later redrive puts
+					// a duplicate, which the ledger drops. Say so and carry on.
+					r.res.Letters[i].Error = "in the stream, but the letter was not removed: " + err.Error()
+					continue
+				}
+				r.res.Deleted++
+				r.res.Letters[i].Done = true
+			}
+		}
+		if r.cfg.OnProgress != nil {
+			r.cfg.OnProgress(r.res.Progress)
+		}
+		pending = refused
+		if len(pending) == 0 {
+			return nil
+		}
+		wait := time.Duration(rand.Int64N(int64(min(100*time.Millisecond<<min(attempt, 6), 5*time.Second)) + 1))
+		if time.Now().Add(wait).After(deadline) {
+			for _, i := range pending {
+				r.res.Letters[i].Error = "not accepted by the stream: " + lastErr.Error()
+			}
+			return fmt.Errorf("%d records not accepted by the stream within %s: %w", len(pending), r.cfg.Deadline, lastErr)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
