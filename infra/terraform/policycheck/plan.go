@@ -43,9 +43,9 @@ type ModuleCall struct {
 
 // ConfigResource is a resource block of the configuration.
 type ConfigResource struct {
-	Address     string                      `json:"address"`
-	Mode        string                      `json:"mode"`
-	Type        string                      `json:"type"`
+	Address string `json:"address"`
+	Mode    string `json:"mode"`
+	Type    string `json:"type"`
 	// Expressions maps an argument to its expression ({"references": [...]} or
 	// {"constant_value": ...}), or a nested block to a list of such maps.
 	Expressions map[string]json.RawMessage `json:"expressions"`
