@@ -84,8 +84,15 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	done
 
 .PHONY: bench
-bench: photos ## Go micro-benchmarks (-benchmem)
+bench: photos ## performance table (image path, pipeline vs raw ceiling, key concurrency, hot key, latency) and Go micro-benchmarks (-benchmem)
+	@command -v djpeg >/dev/null && command -v cjpeg >/dev/null && command -v jpegtran >/dev/null || { command -v apt-get >/dev/null && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null || \
+	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null)); }
+	$(GO) build -o bin/shardline-bench ./cmd/shardline-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@was_up=$$($(STACK) status | grep -c ' running ' || true); $(STACK) up; rc=0; \
+	  $(WITH_STACK) bin/shardline-bench || rc=$$?; \
+	  if [ "$$was_up" != 3 ]; then $(STACK) down; fi; exit $$rc
 
 .PHONY: clean
 clean: ## remove build output (not the local stack install)

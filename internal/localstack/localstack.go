@@ -9,9 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -98,18 +96,10 @@ func WebhookAddr(t testing.TB) string {
 	if addr == "" {
 		addr = "127.0.0.1:8085"
 	}
-	path := filepath.Join(os.TempDir(), "shardline-webhook-"+strings.ReplaceAll(addr, ":", "_")+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	release, err := LockWebhook(context.Background(), addr, 10*time.Minute)
 	if err != nil {
 		t.Fatalf("webhook lock: %v", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("webhook lock: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
+	t.Cleanup(release)
 	return addr
 }

@@ -1,0 +1,112 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/localstack"
+)
+
+// Sections of the table, in the order they run and print.
+const (
+	SectionImage       = "image"
+	SectionPipeline    = "pipeline"
+	SectionConcurrency = "concurrency"
+	SectionHotKey      = "hotkey"
+	SectionLatency     = "latency"
+)
+
+// Sections lists every section name.
+var Sections = []string{SectionImage, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency}
+
+// Defaults of Config's optional fields.
+const (
+	DefaultPhotosDir   = "/usr/share/backgrounds/mate"
+	DefaultNotifyARN   = "arn:minio:sqs::SHARDLINE:webhook"
+	DefaultJPEGQuality = grayscale.DefaultJPEGQuality
+)
+
+// Config configures Run. Binary is required for the image section and Clients for every other
+// one; the other zero values select the documented defaults.
+type Config struct {
+	// Binary is the bench executable; the image section re-runs it with ChildCommand to measure
+	// each mode in a process of its own.
+	Binary string
+	// Clients reach the local stack (S3 = MinIO, Kinesis, DynamoDB).
+	Clients awsclients.Clients
+	// PhotosDir holds the JPEG and PNG inputs (searched recursively). Default DefaultPhotosDir.
+	PhotosDir string
+	// WebhookAddr is where MinIO posts notifications (the latency section listens there, holding
+	// localstack.LockWebhook). Default localstack.DefaultWebhookAddr.
+	WebhookAddr string
+	// NotifyARN is MinIO's queue ARN of that webhook target. Default DefaultNotifyARN.
+	NotifyARN string
+	// Only restricts the run to these sections (names from Sections); empty runs all.
+	Only []string
+	// JPEGQuality is the output quality of every JPEG encoder compared. Default
+	// DefaultJPEGQuality, the handler's default.
+	JPEGQuality int
+
+	// Out receives the table.
+	Out io.Writer
+	// Progress receives one line per step, so a long run shows where it is. Nil discards.
+	Progress *slog.Logger
+	// Logs receives the logs of the forwarders and workers the bench runs. Nil discards.
+	Logs *slog.Logger
+}
+
+// Validate reports a missing or unknown field.
+func (c Config) Validate() error {
+	var errs []error
+	for _, s := range c.Only {
+		if !slices.Contains(Sections, s) {
+			errs = append(errs, fmt.Errorf("unknown section %q (want one of %s)", s, strings.Join(Sections, ", ")))
+		}
+	}
+	if c.Out == nil {
+		errs = append(errs, errors.New("Out is required"))
+	}
+	if c.runs(SectionImage) && c.Binary == "" {
+		errs = append(errs, errors.New("Binary is required for the image section"))
+	}
+	if c.JPEGQuality < 0 || c.JPEGQuality > 100 {
+		errs = append(errs, fmt.Errorf("JPEGQuality %d is outside 1–100", c.JPEGQuality))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("bench config: %w", err)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.PhotosDir == "" {
+		c.PhotosDir = DefaultPhotosDir
+	}
+	if c.WebhookAddr == "" {
+		c.WebhookAddr = localstack.DefaultWebhookAddr
+	}
+	if c.NotifyARN == "" {
+		c.NotifyARN = DefaultNotifyARN
+	}
+	if c.JPEGQuality == 0 {
+		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.Progress == nil {
+		c.Progress = slog.New(slog.DiscardHandler)
+	}
+	if c.Logs == nil {
+		c.Logs = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// runs reports whether section is selected.
+func (c Config) runs(section string) bool {
+	return len(c.Only) == 0 || slices.Contains(c.Only, section)
+}

@@ -1,0 +1,296 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/setup"
+	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
+)
+
+// resources are the fresh stream, tables and (optionally) buckets of one measurement.
+type resources struct {
+	stream, leases, ledger, deadLetters string
+	input, output                       string
+}
+
+// uniqueName is bench-<what>-<8 hex digits>: lower case, valid for streams, tables and buckets.
+func uniqueName(what string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "bench-" + what + "-" + hex.EncodeToString(b[:])
+}
+
+// create makes a stream of the given shards and the three tables; with buckets, also an input
+// and an output bucket, the input notifying notifyARN when it is not empty.
+func (r *runner) create(ctx context.Context, what string, shards int32, buckets bool, notifyARN string) (resources, error) {
+	c := r.cfg.Clients
+	if c.Kinesis == nil || c.DynamoDB == nil || c.S3 == nil {
+		return resources{}, errors.New("no local stack clients")
+	}
+	base := uniqueName(what)
+	res := resources{stream: base, leases: base + "-leases", ledger: base + "-ledger", deadLetters: base + "-dead-letters"}
+	if buckets {
+		res.input, res.output = base+"-in", base+"-out"
+	}
+	err := setupRetrying(ctx, r.cfg.Progress, setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
+		StreamName: res.stream, Shards: shards,
+		LeaseTable: res.leases, LedgerTable: res.ledger, DeadLetterTable: res.deadLetters,
+		InputBucket: res.input, OutputBucket: res.output, NotifyQueueARN: notifyARN,
+	})
+	if err != nil {
+		r.remove(res)
+		return resources{}, fmt.Errorf("create %s: %w", base, err)
+	}
+	return res, nil
+}
+
+// setupRetrying runs setup.Run (which creates only what is missing) until it succeeds, for up
+// to two minutes: kinesalite refuses CreateStream with LimitExceededException while its shard
+// limit (100 for the local stack) is used up by the streams of tests running at the same time.
+func setupRetrying(ctx context.Context, progress *slog.Logger, c setup.Clients, cfg setup.Config) error {
+	cfg.Wait = time.Minute
+	deadline := time.Now().Add(2 * time.Minute)
+	for wait := time.Second; ; wait = min(2*wait, 8*time.Second) {
+		err := setup.Run(ctx, c, cfg, slog.New(slog.DiscardHandler))
+		if err == nil || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		progress.Warn("creating bench resources, will retry", "error", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// remove deletes what create made, best effort: the local stack is shared, so the bench leaves
+// nothing behind when it can.
+func (r *runner) remove(res resources) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := r.cfg.Clients
+	if res.stream != "" {
+		if _, err := c.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(res.stream)}); err != nil {
+			r.warnUnlessGone("delete stream", res.stream, err)
+		}
+	}
+	for _, t := range []string{res.leases, res.ledger, res.deadLetters} {
+		if t == "" {
+			continue
+		}
+		if _, err := c.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(t)}); err != nil {
+			r.warnUnlessGone("delete table", t, err)
+		}
+	}
+	if res.input != "" {
+		// No notifications for the deletes below: nobody will be listening for them.
+		_, err := c.S3.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{
+			Bucket: aws.String(res.input), NotificationConfiguration: &s3types.NotificationConfiguration{}})
+		if err != nil {
+			r.warnUnlessGone("remove bucket notification", res.input, err)
+		}
+	}
+	for _, b := range []string{res.input, res.output} {
+		if b == "" {
+			continue
+		}
+		if err := emptyAndDeleteBucket(ctx, c.S3, b); err != nil {
+			r.warnUnlessGone("delete bucket", b, err)
+		}
+	}
+}
+
+// warnUnlessGone reports a failed clean-up, unless the resource did not exist (create failed
+// half way).
+func (r *runner) warnUnlessGone(what, name string, err error) {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "ResourceNotFoundException", "NoSuchBucket":
+			return
+		}
+	}
+	r.cfg.Progress.Warn(what, "name", name, "error", err)
+}
+
+func emptyAndDeleteBucket(ctx context.Context, c *s3.Client, bucket string) error {
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		if len(page.Contents) == 0 {
+			continue
+		}
+		ids := make([]s3types.ObjectIdentifier, len(page.Contents))
+		for i, o := range page.Contents {
+			ids[i] = s3types.ObjectIdentifier{Key: o.Key}
+		}
+		if _, err := c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(bucket),
+			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)}}); err != nil {
+			return err
+		}
+	}
+	_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
+	return err
+}
+
+// benchWorker is an in-process worker (internal/worker.Run) with its own metrics registry.
+type benchWorker struct {
+	reg    *prometheus.Registry
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// workerOptions are the knobs a section sets; zero values are the worker's defaults.
+type workerOptions struct {
+	keyConcurrency int
+}
+
+// startWorker runs a worker on res with handler until stop is called. It uses the production
+// defaults except a 1 s shard sync, so that it takes its leases within seconds.
+func (r *runner) startWorker(ctx context.Context, res resources, h processor.Handler, o workerOptions) *benchWorker {
+	reg := prometheus.NewRegistry()
+	wctx, cancel := context.WithCancel(ctx)
+	w := &benchWorker{reg: reg, cancel: cancel, done: make(chan error, 1)}
+	c := r.cfg.Clients
+	cfg := worker.Config{
+		Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Handler: h,
+		Region: c.Config.Region, StreamName: res.stream, LeaseTable: res.leases, LedgerTable: res.ledger,
+		DeadLetterTable: res.deadLetters, WorkerID: uniqueName("worker"),
+		ShardSyncInterval: time.Second, StopTimeout: 15 * time.Second,
+		KeyConcurrency: o.keyConcurrency,
+		Registerer:     reg, Logger: r.cfg.Logs.With(slog.String("stream", res.stream)),
+	}
+	go func() { w.done <- worker.Run(wctx, cfg) }()
+	return w
+}
+
+// sum adds the values of every series of a counter or gauge family whose labels include all of
+// match (name, value pairs).
+func (w *benchWorker) sum(name string, match ...string) float64 {
+	fams, err := w.reg.Gather()
+	if err != nil {
+		return 0
+	}
+	var total float64
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(match); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || (l.GetName() == match[i] && l.GetValue() == match[i+1])
+				}
+				if !found {
+					continue next
+				}
+			}
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return total
+}
+
+// finished is how many records the worker has finished, whatever the outcome.
+func (w *benchWorker) finished() int {
+	return int(w.sum("shardline_worker_records_total"))
+}
+
+// outcome is how many records finished with one outcome.
+func (w *benchWorker) outcome(o string) int {
+	return int(w.sum("shardline_worker_records_total", "outcome", o))
+}
+
+// waitShards waits until the worker processes n shards.
+func (w *benchWorker) waitShards(ctx context.Context, n int, timeout time.Duration) error {
+	return w.waitFor(ctx, timeout, 20*time.Millisecond, func() bool {
+		return w.sum("shardline_worker_shards_processing") >= float64(n)
+	}, fmt.Sprintf("worker processing %d shards", n))
+}
+
+// waitFinished waits until the worker finished at least n records and returns when it saw that.
+func (w *benchWorker) waitFinished(ctx context.Context, n int, timeout time.Duration) (time.Time, error) {
+	var at time.Time
+	err := w.waitFor(ctx, timeout, 5*time.Millisecond, func() bool {
+		if w.finished() >= n {
+			at = time.Now()
+			return true
+		}
+		return false
+	}, fmt.Sprintf("%d records finished", n))
+	return at, err
+}
+
+// waitFor polls cond until it holds, the worker exits, ctx ends or timeout passes.
+func (w *benchWorker) waitFor(ctx context.Context, timeout, every time.Duration, cond func() bool, what string) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return nil
+		}
+		select {
+		case err := <-w.done:
+			w.done <- err // stop reads it again
+			return fmt.Errorf("worker exited while waiting for %s: %v", what, err)
+		case <-deadline.C:
+			return fmt.Errorf("timed out after %s waiting for %s", timeout, what)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// stop shuts the worker down gracefully and waits for it.
+func (w *benchWorker) stop() error {
+	w.cancel()
+	return <-w.done
+}
+
+// waitUntil polls cond until it holds, ctx ends or timeout passes.
+func waitUntil(ctx context.Context, timeout, every time.Duration, cond func() (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
