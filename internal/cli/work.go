@@ -27,6 +27,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		outputPrefix string
 		metricsAddr  string
 		maxPixels    int64
+		pixelBudget  int64
 		maxBytes     int64
 		jpegQuality  int
 		leaseDur     time.Duration
@@ -44,6 +45,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&outputPrefix, "output-prefix", "", "key prefix for grayscale copies")
 	fs.StringVar(&metricsAddr, "metrics-addr", ":9102", "address for /metrics, /healthz and /readyz (empty: off)")
 	fs.Int64Var(&maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
+	fs.Int64Var(&pixelBudget, "pixel-budget", 0, "pixels of all images decoded at once by this worker (0: 4 × --max-pixels); bounds memory")
 	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
 	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100)")
 	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
@@ -73,7 +75,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	}
 	handler, err := grayscale.New(grayscale.Config{
 		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
-		MaxPixels: maxPixels, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
+		MaxPixels: maxPixels, PixelBudget: pixelBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

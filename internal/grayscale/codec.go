@@ -61,7 +61,19 @@ func checkImage(data []byte, maxPixels int64) (imageInfo, error) {
 // checkImage accepted. A decoder failure is a permanent ReasonCorruptImage, unless ctx ended,
 // in which case ctx's error is returned (transient).
 func decodeImage(ctx context.Context, data []byte, maxPixels int64) (image.Image, error) {
-	img, err := safeDecode(ctxReader{ctx: ctx, r: bytes.NewReader(data)})
+	return decodeWith(ctx, data, maxPixels, imagingDecode)
+}
+
+// decodeJPEG decodes the JPEG in data with image/jpeg alone, ignoring any EXIF orientation; the
+// result is an *image.YCbCr, *image.Gray, *image.CMYK or *image.RGBA. Errors are as decodeImage's.
+func decodeJPEG(ctx context.Context, data []byte, maxPixels int64) (image.Image, error) {
+	return decodeWith(ctx, data, maxPixels, jpeg.Decode)
+}
+
+// decodeWith runs decode on data, turning a decoder failure or panic into a permanent
+// ReasonCorruptImage (or ctx's error once ctx ended) and checking the decoded size.
+func decodeWith(ctx context.Context, data []byte, maxPixels int64, decode func(io.Reader) (image.Image, error)) (image.Image, error) {
+	img, err := safeDecodeWith(decode, ctxReader{ctx: ctx, r: bytes.NewReader(data)})
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -76,17 +88,27 @@ func decodeImage(ctx context.Context, data []byte, maxPixels int64) (image.Image
 	return img, nil
 }
 
+// imagingDecode decodes any registered format and applies the EXIF orientation.
+func imagingDecode(r io.Reader) (image.Image, error) {
+	return imaging.Decode(r, imaging.AutoOrientation(true))
+}
+
 // safeDecode runs imaging.Decode and turns a decoder panic into an error: a decoder bug triggered
 // by one hostile file must dead-letter that file, not crash-loop the worker on it. (If the panic
 // happens mid-decode, the helper goroutine imaging uses to read EXIF for that call stays blocked;
 // that is the price of not crashing.)
-func safeDecode(r io.Reader) (img image.Image, err error) {
+func safeDecode(r io.Reader) (image.Image, error) {
+	return safeDecodeWith(imagingDecode, r)
+}
+
+// safeDecodeWith runs decode(r), turning a panic into an error.
+func safeDecodeWith(decode func(io.Reader) (image.Image, error), r io.Reader) (img image.Image, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			img, err = nil, fmt.Errorf("decoder panicked: %v", p)
 		}
 	}()
-	return imaging.Decode(r, imaging.AutoOrientation(true))
+	return decode(r)
 }
 
 // encodeImage encodes img in the output format for an input of the given format (JPEG stays

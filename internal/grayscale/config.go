@@ -17,6 +17,9 @@ const (
 	DefaultMaxBytes int64 = 64 << 20
 	// DefaultJPEGQuality is the JPEG quality used when Config.JPEGQuality is 0.
 	DefaultJPEGQuality = 90
+	// DefaultPixelBudgetImages is how many images of MaxPixels pixels fit in the default pixel
+	// budget: Config.PixelBudget 0 means DefaultPixelBudgetImages × MaxPixels.
+	DefaultPixelBudgetImages = 4
 )
 
 // ObjectStore is the part of *s3.Client the handler uses, so that unit tests can pass a small
@@ -43,8 +46,16 @@ type Config struct {
 	MaxPixels int64
 	// MaxBytes is the largest input object accepted, in bytes; 0 means DefaultMaxBytes.
 	MaxBytes int64
-	// JPEGQuality (1–100) is the quality of JPEG outputs; 0 means DefaultJPEGQuality.
+	// JPEGQuality (1–100) is the quality of JPEG outputs; 0 means DefaultJPEGQuality. The
+	// lossless libjpeg-turbo path (build tag turbojpeg) keeps the input's quantisation instead.
 	JPEGQuality int
+	// PixelBudget bounds the pixels (width×height from the image header) of all images one
+	// Handler holds decoded at a time, whatever the number of concurrent Handle calls: a put
+	// waits, respecting its context, until its image fits. It must be at least MaxPixels so that
+	// every accepted image fits on its own. 0 means DefaultPixelBudgetImages × MaxPixels: with
+	// the defaults 200 million pixels, which is about 300 MB of decoded 4:2:0 JPEG planes or
+	// 800 MB of 8-bit RGBA (16-bit formats take twice that).
+	PixelBudget int64
 }
 
 // Validate reports the first missing or out-of-range field of c. A Config that passes Validate
@@ -63,6 +74,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("grayscale config: MaxBytes %d is negative", c.MaxBytes)
 	case c.JPEGQuality < 0 || c.JPEGQuality > 100:
 		return fmt.Errorf("grayscale config: JPEGQuality %d is outside 1–100 (0 for the default)", c.JPEGQuality)
+	case c.PixelBudget < 0:
+		return fmt.Errorf("grayscale config: PixelBudget %d is negative", c.PixelBudget)
+	case c.PixelBudget > 0 && c.PixelBudget < c.withDefaults().MaxPixels:
+		return fmt.Errorf("grayscale config: PixelBudget %d is less than MaxPixels %d, so the largest accepted image would never fit",
+			c.PixelBudget, c.withDefaults().MaxPixels)
 	}
 	return nil
 }
@@ -77,6 +93,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.PixelBudget == 0 {
+		c.PixelBudget = DefaultPixelBudgetImages * c.MaxPixels
+		if c.PixelBudget/DefaultPixelBudgetImages != c.MaxPixels { // overflow: MaxPixels is huge
+			c.PixelBudget = c.MaxPixels
+		}
 	}
 	return c
 }

@@ -9,6 +9,10 @@ import "context"
 // encoded output, its content type ("image/jpeg" or "image/png") and, on failure, a permanent
 // error labelled with one of the Reason* values, or ctx's error if ctx ended.
 //
+// Upright JPEGs take the fast path: their luma plane is encoded as is (or, in a binary built
+// with the turbojpeg tag, libjpeg-turbo drops the chroma losslessly and quality is ignored).
+// Convert has no pixel budget: callers bound their own concurrency.
+//
 // Convert is the image path the benchmarks measure; faster implementations keep this signature.
 func Convert(ctx context.Context, data []byte, quality int) (out []byte, format string, err error) {
 	if quality == 0 {
@@ -18,13 +22,5 @@ func Convert(ctx context.Context, data []byte, quality int) (out []byte, format 
 	if err != nil {
 		return nil, "", err
 	}
-	img, err := decodeImage(ctx, data, DefaultMaxPixels)
-	if err != nil {
-		return nil, "", err
-	}
-	gray, err := toGray(ctx, img)
-	if err != nil {
-		return nil, "", err
-	}
-	return encodeImage(ctx, gray, info.Format, quality)
+	return convertData(ctx, data, info, DefaultMaxPixels, quality)
 }

@@ -7,7 +7,12 @@
 // against MaxPixels from the image header alone) so that a hostile file, such as a small PNG that
 // claims to be 100000×100000 pixels, cannot exhaust the worker's memory. Peak memory for one event
 // is bounded by roughly MaxBytes for the input, plus the decoded image (up to 8 bytes a pixel for
-// 16-bit formats), plus the 1–4 byte a pixel grayscale copy and the encoded output.
+// 16-bit formats), plus the 1–4 byte a pixel grayscale copy and the encoded output. Across
+// concurrent events, Config.PixelBudget bounds the pixels decoded at once.
+//
+// Upright JPEGs (no EXIF orientation other than 1) skip imaging: their luma plane is encoded as
+// is, or, in a binary built with CGO_ENABLED=1 and the turbojpeg tag, libjpeg-turbo drops the
+// chroma losslessly without decoding (go build -tags turbojpeg; needs libturbojpeg0-dev).
 //
 // Failures are classified once, here: inputs that no retry can fix (not an image, corrupt, too
 // large, access denied, …) are returned as processor.Permanent errors with one of the Reason*

@@ -19,7 +19,8 @@ const maxKeyLen = envelope.MaxKeyLen
 
 // Handler is the grayscale handler. It is safe for concurrent use; it holds no per-event state.
 type Handler struct {
-	cfg Config
+	cfg    Config
+	budget *pixelBudget // shared by all in-flight puts
 }
 
 // New returns a Handler for cfg, or cfg.Validate's error.
@@ -27,7 +28,8 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg.withDefaults()}, nil
+	cfg = cfg.withDefaults()
+	return &Handler{cfg: cfg, budget: newPixelBudget(cfg.PixelBudget)}, nil
 }
 
 // OutputKey maps an input key to its output key: OutputPrefix + inputKey, byte for byte.
@@ -97,15 +99,14 @@ func (h *Handler) put(ctx context.Context, ev envelope.Event, outKey string) err
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	img, err := decodeImage(ctx, data, h.cfg.MaxPixels)
+	// The decoded image and its grayscale copy exist only between acquire and release, so
+	// PixelBudget bounds them across all concurrent puts.
+	release, err := h.budget.acquire(ctx, int64(info.Width)*int64(info.Height))
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	gray, err := toGray(ctx, img)
-	if err != nil {
-		return fmt.Errorf("%s: converting: %w", src, err)
-	}
-	out, contentType, err := encodeImage(ctx, gray, info.Format, h.cfg.JPEGQuality)
+	out, contentType, err := convertData(ctx, data, info, h.cfg.MaxPixels, h.cfg.JPEGQuality)
+	release()
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}

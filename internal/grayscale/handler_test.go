@@ -549,6 +549,10 @@ func TestConfig(t *testing.T) {
 		{name: "negative bytes", cfg: Config{Store: store, OutputBucket: "o", MaxBytes: -1}, wantErr: "MaxBytes"},
 		{name: "quality too high", cfg: Config{Store: store, OutputBucket: "o", JPEGQuality: 101}, wantErr: "JPEGQuality"},
 		{name: "quality negative", cfg: Config{Store: store, OutputBucket: "o", JPEGQuality: -1}, wantErr: "JPEGQuality"},
+		{name: "budget holds one image", cfg: Config{Store: store, OutputBucket: "o", MaxPixels: 10, PixelBudget: 10}},
+		{name: "budget negative", cfg: Config{Store: store, OutputBucket: "o", PixelBudget: -1}, wantErr: "PixelBudget"},
+		{name: "budget below max pixels", cfg: Config{Store: store, OutputBucket: "o", MaxPixels: 10, PixelBudget: 9}, wantErr: "PixelBudget"},
+		{name: "budget below default max pixels", cfg: Config{Store: store, OutputBucket: "o", PixelBudget: DefaultMaxPixels - 1}, wantErr: "PixelBudget"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -569,7 +573,8 @@ func TestConfig(t *testing.T) {
 
 	t.Run("defaults", func(t *testing.T) {
 		h := newTestHandler(t, store, nil)
-		if h.cfg.MaxPixels != DefaultMaxPixels || h.cfg.MaxBytes != DefaultMaxBytes || h.cfg.JPEGQuality != DefaultJPEGQuality {
+		if h.cfg.MaxPixels != DefaultMaxPixels || h.cfg.MaxBytes != DefaultMaxBytes || h.cfg.JPEGQuality != DefaultJPEGQuality ||
+			h.cfg.PixelBudget != DefaultPixelBudgetImages*DefaultMaxPixels {
 			t.Errorf("defaults not applied: %+v", h.cfg)
 		}
 	})

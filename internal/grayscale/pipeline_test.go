@@ -1,0 +1,181 @@
+package grayscale
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"image"
+	"image/jpeg"
+	"testing"
+)
+
+// withExifOrientation returns jpg with an APP1 EXIF segment holding one IFD0 entry, Orientation
+// = o, inserted after SOI, in the given byte order.
+func withExifOrientation(t testing.TB, jpg []byte, o uint16, order binary.ByteOrder) []byte {
+	t.Helper()
+	var tiff bytes.Buffer
+	if order == binary.ByteOrder(binary.LittleEndian) {
+		tiff.WriteString("II*\x00")
+	} else {
+		tiff.WriteString("MM\x00*")
+	}
+	w := func(v any) {
+		if err := binary.Write(&tiff, order, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w(uint32(8))                  // IFD0 offset
+	w(uint16(1))                  // one entry
+	w(uint16(exifOrientationTag)) // tag
+	w(uint16(3))                  // SHORT
+	w(uint32(1))                  // count
+	w([2]uint16{o, 0})            // value, padded to 4 bytes
+	w(uint32(0))                  // no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xFF, 0xE1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	out := append([]byte{}, jpg[:2]...)
+	out = append(out, seg...)
+	out = append(out, payload...)
+	return append(out, jpg[2:]...)
+}
+
+func TestJPEGOrientation(t *testing.T) {
+	jpg := encodeJPEG(t, gradient(16, 8))
+	tests := []struct {
+		name string
+		data []byte
+		want int
+	}{
+		{name: "no EXIF", data: jpg, want: 0},
+		{name: "upright little-endian", data: withExifOrientation(t, jpg, 1, binary.LittleEndian), want: 1},
+		{name: "rotate 90 big-endian", data: withExifOrientation(t, jpg, 6, binary.BigEndian), want: 6},
+		{name: "mirror little-endian", data: withExifOrientation(t, jpg, 2, binary.LittleEndian), want: 2},
+		{name: "out of range", data: withExifOrientation(t, jpg, 9, binary.LittleEndian), want: 0},
+		{name: "truncated EXIF", data: withExifOrientation(t, jpg, 6, binary.LittleEndian)[:20], want: 0},
+		{name: "not a JPEG", data: encodePNG(t, gradient(4, 4)), want: 0},
+		{name: "empty", data: nil, want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := jpegOrientation(tc.data); got != tc.want {
+				t.Errorf("jpegOrientation = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestConvertJPEG checks the JPEG paths of Convert: upright inputs of every layout image/jpeg
+// produces become a one-component JPEG equal to the luma that toGray computes, and a rotated
+// input is rotated as before.
+func TestConvertJPEG(t *testing.T) {
+	ctx := context.Background()
+	src := gradient(40, 24)
+	gray := func(t *testing.T, img image.Image) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	grayJPEG := gray(t, image.NewGray(image.Rect(0, 0, 40, 24)))
+	tests := []struct {
+		name         string
+		data         []byte
+		wantW, wantH int
+	}{
+		{name: "YCbCr 4:2:0", data: encodeJPEG(t, src), wantW: 40, wantH: 24},
+		{name: "gray", data: grayJPEG, wantW: 40, wantH: 24},
+		{name: "EXIF upright", data: withExifOrientation(t, encodeJPEG(t, src), 1, binary.BigEndian), wantW: 40, wantH: 24},
+		{name: "EXIF rotated 90", data: withExifOrientation(t, encodeJPEG(t, src), 6, binary.LittleEndian), wantW: 24, wantH: 40},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, ct, err := Convert(ctx, tc.data, 95)
+			if err != nil || ct != contentTypeJPEG {
+				t.Fatalf("Convert = %q, %v", ct, err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(out))
+			if err != nil {
+				t.Fatalf("output does not decode: %v", err)
+			}
+			g, ok := img.(*image.Gray)
+			if !ok {
+				t.Fatalf("output decodes as %T, want a one-component *image.Gray", img)
+			}
+			if b := g.Bounds(); b.Dx() != tc.wantW || b.Dy() != tc.wantH {
+				t.Fatalf("output is %v, want %dx%d", b.Size(), tc.wantW, tc.wantH)
+			}
+			// Without turbojpeg the luma is re-encoded; compare with the slow path's gray.
+			if jpegOrientation(tc.data) > 1 {
+				return
+			}
+			ref, err := decodeImage(ctx, tc.data, DefaultMaxPixels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refGray, err := toGray(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := meanAbsDiff(t, g, refGray.(*image.Gray)); d > 2 {
+				t.Errorf("mean abs difference from the slow path's gray %.2f, want <= 2", d)
+			}
+		})
+	}
+}
+
+// TestLumaPlaneSharesMemory: the luma plane is the decoder's Y plane, not a copy, and equals
+// toGray's result exactly.
+func TestLumaPlaneSharesMemory(t *testing.T) {
+	img, err := decodeJPEG(context.Background(), encodeJPEG(t, gradient(37, 21)), DefaultMaxPixels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ycc := img.(*image.YCbCr)
+	g, ok := lumaPlane(ycc)
+	if !ok {
+		t.Fatal("lumaPlane refused an *image.YCbCr")
+	}
+	if &g.Pix[0] != &ycc.Y[0] {
+		t.Error("lumaPlane copied the Y plane")
+	}
+	want, err := toGray(context.Background(), ycc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := meanAbsDiff(t, g, want.(*image.Gray)); d != 0 {
+		t.Errorf("lumaPlane differs from toGray by %.3f", d)
+	}
+}
+
+// meanAbsDiff is the mean absolute difference of two equally sized gray images.
+func meanAbsDiff(t testing.TB, a, b *image.Gray) float64 {
+	t.Helper()
+	ab, bb := a.Bounds(), b.Bounds()
+	if ab.Size() != bb.Size() {
+		t.Fatalf("sizes differ: %v vs %v", ab.Size(), bb.Size())
+	}
+	var sum int64
+	for y := 0; y < ab.Dy(); y++ {
+		for x := 0; x < ab.Dx(); x++ {
+			d := int64(a.GrayAt(ab.Min.X+x, ab.Min.Y+y).Y) - int64(b.GrayAt(bb.Min.X+x, bb.Min.Y+y).Y)
+			sum += max(d, -d)
+		}
+	}
+	return float64(sum) / float64(ab.Dx()*ab.Dy())
+}
+
+// FuzzJPEGOrientation: the EXIF scan never panics and returns 0 or a valid orientation.
+func FuzzJPEGOrientation(f *testing.F) {
+	jpg := encodeJPEG(f, gradient(8, 8))
+	f.Add(jpg)
+	f.Add(withExifOrientation(f, jpg, 6, binary.BigEndian))
+	f.Add(withExifOrientation(f, jpg, 3, binary.LittleEndian))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if o := jpegOrientation(data); o < 0 || o > 8 {
+			t.Fatalf("jpegOrientation = %d", o)
+		}
+	})
+}
