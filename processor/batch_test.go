@@ -96,12 +96,16 @@ func TestCheckpointStopsBeforeUnfinished(t *testing.T) {
 	h := batchHarness(t, 3)
 	var others sync.WaitGroup
 	others.Add(2)
+	h.ledger.onCommit = func(e ledger.Entry, err error) {
+		if err == nil && e.Object != "in/b.jpg" {
+			others.Done()
+		}
+	}
 	h.handler.fn = func(ctx context.Context, ev envelope.Event, _ int) error {
 		if ev.Key != "b.jpg" {
-			others.Done()
 			return nil
 		}
-		others.Wait() // a and c are finished; now the worker shuts down under b
+		others.Wait() // a and c are committed; now the worker shuts down under b
 		h.cancel()
 		<-ctx.Done()
 		return ctx.Err()
