@@ -15,6 +15,8 @@ WITH_STACK  := eval "$$($(STACK) env)" &&
 PHOTOS      := /usr/share/backgrounds/mate
 FUZZTIME    ?= 30s
 
+include infra/terraform/infra.mk
+
 .PHONY: help
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,9 +72,10 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: test
-test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack)
+test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then infra-test
 	$(STACK) up
 	$(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; $(STACK) down; exit $$rc
+	$(MAKE) infra-test
 
 .PHONY: test-unit
 test-unit: ## tests that need no local stack (integration tests skip)

@@ -1,8 +1,9 @@
 # A managed policy for the people (or CI jobs) who run shardline's operations commands against this
 # deployment: `status` (leases, checkpoints, lag), `reshard` (split, merge, UpdateShardCount),
 # `reprocess` (reset checkpoints, bump the epoch) and `redrive` (dead letters back into the
-# stream). Attach it to their role; it grants nothing outside this deployment's stream and tables
-# (and read access to its buckets, to check outputs).
+# stream), `reconcile` (compare the buckets; --fix puts repair events on the stream). Attach it to
+# their role; it grants nothing outside this deployment's stream and tables (and read access to
+# its buckets).
 
 data "aws_iam_policy_document" "operator" {
   statement {
@@ -24,6 +25,7 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid = "Tables"
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:DeleteItem",
       "dynamodb:DescribeTable",
       "dynamodb:GetItem",
@@ -61,6 +63,6 @@ resource "aws_iam_policy" "operator" {
   count = var.create_operator_policy ? 1 : 0
 
   name        = "${var.name}-operator"
-  description = "shardline status, reshard, reprocess and redrive on ${local.stream_name} and its tables"
+  description = "shardline status, reshard, reprocess, redrive and reconcile on ${local.stream_name} and its tables"
   policy      = data.aws_iam_policy_document.operator.json
 }

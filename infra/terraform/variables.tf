@@ -224,15 +224,20 @@ variable "worker_cpu" {
 }
 
 variable "worker_memory" {
-  description = "Fargate memory (MiB) per worker task. Size for max-pixels: a 50 MP image needs about 250 MB decoded."
+  description = "Fargate memory (MiB) per worker task. Size it for the decoded images in flight: about 5 bytes per pixel (RGBA plus gray), and the handler holds up to a few images of SHARDLINE_MAX_PIXELS (50 MP by default) at once."
   type        = number
-  default     = 1024
+  default     = 2048
 }
 
 variable "worker_min_count" {
-  description = "Fewest worker tasks (autoscaling minimum)."
+  description = "Fewest worker tasks (autoscaling minimum). At least 1: the iterator-age metric exists only while a worker reads the stream, so a service scaled to zero would never scale out again."
   type        = number
   default     = 1
+
+  validation {
+    condition     = var.worker_min_count >= 1
+    error_message = "worker_min_count must be at least 1."
+  }
 }
 
 variable "worker_max_count" {
@@ -328,7 +333,7 @@ variable "assign_public_ip" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_operator_policy" {
-  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive` (attach it to their role)."
+  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive|reconcile` (attach it to their role)."
   type        = bool
   default     = true
 }

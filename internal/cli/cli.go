@@ -46,6 +46,7 @@ func commands() []command {
 		{"reprocess", "rewind checkpoints so that workers replay (--epoch-bump: apply again)", runReprocess},
 		{"redrive", "put dead-lettered records back into the stream", runRedrive},
 		{"reconcile", "compare input and output buckets; --fix enqueues repairs", runReconcile},
+		{"healthcheck", "probe a /healthz endpoint (container health check; no shell needed)", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			_, err := fmt.Fprintln(env.Stdout, "shardline", Version)
 			return err

@@ -1,6 +1,9 @@
 # Roles of the worker tasks. The execution role lets ECS pull the image and ship logs; the task role
 # (through the worker policy, also usable by EC2 instance roles) lets shardline read the stream,
-# use its three tables, read the input bucket and write the output bucket. Nothing else.
+# use its three tables, read the input bucket and write (and check) the output bucket. Nothing
+# else. The actions are those the code calls: KCL + checkpoint/ on the lease table, internal/ledger
+# on the ledger (BatchGetItem for batched reads), internal/deadletter's PutItem, and
+# internal/grayscale's GetObject/HeadObject, PutObject and DeleteObject.
 
 locals {
   log_group_arn = "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${local.log_group_name}"
@@ -108,7 +111,7 @@ data "aws_iam_policy_document" "worker" {
 
   statement {
     sid       = "Ledger"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [var.ledger_table_arn]
   }
 
@@ -133,9 +136,18 @@ data "aws_iam_policy_document" "worker" {
   }
 
   statement {
+    # GetObject covers the HeadObject with which the worker verifies an output after a lost
+    # ledger race (grayscale.Verify).
     sid       = "WriteOutput"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"]
     resources = ["${var.output_bucket_arn}/*"]
+  }
+
+  statement {
+    # As for the input: a missing output must answer 404, not 403, to Verify.
+    sid       = "ListOutput"
+    actions   = ["s3:ListBucket"]
+    resources = [var.output_bucket_arn]
   }
 
   dynamic "statement" {

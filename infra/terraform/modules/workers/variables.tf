@@ -29,7 +29,7 @@ variable "cpu" {
 variable "memory" {
   description = "Fargate memory (MiB) per task."
   type        = number
-  default     = 1024
+  default     = 2048
 }
 
 variable "desired_count" {
