@@ -270,8 +270,11 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 	}
 	p.m.records.WithLabelValues(OutcomeDeadLettered).Inc()
 	p.m.deadLetters.WithLabelValues(reason).Inc()
-	p.log.Warn("record dead-lettered", slog.String("reason", reason), slog.String("object", letter.Object),
-		slog.String("sequence_number", letter.SequenceNumber), slog.String("error", letter.Error))
+	attrs := []any{slog.String("reason", reason), slog.String("sequence_number", letter.SequenceNumber), slog.String("error", letter.Error)}
+	if ev != nil {
+		attrs = append(attrs, slog.String("bucket", ev.Bucket), slog.String("key", ev.Key), slog.String("sequencer", ev.Sequencer))
+	}
+	p.log.Warn("record dead-lettered", attrs...)
 	if ev == nil {
 		return true
 	}
