@@ -14,6 +14,7 @@ import (
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/quiesce"
 	"github.com/shardline/shardline/internal/scrape"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
@@ -214,10 +215,10 @@ waitLoad:
 	if err := waitUntil(ctx, cfg.CatchUp, func() bool { return px.release(ctx, true) == 0 }); err != nil {
 		return nil, fmt.Errorf("held notifications not accepted by the forwarder: %w", err)
 	}
-	end := &streamEnd{kc: clients.Kinesis, stream: stream, last: map[string]string{}}
+	end := quiesce.NewTracker(clients.Kinesis, stream)
 	var why string
 	catchErr := waitUntil(ctx, cfg.CatchUp, func() bool {
-		ok, w, err := caughtUp(ctx, end, inspector)
+		ok, w, err := end.CaughtUp(ctx, inspector)
 		why = w
 		if err != nil {
 			why = err.Error()

@@ -24,8 +24,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/quiesce"
 	"github.com/shardline/shardline/internal/scrape"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
@@ -182,29 +184,41 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	_, received := px.snapshot()
 	received += resent
 
-	// Wait for catch-up: everything forwarded has been finished by some worker.
-	var fwdStats, wkStats scrape.Metrics
-	var finished float64
+	// Wait for catch-up: everything is forwarded, and every shard's checkpoint has reached its
+	// last record (counting finished records is not enough: a record replayed after a lease
+	// moved between the two workers is counted twice).
+	leases, err := checkpoint.New(checkpoint.Config{Client: clients.DynamoDB, TableName: n.leases, WorkerID: "demo-inspector"})
+	if err != nil {
+		return err
+	}
+	end := quiesce.NewTracker(clients.Kinesis, n.stream)
+	var behind string
 	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
 		f, err := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
-		if err != nil {
+		if err != nil || f.Sum("shardline_forwarder_records_forwarded_total") < float64(received) {
+			behind = "forwarder"
 			return false, nil
 		}
-		total := scrape.Metrics{}
-		finished = 0
-		for _, u := range workerMetrics {
-			m, err := scrape.Get(ctx, u)
-			if err != nil {
-				return false, nil
-			}
-			finished += m.Sum("shardline_worker_records_total")
-			scrape.Merge(total, m)
+		ok, why, err := end.CaughtUp(ctx, leases)
+		if err != nil {
+			why = err.Error()
 		}
-		fwdStats, wkStats = f, total
-		forwarded := f.Sum("shardline_forwarder_records_forwarded_total")
-		return forwarded >= float64(received) && finished >= forwarded, nil
+		behind = why
+		return ok, nil
 	}); err != nil {
-		return fmt.Errorf("workers did not catch up (finished %.0f records): %w", finished, err)
+		return fmt.Errorf("workers did not catch up (%s): %w", behind, err)
+	}
+	fwdStats, err := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
+	if err != nil {
+		return err
+	}
+	wkStats := scrape.Metrics{}
+	for _, u := range workerMetrics {
+		m, err := scrape.Get(ctx, u)
+		if err != nil {
+			return err
+		}
+		scrape.Merge(wkStats, m)
 	}
 	caughtUp := time.Since(started)
 
