@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardline/shardline/internal/quiesce"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
@@ -273,24 +274,5 @@ func (w *benchWorker) stop() error {
 
 // waitUntil polls cond until it holds, ctx ends or timeout passes.
 func waitUntil(ctx context.Context, timeout, every time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return quiesce.Poll(ctx, timeout, every, cond)
 }

@@ -274,16 +274,5 @@ waitLoad:
 
 // waitUntil polls cond every 500ms until it holds or timeout passes.
 func waitUntil(ctx context.Context, timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	return nil
+	return quiesce.Poll(ctx, timeout, 500*time.Millisecond, func() (bool, error) { return cond(), nil })
 }

@@ -1,9 +1,7 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -11,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/notification"
+	"github.com/shardline/shardline/internal/proc"
 )
 
 // proxy receives MinIO's notifications and passes them to the forwarder, injecting faults:
@@ -73,21 +72,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *proxy) send(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.target, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("forwarder answered %s", resp.Status)
-	}
-	return nil
+	return proc.PostJSON(ctx, p.target, body)
 }
 
 // release sends every queued notification that is due (all of them when flush is set) and keeps

@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -167,7 +166,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	fmt.Fprintf(cfg.Out, "  %d operations on S3 in %s; waiting for MinIO's notifications\n", sc.ops, time.Since(started).Round(time.Millisecond))
 
 	// Wait until MinIO has delivered a notification for every operation.
-	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
+	if err := quiesce.Poll(ctx, cfg.Timeout, 250*time.Millisecond, func() (bool, error) {
 		_, events := px.snapshot()
 		return events >= sc.ops, nil
 	}); err != nil {
@@ -193,7 +192,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	}
 	end := quiesce.NewTracker(clients.Kinesis, n.stream)
 	var behind string
-	if err := waitFor(ctx, cfg.Timeout, func() (bool, error) {
+	if err := quiesce.Poll(ctx, cfg.Timeout, 250*time.Millisecond, func() (bool, error) {
 		f, err := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
 		if err != nil || f.Sum("shardline_forwarder_records_forwarded_total") < float64(received) {
 			behind = "forwarder"
@@ -253,46 +252,6 @@ func findPhotos(dir string) ([]string, error) {
 	}
 	sort.Strings(photos)
 	return photos, nil
-}
-
-// waitFor polls cond every 250ms until it is true, fails, or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %s", timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-func post(ctx context.Context, url string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("forwarder answered %s: %s", resp.Status, msg)
-	}
-	return nil
 }
 
 func putObject(ctx context.Context, c *s3.Client, bucket, key string, data []byte, contentType string) error {

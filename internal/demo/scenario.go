@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/shardline/shardline/internal/proc"
 )
 
 // Keys of the two bad inputs and the dead-letter reasons they must get.
@@ -133,7 +135,7 @@ func (s *scenario) resend(ctx context.Context, url string, bodies []captured) (i
 		default:
 			continue
 		}
-		if err := post(ctx, url, c.body); err != nil {
+		if err := proc.PostJSON(ctx, url, c.body); err != nil {
 			return events, fmt.Errorf("resend %s: %w", ev.Key, err)
 		}
 		events++
