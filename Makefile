@@ -25,10 +25,6 @@ help: ## list targets
 build: ## build bin/shardline
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/shardline ./cmd/shardline
 
-.PHONY: build-turbo
-build-turbo: ## build bin/shardline with libjpeg-turbo's lossless grayscale transform (cgo; needs libturbojpeg0-dev)
-	CGO_ENABLED=1 $(GO) build $(BUILD_FLAGS) -tags turbojpeg -o bin/shardline ./cmd/shardline
-
 .PHONY: lambda-zip
 lambda-zip: ## build the forwarder Lambda (provided.al2023, arm64) as dist/forwarder-lambda.zip
 	mkdir -p dist/lambda
@@ -95,9 +91,7 @@ bench: photos ## performance table (image path, pipeline vs raw ceiling, key con
 	@command -v djpeg >/dev/null && command -v cjpeg >/dev/null && command -v jpegtran >/dev/null || { command -v apt-get >/dev/null && \
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null || \
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null)); }
-	@test -f /usr/include/turbojpeg.h || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q libturbojpeg0-dev >/dev/null 2>&1 || true; }
-	if [ -f /usr/include/turbojpeg.h ]; then CGO_ENABLED=1 $(GO) build -tags turbojpeg -o bin/shardline-bench ./cmd/shardline-bench; \
-	  else $(GO) build -o bin/shardline-bench ./cmd/shardline-bench; fi
+	$(GO) build -o bin/shardline-bench ./cmd/shardline-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@was_up=$$($(STACK) status | grep -c ' running ' || true); $(STACK) up; rc=0; \
 	  $(WITH_STACK) bin/shardline-bench || rc=$$?; \

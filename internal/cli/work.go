@@ -47,7 +47,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.Int64Var(&maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
 	fs.Int64Var(&pixelBudget, "pixel-budget", 0, "pixels of all images decoded at once by this worker (0: 4 × --max-pixels); bounds memory")
 	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
-	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100)")
+	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100); a JPEG input already coarser keeps its own")
 	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
 	durationFlag(fs, &shardSync, "shard-sync-interval", 5*time.Second, "how often to list shards and take free leases")
 	durationFlag(fs, &idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")

@@ -46,8 +46,9 @@ type Config struct {
 	MaxPixels int64
 	// MaxBytes is the largest input object accepted, in bytes; 0 means DefaultMaxBytes.
 	MaxBytes int64
-	// JPEGQuality (1–100) is the quality of JPEG outputs; 0 means DefaultJPEGQuality. The
-	// lossless libjpeg-turbo path (build tag turbojpeg) keeps the input's quantisation instead.
+	// JPEGQuality (1–100) is the quality of JPEG outputs; 0 means DefaultJPEGQuality. An
+	// upright JPEG input already coarser than JPEGQuality keeps its own quantisation (its luma
+	// coefficients are copied, not re-encoded), so no output is finer than its input.
 	JPEGQuality int
 	// PixelBudget bounds the pixels (width×height from the image header) of all images one
 	// Handler holds decoded at a time, whatever the number of concurrent Handle calls: a put

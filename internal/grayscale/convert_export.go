@@ -9,8 +9,8 @@ import "context"
 // encoded output, its content type ("image/jpeg" or "image/png") and, on failure, a permanent
 // error labelled with one of the Reason* values, or ctx's error if ctx ended.
 //
-// Upright JPEGs take the fast path: their luma plane is encoded as is (or, in a binary built
-// with the turbojpeg tag, libjpeg-turbo drops the chroma losslessly and quality is ignored).
+// Upright JPEGs take the fast path: their luma DCT coefficients are re-encoded without decoding
+// (requantised to quality where the input is finer; never finer than the input).
 // Convert has no pixel budget: callers bound their own concurrency.
 //
 // Convert is the image path the benchmarks measure; faster implementations keep this signature.

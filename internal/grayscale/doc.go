@@ -10,9 +10,10 @@
 // 16-bit formats), plus the 1–4 byte a pixel grayscale copy and the encoded output. Across
 // concurrent events, Config.PixelBudget bounds the pixels decoded at once.
 //
-// Upright JPEGs (no EXIF orientation other than 1) skip imaging: their luma plane is encoded as
-// is, or, in a binary built with CGO_ENABLED=1 and the turbojpeg tag, libjpeg-turbo drops the
-// chroma losslessly without decoding (go build -tags turbojpeg; needs libturbojpeg0-dev).
+// Upright JPEGs (no EXIF orientation other than 1) skip imaging and skip decoding altogether:
+// package jpegluma re-encodes the luma component's DCT coefficients as a grayscale JPEG, in bands,
+// so neither pixels nor a whole image's coefficients are ever held. Memory for such a JPEG is the
+// input plus the output plus about a megabyte, whatever its size or whether it is progressive.
 //
 // Failures are classified once, here: inputs that no retry can fix (not an image, corrupt, too
 // large, access denied, …) are returned as processor.Permanent errors with one of the Reason*

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image"
+
+	"github.com/shardline/shardline/internal/jpegluma"
 )
 
 // convertData turns data, which checkImage accepted as info, into the encoded grayscale output
@@ -26,17 +28,21 @@ func convertData(ctx context.Context, data []byte, info imageInfo, maxPixels int
 	return encodeImage(ctx, gray, info.Format, quality)
 }
 
-// convertJPEG converts an upright JPEG. With the turbojpeg build tag it first tries
-// libjpeg-turbo's lossless grayscale transform, which keeps the luma DCT coefficients and drops
-// the chroma ones without decoding (quality is then the input's); when that is not built or
-// fails for any reason, image/jpeg decodes data and its luma plane, which is already the
-// grayscale image, is encoded as a one-component JPEG at quality without any per-pixel work.
+// convertJPEG converts an upright JPEG. jpegluma re-encodes the input's luma DCT coefficients as
+// a grayscale JPEG without decoding a pixel, requantised to quality where the input is finer.
+// Files jpegluma does not take (CMYK, RGB, arithmetic coding, …) or finds malformed go to
+// image/jpeg, which decodes data and whose luma plane (or per-pixel luma for other colour
+// spaces) is encoded at quality; image/jpeg also decides whether a malformed file is corrupt.
 func convertJPEG(ctx context.Context, data []byte, maxPixels int64, quality int) ([]byte, string, error) {
-	if turboBuilt {
-		if out, err := turboGray(ctx, data, maxPixels); err == nil {
-			return out, contentTypeJPEG, nil
-		}
-		// Fall through: image/jpeg decides whether the input is corrupt or ctx ended.
+	// Pages of the output buffer that are never written are never touched, so sizing it for
+	// the worst case costs no memory.
+	out, err := jpegluma.Transcode(ctx, make([]byte, 0, len(data)+4096), data,
+		jpegluma.Options{Quality: quality, MaxPixels: maxPixels})
+	if err == nil {
+		return out, contentTypeJPEG, nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, "", ctxErr
 	}
 	img, err := decodeJPEG(ctx, data, maxPixels)
 	if err != nil {

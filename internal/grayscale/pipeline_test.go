@@ -107,7 +107,7 @@ func TestConvertJPEG(t *testing.T) {
 			if b := g.Bounds(); b.Dx() != tc.wantW || b.Dy() != tc.wantH {
 				t.Fatalf("output is %v, want %dx%d", b.Size(), tc.wantW, tc.wantH)
 			}
-			// Without turbojpeg the luma is re-encoded; compare with the slow path's gray.
+			// The luma is requantised to quality 95; compare with the slow path's gray.
 			if jpegOrientation(tc.data) > 1 {
 				return
 			}

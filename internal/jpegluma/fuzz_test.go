@@ -1,0 +1,54 @@
+package jpegluma
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzTranscode feeds arbitrary bytes to Transcode: it must never panic, fail only with an
+// *UnsupportedError or *FormatError, and every output must be a grayscale JPEG of the size the
+// input declares that image/jpeg decodes.
+func FuzzTranscode(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.jpg")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)*2/3])
+	}
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := Transcode(context.Background(), nil, data, Options{MaxPixels: 1 << 16, Quality: 75})
+		if err != nil {
+			var ue *UnsupportedError
+			var fe *FormatError
+			if !errors.As(err, &ue) && !errors.As(err, &fe) {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return // image/jpeg reads headers more strictly; nothing to compare with
+		}
+		img, err := jpeg.Decode(bytes.NewReader(out))
+		if err != nil {
+			t.Fatalf("output does not decode: %v", err)
+		}
+		g, ok := img.(*image.Gray)
+		if !ok {
+			t.Fatalf("output decodes to %T", img)
+		}
+		if g.Rect.Dx() != cfg.Width || g.Rect.Dy() != cfg.Height {
+			t.Fatalf("output is %v, input declares %d×%d", g.Rect.Size(), cfg.Width, cfg.Height)
+		}
+	})
+}
