@@ -70,7 +70,8 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 		}
 	}
 
-	pre := p.readAhead(latest)
+	ahead := p.readAhead(items)
+	defer ahead.stop()
 	sem := make(chan struct{}, p.cfg.KeyConcurrency)
 	var wg sync.WaitGroup
 	for i := range items {
@@ -93,12 +94,7 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 				it.done = p.decodeFailure(it.rec, it.decErr)
 				return
 			}
-			var r *ledgerRead
-			if pre != nil {
-				e, found := pre[it.ev.ObjectID()]
-				r = &ledgerRead{entry: e, found: found}
-			}
-			it.done = p.processEvent(it.rec, it.ev, r)
+			it.done = p.processEvent(it.rec, it.ev, ahead.entry(it.ev.ObjectID()))
 		}()
 	}
 	wg.Wait()
@@ -134,23 +130,109 @@ func finished(items []batchItem) (last *types.Record, abandoned bool) {
 	return last, false
 }
 
-// readAhead reads the ledger entries of a batch's objects in one go when the ledger supports
-// it. On failure it returns nil and every record reads its own entry.
-func (p *shardProcessor) readAhead(latest map[string]int) map[string]ledger.Entry {
-	bl, ok := p.cfg.Ledger.(BatchLedger)
-	if !ok || len(latest) < 2 {
+// Read-ahead of a batch's ledger entries: the objects are read in chunks of readAheadChunk
+// (BatchGetItem's limit), readAheadCalls chunks at once, in batch order, and each record waits
+// only for its own chunk; so the first records start after one round trip instead of after the
+// whole batch was read, and the reads overlap the commits of the records before them.
+const (
+	readAheadChunk = 100
+	readAheadCalls = 4
+)
+
+// chunkRead is one chunk's read: entries is valid once done is closed; ok is false when the read
+// failed (each of its records then reads its own entry).
+type chunkRead struct {
+	done    chan struct{}
+	entries map[string]ledger.Entry
+	ok      bool
+}
+
+// aheadReads are the chunk reads of one batch. The zero value reads nothing.
+type aheadReads struct {
+	chunkOf map[string]*chunkRead // object → its chunk
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// entry waits for object's chunk and returns the object's entry read ahead, or nil when there
+// is none to use (no read-ahead, or it failed).
+func (a *aheadReads) entry(object string) *ledgerRead {
+	c := a.chunkOf[object]
+	if c == nil {
 		return nil
 	}
-	objects := make([]string, 0, len(latest))
-	for o := range latest {
-		objects = append(objects, o)
+	<-c.done
+	if !c.ok {
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	e, found := c.entries[object]
+	return &ledgerRead{entry: e, found: found}
+}
+
+// stop cancels the reads still running (nobody waits for them any more once the batch is over)
+// and returns when every reader has ended.
+func (a *aheadReads) stop() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+}
+
+// readChunk reads one chunk's entries; ok is false when the read failed.
+func (p *shardProcessor) readChunk(ctx context.Context, bl BatchLedger, objects []string) (entries map[string]ledger.Entry, ok bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	entries, err := bl.BatchGet(ctx, objects)
 	if err != nil {
-		p.log.Warn("ledger batch read failed; reading per record", slog.String("error", err.Error()))
-		return nil
+		if ctx.Err() == nil {
+			p.log.Warn("ledger batch read failed; reading per record", slog.Int("objects", len(objects)), slog.String("error", err.Error()))
+		}
+		return nil, false
 	}
-	return entries
+	return entries, true
+}
+
+// readAhead starts reading the ledger entries of the batch's objects that will run (one per
+// object, in batch order) when the ledger supports batch reads and there are at least two.
+func (p *shardProcessor) readAhead(items []batchItem) *aheadReads {
+	a := &aheadReads{}
+	bl, ok := p.cfg.Ledger.(BatchLedger)
+	if !ok {
+		return a
+	}
+	var objects []string
+	for i := range items {
+		if !items[i].done && items[i].decErr == nil {
+			objects = append(objects, items[i].ev.ObjectID())
+		}
+	}
+	if len(objects) < 2 {
+		return a
+	}
+	a.chunkOf = make(map[string]*chunkRead, len(objects))
+	type job struct {
+		objects []string
+		read    *chunkRead
+	}
+	jobs := make(chan job, (len(objects)+readAheadChunk-1)/readAheadChunk)
+	for start := 0; start < len(objects); start += readAheadChunk {
+		j := job{objects: objects[start:min(start+readAheadChunk, len(objects))], read: &chunkRead{done: make(chan struct{})}}
+		for _, o := range j.objects {
+			a.chunkOf[o] = j.read
+		}
+		jobs <- j
+	}
+	close(jobs)
+	ctx, cancel := context.WithCancel(p.ctx)
+	a.cancel = cancel
+	// A few readers take the chunks in batch order, so the first records' chunk comes first.
+	for range min(readAheadCalls, cap(jobs)) {
+		a.wg.Go(func() {
+			for j := range jobs {
+				j.read.entries, j.read.ok = p.readChunk(ctx, bl, j.objects)
+				close(j.read.done)
+			}
+		})
+	}
+	return a
 }

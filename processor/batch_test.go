@@ -2,9 +2,12 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,12 +126,19 @@ type batchLedger struct {
 	*fakeLedger
 	mu      sync.Mutex
 	batches [][]string
+	// before, when set, runs first in every BatchGet; an error fails the call.
+	before func(ctx context.Context, objects []string) error
 }
 
-func (b *batchLedger) BatchGet(_ context.Context, objects []string) (map[string]ledger.Entry, error) {
+func (b *batchLedger) BatchGet(ctx context.Context, objects []string) (map[string]ledger.Entry, error) {
 	b.mu.Lock()
 	b.batches = append(b.batches, append([]string(nil), objects...))
 	b.mu.Unlock()
+	if b.before != nil {
+		if err := b.before(ctx, objects); err != nil {
+			return nil, err
+		}
+	}
 	out := map[string]ledger.Entry{}
 	for _, o := range objects {
 		if e, ok := b.entry(o); ok {
@@ -157,4 +167,100 @@ func TestBatchedLedgerRead(t *testing.T) {
 		t.Fatalf("%d single Gets, want 0 (the batch read covers first attempts)", n)
 	}
 	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: 2, `outcome="stale"`: 1})
+}
+
+// TestReadAheadStreams: a large batch is read in chunks of at most readAheadChunk objects in
+// batch order, and the first records run as soon as their own chunk is read: here no other chunk
+// is read until the first record's handler ran, which would deadlock (and time out) if the whole
+// batch were read before any record started.
+func TestReadAheadStreams(t *testing.T) {
+	const objects = 2*readAheadChunk + 50
+	var bl *batchLedger
+	h := newHarness(t, func(c *Config) {
+		c.NoCoalescing, c.KeyConcurrency = false, 8
+		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
+		c.Ledger = bl
+	})
+	var recs []types.Record
+	for i := range objects {
+		recs = append(recs, h.put(fmt.Sprintf("k%04d.jpg", i), "01"))
+	}
+	first := event(t, "k0000.jpg", envelope.OpPut, "01").ObjectID()
+	firstHandled := make(chan struct{})
+	var once sync.Once
+	h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
+		if ev.ObjectID() == first {
+			once.Do(func() { close(firstHandled) })
+		}
+		return nil
+	}
+	var timedOut atomic.Bool
+	bl.before = func(ctx context.Context, objs []string) error {
+		if slices.Contains(objs, first) {
+			return nil
+		}
+		select {
+		case <-firstHandled:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+			timedOut.Store(true)
+		}
+		return nil
+	}
+	h.process(recs...)
+	if timedOut.Load() {
+		t.Fatal("a later chunk was needed before the first record could run: the read-ahead does not stream")
+	}
+	if len(bl.batches) != 3 {
+		t.Fatalf("%d BatchGet calls, want 3 chunks", len(bl.batches))
+	}
+	seen := map[string]bool{}
+	for _, b := range bl.batches {
+		if len(b) > readAheadChunk {
+			t.Fatalf("chunk of %d objects, want at most %d", len(b), readAheadChunk)
+		}
+		for _, o := range b {
+			seen[o] = true
+		}
+	}
+	if len(seen) != objects {
+		t.Fatalf("read ahead %d objects, want %d", len(seen), objects)
+	}
+	if n := h.ledger.Gets(); n != 0 {
+		t.Fatalf("%d single Gets, want 0", n)
+	}
+	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: objects})
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(objects))
+}
+
+// TestReadAheadChunkFailure: when one chunk's read fails, only that chunk's records read their
+// own entries, and the ledger rule still holds for them.
+func TestReadAheadChunkFailure(t *testing.T) {
+	const objects = readAheadChunk + 10
+	var bl *batchLedger
+	h := newHarness(t, func(c *Config) {
+		c.NoCoalescing, c.KeyConcurrency = false, 8
+		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
+		c.Ledger = bl
+	})
+	var recs []types.Record
+	for i := range objects - 1 {
+		recs = append(recs, h.put(fmt.Sprintf("k%04d.jpg", i), "01"))
+	}
+	old := event(t, "old.jpg", envelope.OpPut, "05") // last: in the second, failing chunk
+	h.ledger.set(ledger.Entry{Object: old.ObjectID(), Sequencer: old.Sequencer, Op: old.Op, Outcome: ledger.OutcomeApplied})
+	recs = append(recs, h.put("old.jpg", "04"))
+	bl.before = func(_ context.Context, objs []string) error {
+		if slices.Contains(objs, old.ObjectID()) {
+			return errors.New("throttled")
+		}
+		return nil
+	}
+	h.process(recs...)
+	if n := h.ledger.Gets(); n != 10 {
+		t.Fatalf("%d single Gets, want 10 (the failed chunk's records)", n)
+	}
+	assertMetric(t, h.reg, mRecords, map[string]float64{`outcome="applied"`: objects - 1, `outcome="stale"`: 1})
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(objects))
 }

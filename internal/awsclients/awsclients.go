@@ -7,9 +7,11 @@ package awsclients
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -25,7 +27,16 @@ type Options struct {
 	S3PathStyle bool
 	// MaxAttempts is the SDK's per-call retry budget for throttling and 5xx; default 5.
 	MaxAttempts int
+	// MaxIdleConnsPerHost is how many idle keep-alive connections the HTTP client keeps per
+	// endpoint; default DefaultMaxIdleConnsPerHost. The SDK's own default (10) is far below the
+	// calls a worker has in flight (up to KeyConcurrency per shard, each a DynamoDB call), so
+	// every burst above it closed its extra connections and the next burst dialled new ones.
+	MaxIdleConnsPerHost int
 }
+
+// DefaultMaxIdleConnsPerHost covers the DynamoDB calls of two shards at the largest default key
+// concurrency (2 × 128) without closing connections between bursts.
+const DefaultMaxIdleConnsPerHost = 256
 
 // Clients are the three service clients.
 type Clients struct {
@@ -40,7 +51,16 @@ func Load(ctx context.Context, o Options) (Clients, error) {
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 5
 	}
+	if o.MaxIdleConnsPerHost == 0 {
+		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	// One client, so one connection pool, for the three services (one host each).
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = o.MaxIdleConnsPerHost
+		t.MaxIdleConns = max(t.MaxIdleConns, 3*o.MaxIdleConnsPerHost)
+	})
 	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(so *retry.StandardOptions) { so.MaxAttempts = o.MaxAttempts })
 		}),
