@@ -1,6 +1,9 @@
 package jpegluma
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Encoding codes for the Annex K luminance tables, built once.
 var (
@@ -20,6 +23,12 @@ func (w *bitWriter) put(v uint32, size uint8) {
 	w.acc = w.acc<<size | uint64(v)&(1<<size-1)
 	w.n += uint(size)
 	if w.n < 32 {
+		return
+	}
+	// Four bytes at once unless one of them is 0xFF and needs a stuffed zero after it.
+	if x := uint32(w.acc >> (w.n - 32)); (^x-0x01010101)&x&0x80808080 == 0 {
+		w.out = binary.BigEndian.AppendUint32(w.out, x)
+		w.n -= 32
 		return
 	}
 	for w.n >= 8 {
@@ -112,10 +121,11 @@ func newRequantiser(from, to uint16) requantiser {
 }
 
 func (r requantiser) apply(c int16) int16 {
-	if c < 0 {
-		return -int16((uint64(-int32(c))*r.from + r.half) * r.recip >> 40)
-	}
-	return int16((uint64(c)*r.from + r.half) * r.recip >> 40)
+	// Branch-free on the sign, which is as good as random.
+	sign := int64(c >> 15) // 0 or -1
+	a := uint64((int64(c) ^ sign) - sign)
+	q := int64((a*r.from + r.half) * r.recip >> 40)
+	return int16((q ^ sign) - sign)
 }
 
 // writeHeader appends SOI, the quantisation and Huffman tables, a one-component baseline frame

@@ -128,10 +128,8 @@ func (br *bitReader) receiveExtend(s int) int32 {
 		return 0
 	}
 	v := br.bits(s)
-	if v < 1<<(s-1) {
-		v += -1<<s + 1
-	}
-	return v
+	// Without a branch (the sign is as good as random): values below 2^(s-1) are negative.
+	return v + (v-1<<(s-1))>>31&(-1<<s+1)
 }
 
 // decode consumes one Huffman code of t and returns its symbol; ok is false if the next 16

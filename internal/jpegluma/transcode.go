@@ -171,7 +171,14 @@ func (t *transcoder) decodeUnits(st *scanState, r0, end int) error {
 		scratch   = blockRef{c: &scratchC, nz: &scratchNZ}
 	)
 	br := &st.br
-	for ; st.next < end; st.next++ {
+	single := len(st.comps) == 1
+	perRow := t.mcusX
+	if single {
+		perRow = t.bw
+	}
+	ux, uy := st.next%perRow, st.next/perRow // the next unit's column and row
+	acFirst := single && st.ss > 0 && st.ah == 0
+	for st.next < end {
 		u := st.next
 		if st.restart > 0 && u > 0 && u%st.restart == 0 {
 			if !br.restart(u/st.restart - 1) {
@@ -180,20 +187,33 @@ func (t *transcoder) decodeUnits(st *scanState, r0, end int) error {
 			st.eobrun = 0
 			st.pred = [4]int32{}
 		}
-		if len(st.comps) == 1 {
+		switch {
+		case acFirst && st.eobrun > 0:
+			// Blocks in an end-of-band run of a first AC scan get nothing from it: pass them
+			// all at once, up to the band's or the restart interval's end.
+			skip := min(st.eobrun, end-u)
+			if st.restart > 0 {
+				skip = min(skip, st.restart-u%st.restart)
+			}
+			st.eobrun -= skip
+			st.next += skip
+			ux += skip
+			uy += ux / perRow
+			ux %= perRow
+			continue
+		case single:
 			// Non-interleaved: the scan's only component is the luma.
-			if err := t.decodeBlock(st, 0, t.block(r0, u%t.bw, u/t.bw)); err != nil {
+			if err := t.decodeBlock(st, 0, t.block(r0, ux, uy)); err != nil {
 				return err
 			}
-		} else {
-			mx, my := u%t.mcusX, u/t.mcusX
+		default:
 			for i, ci := range st.comps {
 				c := t.f.comps[ci]
 				for v := 0; v < c.v; v++ {
 					for h := 0; h < c.h; h++ {
 						b := scratch
 						if ci == 0 {
-							b = t.block(r0, mx*c.h+h, my*c.v+v)
+							b = t.block(r0, ux*c.h+h, uy*c.v+v)
 						}
 						if err := t.decodeBlock(st, i, b); err != nil {
 							return err
@@ -204,6 +224,10 @@ func (t *transcoder) decodeUnits(st *scanState, r0, end int) error {
 		}
 		if br.overrun() {
 			return formatErr(br.pos, "entropy-coded data ends early")
+		}
+		st.next++
+		if ux++; ux == perRow {
+			ux, uy = 0, uy+1
 		}
 	}
 	return nil
@@ -313,10 +337,7 @@ func (t *transcoder) acRefine(st *scanState, ref blockRef) error {
 			var val int16
 			switch {
 			case s == 1:
-				val = m1
-				if br.bit() {
-					val = p1
-				}
+				val = m1 + p1<<1&-int16(br.bits(1)) // p1 for a 1 bit, m1 for a 0
 			case s != 0:
 				return formatErr(br.pos, "refinement coefficient of size %d", s)
 			case r != 15: // EOB run: the rest of this block and r more blocks
@@ -329,7 +350,7 @@ func (t *transcoder) acRefine(st *scanState, ref blockRef) error {
 			// Skip r zero coefficients (r = 15 with ZRL's s = 0: the 16th zero is passed by
 			// the loop's k++), refining the non-zero ones on the way; a new coefficient goes in
 			// the zero after them.
-			k = refineSkip(br, ref, k, st.se, r, p1, m1)
+			k = refineSkip(br, ref, k, st.se, r, st.al)
 			if val != 0 {
 				if k > st.se {
 					return formatErr(br.pos, "refinement coefficient past the spectral band")
@@ -340,7 +361,7 @@ func (t *transcoder) acRefine(st *scanState, ref blockRef) error {
 		}
 	}
 	if st.eobrun > 0 {
-		refineSkip(br, ref, k, st.se, 64, p1, m1) // no zero is the target: refine to the band's end
+		refineSkip(br, ref, k, st.se, 64, st.al) // no zero is the target: refine to the band's end
 		st.eobrun--
 	}
 	return nil
@@ -351,7 +372,8 @@ func (t *transcoder) acRefine(st *scanState, ref blockRef) error {
 // the (r+1)-th, whose index it returns; se+1 if the band ends first. It visits only the
 // non-zero coefficients, through the block's mask: refinement scans are where progressive files
 // spend most of their time.
-func refineSkip(br *bitReader, ref blockRef, k, se, r int, p1, m1 int16) int {
+func refineSkip(br *bitReader, ref blockRef, k, se, r, al int) int {
+	p1 := int16(1) << al
 	band := ^uint64(0) << k & (^uint64(0) >> (63 - se))
 	nz := *ref.nz & band
 	target := se + 1
@@ -372,17 +394,16 @@ func refineSkip(br *bitReader, ref blockRef, k, se, r int, p1, m1 int16) int {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		bit := acc >> 63
+		bit := int16(acc >> 63)
 		acc <<= 1
 		n--
+		// Without branches (the bits are as good as random, so branches would mispredict):
+		// add p1 away from zero when the bit is 1 and the coefficient lacks that bit already.
 		k := bits.TrailingZeros64(nz)
-		if c := b[k]; bit != 0 && c&p1 == 0 {
-			if c >= 0 {
-				b[k] = c + p1
-			} else {
-				b[k] = c + m1
-			}
-		}
+		c := b[k]
+		apply := bit &^ (c >> al & 1)
+		sign := c >> 15 // 0 or -1
+		b[k] = c + ((p1^sign)-sign)&-apply
 	}
 	br.acc, br.n = acc, n
 	return target
