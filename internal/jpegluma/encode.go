@@ -3,6 +3,7 @@ package jpegluma
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // Encoding codes for the Annex K luminance tables, built once.
@@ -108,23 +109,24 @@ func (t *transcoder) encodeBlock(ref blockRef) {
 }
 
 // requantiser maps a coefficient from one quantiser to another, rounding half away from zero:
-// c·from/to. It multiplies by a 40-bit fixed-point reciprocal of to instead of dividing; for
-// any numerator below 2^24 (|c| < 2^15, from < 2^9) the error is below 2^-16, less than the
-// 1/to gap to the next integer, so the quotient is exact.
+// c·from/to. It multiplies by a 48-bit fixed-point reciprocal of to instead of dividing. With
+// from ≤ to (it only ever coarsens), |c| ≤ 2^15 and to < 2^16, the product stays below 2^64 and
+// the reciprocal's error stays below 2^-17, less than the 1/to gap to the next integer, so the
+// quotient is exact.
 type requantiser struct {
 	from, half uint64
-	recip      uint64 // ceil(2^40 / to)
+	recip      uint64 // ceil(2^48 / to)
 }
 
 func newRequantiser(from, to uint16) requantiser {
-	return requantiser{from: uint64(from), half: uint64(to / 2), recip: (1<<40 + uint64(to) - 1) / uint64(to)}
+	return requantiser{from: uint64(from), half: uint64(to / 2), recip: (1<<48 + uint64(to) - 1) / uint64(to)}
 }
 
 func (r requantiser) apply(c int16) int16 {
 	// Branch-free on the sign, which is as good as random.
 	sign := int64(c >> 15) // 0 or -1
 	a := uint64((int64(c) ^ sign) - sign)
-	q := int64((a*r.from + r.half) * r.recip >> 40)
+	q := int64((a*r.from + r.half) * r.recip >> 48)
 	return int16((q ^ sign) - sign)
 }
 
@@ -132,12 +134,25 @@ func (r requantiser) apply(c int16) int16 {
 // header and the scan header.
 func (t *transcoder) writeHeader(out []byte) []byte {
 	out = append(out, 0xFF, 0xD8)
-	out = append(out, 0xFF, 0xDB, 0, 67, 0x00)
-	for _, q := range t.quant {
-		out = append(out, byte(q))
+	// Quantisers above 255 (an input with 16-bit tables, quality below about 25) need a 16-bit
+	// table, which baseline does not allow: the frame is then extended sequential (SOF1), the
+	// same Huffman coding otherwise.
+	wide := slices.Max(t.quant[:]) > 255
+	sof := byte(0xC0)
+	if wide {
+		sof = 0xC1
+		out = append(out, 0xFF, 0xDB, 0, 131, 0x10)
+		for _, q := range t.quant {
+			out = append(out, byte(q>>8), byte(q))
+		}
+	} else {
+		out = append(out, 0xFF, 0xDB, 0, 67, 0x00)
+		for _, q := range t.quant {
+			out = append(out, byte(q))
+		}
 	}
 	w, h := t.f.width, t.f.height
-	out = append(out, 0xFF, 0xC0, 0, 11, 8, byte(h>>8), byte(h), byte(w>>8), byte(w), 1, 1, 0x11, 0)
+	out = append(out, 0xFF, sof, 0, 11, 8, byte(h>>8), byte(h), byte(w>>8), byte(w), 1, 1, 0x11, 0)
 	out = appendDHT(out, 0x00, &stdDCLumaCounts, stdDCLumaValues)
 	out = appendDHT(out, 0x10, &stdACLumaCounts, stdACLumaValues)
 	return append(out, 0xFF, 0xDA, 0, 8, 1, 1, 0x00, 0, 63, 0)

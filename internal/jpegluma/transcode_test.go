@@ -285,8 +285,26 @@ func TestStandardACTableCodesEverySymbol(t *testing.T) {
 }
 
 // TestRequantiserIsExact: the reciprocal multiply equals integer division rounded half away from
-// zero for every coefficient and quantiser pair in range.
+// zero for coefficients and quantiser pairs over the whole range (8- and 16-bit tables).
 func TestRequantiserIsExact(t *testing.T) {
+	for _, from := range []int{1, 2, 255, 256, 511, 1000, 40000, 65535} {
+		for _, to := range []int{from, from + 1, 2 * from, 65535} {
+			if to > 65535 {
+				continue
+			}
+			r := newRequantiser(uint16(from), uint16(to))
+			for _, c := range []int{-32768, -32767, -20000, -4097, -1, 0, 1, 777, 4097, 20000, 32767} {
+				a := c * from
+				want := (a + to/2) / to
+				if a < 0 {
+					want = -((-a + to/2) / to)
+				}
+				if got := r.apply(int16(c)); int(got) != want {
+					t.Fatalf("%d·%d/%d = %d, want %d", c, from, to, got, want)
+				}
+			}
+		}
+	}
 	for from := 1; from < 256; from += 3 {
 		for to := from; to < 256; to += 5 {
 			r := newRequantiser(uint16(from), uint16(to))
