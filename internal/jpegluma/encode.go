@@ -32,6 +32,11 @@ func (w *bitWriter) put(v uint32, size uint8) {
 		w.n -= 32
 		return
 	}
+	w.writeBytes()
+}
+
+// writeBytes appends every whole byte pending, stuffing a zero after each 0xFF.
+func (w *bitWriter) writeBytes() {
 	for w.n >= 8 {
 		w.n -= 8
 		b := byte(w.acc >> w.n)
@@ -48,18 +53,10 @@ func (w *bitWriter) flush() {
 	if pad := (8 - w.n%8) % 8; pad > 0 {
 		w.put(1<<pad-1, uint8(pad))
 	}
-	for w.n >= 8 {
-		w.n -= 8
-		b := byte(w.acc >> w.n)
-		if b == 0xFF {
-			w.out = append(w.out, 0xFF, 0x00)
-		} else {
-			w.out = append(w.out, b)
-		}
-	}
+	w.writeBytes()
 }
 
-// size returns the magnitude category of v (T.81 F.1.2.1) and the bits that code it.
+// category returns the magnitude category of v (T.81 F.1.2.1) and the bits that code it.
 func category(v int32) (uint8, uint32) {
 	a := v
 	if v < 0 {

@@ -2,7 +2,6 @@ package jpegluma
 
 import (
 	"context"
-	"fmt"
 	"math/bits"
 )
 
@@ -240,11 +239,9 @@ func (t *transcoder) decodeBlock(st *scanState, i int, ref blockRef) error {
 	b := ref.c
 	switch {
 	case !t.f.progressive:
-		s, ok := br.decode(st.dc[i])
-		if !ok || s > 15 {
-			return formatErr(br.pos, "bad DC Huffman code")
+		if err := decodeDC(st, i); err != nil {
+			return err
 		}
-		st.pred[i] += br.receiveExtend(int(s))
 		b[0] = sat16(st.pred[i])
 		for k := 1; k < 64; k++ {
 			rs, ok := br.decode(st.ac[i])
@@ -267,11 +264,9 @@ func (t *transcoder) decodeBlock(st *scanState, i int, ref blockRef) error {
 			*ref.nz |= 1 << k
 		}
 	case st.ss == 0 && st.ah == 0: // DC first scan
-		s, ok := br.decode(st.dc[i])
-		if !ok || s > 15 {
-			return formatErr(br.pos, "bad DC Huffman code")
+		if err := decodeDC(st, i); err != nil {
+			return err
 		}
-		st.pred[i] += br.receiveExtend(int(s))
 		b[0] = sat16(st.pred[i] << st.al)
 	case st.ss == 0: // DC refinement
 		if br.bit() {
@@ -282,6 +277,16 @@ func (t *transcoder) decodeBlock(st *scanState, i int, ref blockRef) error {
 	default:
 		return t.acRefine(st, ref)
 	}
+	return nil
+}
+
+// decodeDC decodes one DC difference of scan component i and adds it to its predictor.
+func decodeDC(st *scanState, i int) error {
+	s, ok := st.br.decode(st.dc[i])
+	if !ok || s > 15 {
+		return formatErr(st.br.pos, "bad DC Huffman code")
+	}
+	st.pred[i] += st.br.receiveExtend(int(s))
 	return nil
 }
 
@@ -407,9 +412,4 @@ func refineSkip(br *bitReader, ref blockRef, k, se, r, al int) int {
 	}
 	br.acc, br.n = acc, n
 	return target
-}
-
-// String describes the frame, for tests and errors.
-func (f *frame) String() string {
-	return fmt.Sprintf("%d×%d, %d components, progressive %v, %d scans", f.width, f.height, len(f.comps), f.progressive, len(f.scans))
 }
