@@ -12,6 +12,7 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/lab/apifault"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/proc"
 	"github.com/shardline/shardline/internal/quiesce"
@@ -25,24 +26,31 @@ var ErrViolations = errors.New("guarantee violated")
 
 // Report is what a run measured.
 type Report struct {
-	Seed           int64
-	Duration       time.Duration
-	Workers, Keys  int
-	Puts, Deletes  int
-	FailedOps      int
-	Notifications  int // events MinIO delivered
-	Duplicated     int // extra deliveries injected
-	Reordered      int // deliveries held back and released late
-	Forwarded      float64
-	Applied        float64
-	Duplicates     float64
-	Stale          float64
-	Superseded     float64
-	DeadLettered   float64
-	Conflicts      float64
-	Repairs        float64
-	Fenced         float64
-	Kills, Pauses  int
+	Seed          int64
+	Duration      time.Duration
+	Workers, Keys int
+	Puts, Deletes int
+	FailedOps     int
+	Notifications int // events MinIO delivered
+	Duplicated    int // extra deliveries injected
+	Reordered     int // deliveries held back and released late
+	Forwarded     float64
+	Applied       float64
+	Duplicates    float64
+	Stale         float64
+	Superseded    float64
+	DeadLettered  float64
+	Conflicts     float64
+	Repairs       float64
+	Fenced        float64
+	Kills, Pauses int
+	// Double faults: kills while another worker was paused past its lease, and kills of a
+	// worker right after it committed a record (both also counted in Kills).
+	KillsInPause, KillsAfterCommit int
+	// APIFaults are the AWS API faults injected into the processes' calls, per service,
+	// operation and kind (none when APIFaultsOff).
+	APIFaults      []apifault.Count
+	APIFaultsOff   bool
 	Added, Removed int
 	Reshards       []string
 	LeaseMoves     int
@@ -77,12 +85,26 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	fmt.Fprintf(cfg.Out, "chaos: seed %d, %s of load at %.0f ops/s over %d keys, %d workers, stream %s (%d shards)\n",
 		cfg.Seed, cfg.Duration, cfg.Rate, cfg.Keys, cfg.Workers, stream, cfg.Shards)
 
+	// The forwarder and the workers reach the stack through the AWS API fault proxies; the
+	// harness's own clients (setup, load, inspector, checker) keep the real endpoints. The
+	// proxies stop last, after every process.
+	var procEnv []string
+	var api *apiFaults
+	if !cfg.NoAPIFaults {
+		api, procEnv, err = startAPIFaults(cfg.Seed, log)
+		if err != nil {
+			return nil, err
+		}
+		defer api.close()
+		fmt.Fprintf(cfg.Out, "  AWS API faults on: processes reach S3, Kinesis and DynamoDB through fault proxies\n")
+	}
+
 	// Forwarder process, behind the fault-injecting proxy MinIO posts to.
 	fwdAddr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	fwd, err := proc.Start(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style")
+	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", procEnv, "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style")
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +140,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	}()
 
 	// Workers.
-	cl := &cluster{binary: cfg.Binary, logDir: cfg.LogDir, args: []string{
+	cl := &cluster{binary: cfg.Binary, logDir: cfg.LogDir, env: procEnv, args: []string{
 		"--stream", stream, "--lease-table", leases, "--ledger-table", ledgerT, "--dead-letter-table", dead,
 		"--output-bucket", out, "--s3-path-style", "--lease-duration", cfg.LeaseDuration.String(),
 		"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "15s", "--log-level", "info",
@@ -172,6 +194,13 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 		defer runWG.Done()
 		inj.run(loadCtx, cfg.Duration)
 	}()
+	if !cfg.NoDoubleFaults {
+		runWG.Add(1)
+		go func() {
+			defer runWG.Done()
+			inj.runDouble(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b1e)))
+		}()
+	}
 	progress := time.NewTicker(30 * time.Second)
 	started := time.Now()
 waitLoad:
@@ -186,6 +215,7 @@ waitLoad:
 	}
 	progress.Stop()
 	runWG.Wait()
+	inj.restarts.Wait() // after every injector loop returned: none adds a restart any more
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -254,6 +284,8 @@ waitLoad:
 		Repairs:      w.Sum("shardline_worker_output_repairs_total"),
 		Fenced:       w.Sum("shardline_worker_late_writes_fenced_total"),
 		Kills:        inj.kills, Pauses: inj.pauses, Added: inj.added, Removed: inj.removed,
+		KillsInPause: inj.killsInPause, KillsAfterCommit: inj.killsAfterCommit,
+		APIFaults: api.counts(), APIFaultsOff: cfg.NoAPIFaults,
 		Reshards: inj.reshards, LeaseMoves: moves, Failovers: failovers, GracefulStops: inj.stops,
 		CatchUp: catchUp, KeysChecked: checked, Violations: vs, InjectorErrors: inj.errors,
 		LeaseDuration: cfg.LeaseDuration,

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/chaos"
+	"github.com/shardline/shardline/internal/lab/apifault"
 	"github.com/shardline/shardline/internal/localstack"
 )
 
 // TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load with every
 // injector on (duplicates, reordering, kill -9, a pause past the lease, scaling, a split and a
-// merge), then the guarantee check. `make chaos` is the long run.
+// merge, overlapping process faults, AWS API faults with lost responses), then the guarantee
+// check. `make chaos` is the long run.
 func TestShortChaos(t *testing.T) {
 	clients := localstack.Require(t)
 	bin := filepath.Join(t.TempDir(), "shardline")
@@ -40,6 +42,9 @@ func TestShortChaos(t *testing.T) {
 	}
 	if r.Kills+r.Pauses == 0 || len(r.Reshards) < 2 {
 		t.Errorf("faults not injected: kills %d pauses %d reshards %v", r.Kills, r.Pauses, r.Reshards)
+	}
+	if apifault.Total(r.APIFaults, apifault.KindThrottle) == 0 || apifault.Total(r.APIFaults, apifault.KindLost) == 0 {
+		t.Errorf("AWS API faults not injected (throttles and lost responses): %+v", r.APIFaults)
 	}
 	if r.Applied == 0 || r.Notifications < r.Puts+r.Deletes {
 		t.Errorf("nothing applied or notifications missing: %+v", r)

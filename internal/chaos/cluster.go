@@ -39,6 +39,7 @@ type cluster struct {
 	binary string
 	logDir string
 	args   []string // common worker arguments
+	env    []string // added to the workers' environment (the API fault proxies' endpoints)
 
 	mu      sync.Mutex
 	gen     int
@@ -56,7 +57,7 @@ func (c *cluster) start(ctx context.Context, extra bool) (*member, error) {
 		return nil, err
 	}
 	args := append([]string{"work", "--worker-id", id, "--metrics-addr", addr}, c.args...)
-	p, err := proc.Start(c.binary, c.logDir, "chaos-", id, args...)
+	p, err := proc.StartEnv(c.binary, c.logDir, "chaos-", id, c.env, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,17 +72,31 @@ func (c *cluster) start(ctx context.Context, extra bool) (*member, error) {
 	return m, nil
 }
 
-// remove moves m from the running members to the gone ones.
-func (c *cluster) remove(m *member) {
+// take moves m from the running members to the gone ones. It reports false when m was not
+// running (another injector took it first), so one process is stopped and counted once.
+func (c *cluster) take(m *member) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, x := range c.members {
 		if x == m {
 			c.members = append(c.members[:i], c.members[i+1:]...)
-			break
+			c.gone = append(c.gone, m)
+			return true
 		}
 	}
-	c.gone = append(c.gone, m)
+	return false
+}
+
+// has reports whether m is still a running (possibly paused) member.
+func (c *cluster) has(m *member) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, x := range c.members {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *cluster) running() []*member {
@@ -130,7 +145,8 @@ func (c *cluster) stopAll(timeout time.Duration) {
 		if m.isPaused() {
 			_ = m.proc.Resume()
 		}
-		_ = m.proc.Stop(timeout)
-		c.remove(m)
+		if c.take(m) {
+			_ = m.proc.Stop(timeout)
+		}
 	}
 }

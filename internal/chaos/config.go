@@ -2,9 +2,11 @@
 // stack: a load generator puts, deletes and re-puts objects in MinIO, MinIO's real notifications
 // pass through a proxy that duplicates and reorders them on their way to a forwarder process,
 // and N worker processes are killed, paused past their lease, added, removed and made to
-// rebalance while the stream is split and merged. When the load stops the harness waits for the
-// workers to catch up and checks, for every key, that the output exists iff the input exists and
-// was derived from the input's current content.
+// rebalance while the stream is split and merged, two of these faults at a time. The processes
+// reach S3, Kinesis and DynamoDB through AWS API fault proxies (internal/lab/apifault) that
+// throttle, fail, reset, delay and lose the responses of a few percent of their calls. When the
+// load stops the harness waits for the workers to catch up and checks, for every key, that the
+// output exists iff the input exists and was derived from the input's current content.
 package chaos
 
 import (
@@ -29,6 +31,13 @@ type Config struct {
 
 	// Fault injectors, all on by default.
 	NoDuplicates, NoReorder, NoKill, NoPause, NoScale, NoReshard bool
+	// NoAPIFaults lets the forwarder and the workers talk to the stack's endpoints directly
+	// instead of through the AWS API fault proxies (DefaultAPIFaults), which need
+	// AWS_ENDPOINT_URL_S3, _KINESIS and _DYNAMODB set.
+	NoAPIFaults bool
+	// NoDoubleFaults turns off the second process-fault injector, which overlaps faults: a kill
+	// while another worker is paused, a kill right after a worker committed a record.
+	NoDoubleFaults bool
 
 	WebhookAddr string // where MinIO posts notifications; default 127.0.0.1:8085
 	NotifyARN   string // MinIO queue ARN; default arn:minio:sqs::SHARDLINE:webhook

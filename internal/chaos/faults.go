@@ -21,15 +21,18 @@ type injector struct {
 	rng     *rand.Rand
 	log     *slog.Logger
 
-	mu       sync.Mutex
-	kills    int
-	pauses   int
-	added    int
-	removed  int
-	reshards []string
-	stops    []time.Duration // graceful stop times of removed workers
-	errors   []string
-	restarts sync.WaitGroup
+	mu     sync.Mutex
+	kills  int
+	pauses int
+	// double faults (runDouble), also counted in kills
+	killsInPause     int
+	killsAfterCommit int
+	added            int
+	removed          int
+	reshards         []string
+	stops            []time.Duration // graceful stop times of removed workers
+	errors           []string
+	restarts         sync.WaitGroup
 }
 
 func (in *injector) kinds() []string {
@@ -56,8 +59,7 @@ func (in *injector) run(ctx context.Context, duration time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			in.restarts.Wait()
-			return
+			return // the caller waits for in.restarts once every loop has returned
 		case <-time.After(250 * time.Millisecond):
 		}
 		now := time.Now()
@@ -76,9 +78,11 @@ func (in *injector) run(ctx context.Context, duration time.Duration) {
 			}
 			switch kinds[in.rng.IntN(len(kinds))] {
 			case "kill":
-				in.kill(ctx)
+				if m := in.victim(in.rng); m != nil {
+					in.kill(ctx, m, in.rng)
+				}
 			case "pause":
-				in.pause(ctx)
+				in.pause(ctx, in.rng)
 			case "scale":
 				in.scale(ctx)
 			}
@@ -86,7 +90,8 @@ func (in *injector) run(ctx context.Context, duration time.Duration) {
 	}
 }
 
-func (in *injector) victim() *member {
+// victim draws a running, unpaused worker with rng, or nil when there is none.
+func (in *injector) victim(rng *rand.Rand) *member {
 	var live []*member
 	for _, m := range in.cluster.running() {
 		if !m.isPaused() {
@@ -96,7 +101,7 @@ func (in *injector) victim() *member {
 	if len(live) == 0 {
 		return nil
 	}
-	return live[in.rng.IntN(len(live))]
+	return live[rng.IntN(len(live))]
 }
 
 func (in *injector) note(err error) {
@@ -106,19 +111,18 @@ func (in *injector) note(err error) {
 	in.log.Warn("chaos", slog.String("error", err.Error()))
 }
 
-// kill sends SIGKILL to a random worker and starts a replacement a few seconds later.
-func (in *injector) kill(ctx context.Context) {
-	m := in.victim()
-	if m == nil {
-		return
+// kill sends SIGKILL to m and starts a replacement a few seconds later. It reports false, and
+// does nothing, when m is no longer running (the other injector loop got it first).
+func (in *injector) kill(ctx context.Context, m *member, rng *rand.Rand) bool {
+	if !in.cluster.take(m) {
+		return false
 	}
 	in.leases.killed(m.id)
 	m.proc.Kill()
-	in.cluster.remove(m)
 	in.mu.Lock()
 	in.kills++
 	in.mu.Unlock()
-	delay := time.Duration(2000+in.rng.IntN(3000)) * time.Millisecond
+	delay := time.Duration(2000+rng.IntN(3000)) * time.Millisecond
 	in.log.Info("chaos: killed worker", slog.String("worker", m.id), slog.Duration("restart_in", delay))
 	in.restarts.Add(1)
 	go func() {
@@ -131,33 +135,63 @@ func (in *injector) kill(ctx context.Context) {
 			in.note(fmt.Errorf("restart after kill: %w", err))
 		}
 	}()
+	return true
 }
 
 // pause stops a random worker (SIGSTOP) for longer than its lease, then lets it continue: a
 // zombie that wakes up wherever it was, possibly mid-write.
-func (in *injector) pause(ctx context.Context) {
-	m := in.victim()
+func (in *injector) pause(ctx context.Context, rng *rand.Rand) {
+	m := in.victim(rng)
 	if m == nil {
 		return
 	}
-	hold := in.cfg.LeaseDuration + time.Duration(2000+in.rng.IntN(3000))*time.Millisecond
-	if err := m.proc.Pause(); err != nil {
-		in.note(err)
+	hold := in.cfg.LeaseDuration + time.Duration(2000+rng.IntN(3000))*time.Millisecond
+	if !in.pauseStart(m, hold) {
 		return
 	}
-	m.setPaused(true)
+	sleepCtx(ctx, hold)
+	in.pauseEnd(m)
+}
+
+// pauseStart pauses m unless it is paused already (both injector loops pause workers).
+func (in *injector) pauseStart(m *member, hold time.Duration) bool {
+	m.mu.Lock()
+	if m.paused {
+		m.mu.Unlock()
+		return false
+	}
+	m.paused = true
+	m.mu.Unlock()
+	if err := m.proc.Pause(); err != nil {
+		m.setPaused(false)
+		in.note(err)
+		return false
+	}
 	in.mu.Lock()
 	in.pauses++
 	in.mu.Unlock()
 	in.log.Info("chaos: paused worker", slog.String("worker", m.id), slog.Duration("for", hold))
-	select {
-	case <-ctx.Done():
-	case <-time.After(hold):
-	}
-	if err := m.proc.Resume(); err != nil {
-		in.note(err)
+	return true
+}
+
+// pauseEnd resumes m, unless it was killed while paused.
+func (in *injector) pauseEnd(m *member) {
+	if in.cluster.has(m) {
+		if err := m.proc.Resume(); err != nil {
+			in.note(err)
+		}
 	}
 	m.setPaused(false)
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // scale adds a worker, or removes (SIGTERM) the one it added before, which makes the KCL
@@ -166,8 +200,10 @@ func (in *injector) scale(ctx context.Context) {
 	for _, m := range in.cluster.running() {
 		if m.extra && !m.isPaused() {
 			start := time.Now()
+			if !in.cluster.take(m) {
+				continue // killed by the other injector loop meanwhile
+			}
 			err := m.proc.Stop(30 * time.Second)
-			in.cluster.remove(m)
 			in.mu.Lock()
 			in.removed++
 			in.stops = append(in.stops, time.Since(start))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/apifault"
 )
 
 // Write prints the report.
@@ -27,12 +29,14 @@ func (r *Report) Write(out io.Writer) {
 	row("dead-lettered", r.DeadLettered)
 	row("ledger conflicts / output repairs / late writes fenced", fmt.Sprintf("%.0f / %.0f / %.0f", r.Conflicts, r.Repairs, r.Fenced))
 	row("kills (-9) / pauses past lease", fmt.Sprintf("%d / %d", r.Kills, r.Pauses))
+	row("double faults: kills during a pause / right after a commit", fmt.Sprintf("%d / %d", r.KillsInPause, r.KillsAfterCommit))
 	row("workers added / removed (SIGTERM)", fmt.Sprintf("%d / %d", r.Added, r.Removed))
 	row("graceful stops", durations(r.GracefulStops))
 	row("reshards", strings.Join(r.Reshards, "; "))
 	row("lease moves", r.LeaseMoves)
 	row("failover after kill (lease "+r.LeaseDuration.String()+")", durations(r.Failovers))
 	row("catch-up after load stopped", r.CatchUp.Round(100*time.Millisecond))
+	r.writeAPIFaults(row)
 	row("keys checked", r.KeysChecked)
 	row("VIOLATIONS", len(r.Violations))
 	tw.Flush()
@@ -65,4 +69,38 @@ func durations(ds []time.Duration) string {
 	}
 	r := func(d time.Duration) time.Duration { return d.Round(100 * time.Millisecond) }
 	return fmt.Sprintf("%d: min %s, max %s, mean %s", len(s), r(s[0]), r(s[len(s)-1]), r(sum/time.Duration(len(s))))
+}
+
+// apiFaultKinds are the injected API fault kinds in report order.
+var apiFaultKinds = []apifault.Kind{apifault.KindThrottle, apifault.KindServerError, apifault.KindReset, apifault.KindLost, apifault.KindSlow}
+
+// writeAPIFaults adds the AWS API fault rows: totals per kind, then one row per service and
+// operation with its counts per kind.
+func (r *Report) writeAPIFaults(row func(string, any)) {
+	if r.APIFaultsOff {
+		row("AWS API faults", "off")
+		return
+	}
+	var totals []string
+	for _, k := range apiFaultKinds {
+		totals = append(totals, fmt.Sprintf("%s %d", k, apifault.Total(r.APIFaults, k)))
+	}
+	row("AWS API faults injected", strings.Join(totals, ", "))
+	row("lost responses (committed upstream, reply dropped)", apifault.Total(r.APIFaults, apifault.KindLost))
+	type opKey struct {
+		svc apifault.Service
+		op  string
+	}
+	var order []opKey
+	byOp := map[opKey][]string{}
+	for _, c := range r.APIFaults { // sorted by service, operation, kind
+		k := opKey{c.Service, c.Operation}
+		if _, seen := byOp[k]; !seen {
+			order = append(order, k)
+		}
+		byOp[k] = append(byOp[k], fmt.Sprintf("%s %d", c.Kind, c.N))
+	}
+	for _, k := range order {
+		row(fmt.Sprintf("  %s %s", k.svc, k.op), strings.Join(byOp[k], ", "))
+	}
 }

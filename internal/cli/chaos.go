@@ -33,6 +33,8 @@ func runChaos(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&cfg.NoPause, "no-pause", false, "do not pause workers past their lease")
 	fs.BoolVar(&cfg.NoScale, "no-scale", false, "do not add and remove workers")
 	fs.BoolVar(&cfg.NoReshard, "no-reshard", false, "do not split and merge shards")
+	fs.BoolVar(&cfg.NoAPIFaults, "no-api-faults", false, "let the processes reach S3, Kinesis and DynamoDB directly, without the AWS API fault proxies")
+	fs.BoolVar(&cfg.NoDoubleFaults, "no-double-faults", false, "inject one process fault at a time (no kill during a pause or right after a commit)")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")
 	fs.StringVar(&cfg.LogDir, "log-dir", ".local/log", "directory for the processes' logs")

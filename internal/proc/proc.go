@@ -24,8 +24,16 @@ type Process struct {
 	done    chan error
 }
 
-// Start runs binary with args, logging to logDir/<prefix><name>.log.
+// Start runs binary with args, logging to logDir/<prefix><name>.log, in this process's
+// environment.
 func Start(binary, logDir, prefix, name string, args ...string) (*Process, error) {
+	return StartEnv(binary, logDir, prefix, name, nil, args...)
+}
+
+// StartEnv is Start with env ("NAME=value" entries) added to this process's environment; an
+// entry replaces a variable of the same name (the chaos harness points AWS_ENDPOINT_URL_* at
+// its fault proxies this way).
+func StartEnv(binary, logDir, prefix, name string, env []string, args ...string) (*Process, error) {
 	logPath := filepath.Join(logDir, prefix+name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -33,7 +41,7 @@ func Start(binary, logDir, prefix, name string, args ...string) (*Process, error
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = os.Environ()
+	cmd.Env = append(os.Environ(), env...) // exec uses the last value of a duplicated name
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
