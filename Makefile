@@ -67,11 +67,21 @@ lint: ## gofmt and go vet
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-.PHONY: test
-test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then infra-test
+# Packages whose integration tests also run on moto_server, a second, independent implementation
+# of the DynamoDB, Kinesis and S3 wire protocols: ledger, leases and checkpoints, dead letters, and
+# forward -> work -> output. Tests moto cannot serve skip themselves (localstack.SkipOnMoto).
+MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./internal/worker/
+
+.PHONY: test test-moto
+test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then test-moto and infra-test
 	$(STACK) up
-	$(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./...; rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./... || rc=$$?; $(STACK) down; exit $$rc
+	$(MAKE) test-moto
 	$(MAKE) infra-test
+
+test-moto: ## the integration tests of MOTO_PKGS against moto_server (starts and stops it)
+	$(STACK) up moto
+	rc=0; eval "$$($(STACK) env moto)" && SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m $(MOTO_PKGS) || rc=$$?; $(STACK) down moto; exit $$rc
 
 .PHONY: test-unit
 test-unit: ## tests that need no local stack (integration tests skip)

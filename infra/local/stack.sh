@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # stack.sh - the shardline local stack: MinIO (S3), kinesalite (Kinesis) and dynalite (DynamoDB)
-# on 127.0.0.1, installed into $REPO/.local and run with pid files and logs.
+# on 127.0.0.1, installed into $REPO/.local and run with pid files and logs; and, on request,
+# moto_server (all three services on one port) as a second, independent implementation.
 #
-#   stack.sh install   install kinesalite+dynalite (npm ci) and MinIO (go install); idempotent
-#   stack.sh up        install if needed, start all three, wait until healthy; no-op if running
-#   stack.sh down      stop what the pid files name (TERM, deadline, KILL); ok if nothing runs
-#   stack.sh status    one line per service: name, running/stopped, port, pid
-#   stack.sh env       `export NAME=value` lines for a shell (eval) or a Makefile (include)
+#   stack.sh install      install kinesalite+dynalite (npm ci) and MinIO (go install); idempotent
+#   stack.sh up [SVC..]   install if needed, start, wait until healthy; no-op if running.
+#                         SVC: minio kinesalite dynalite moto; default the first three
+#   stack.sh down [SVC..] stop (TERM, deadline, KILL); ok if nothing runs; default: every service
+#   stack.sh status       one line per service: name, running/stopped, port, pid
+#   stack.sh env [moto]   `export NAME=value` lines for a shell (eval) or a Makefile (include);
+#                         with moto: S3, Kinesis and DynamoDB all at moto_server
 #
 # See docs/local-stack.md for ports, variables and why these servers were chosen.
 set -euo pipefail
@@ -32,6 +35,7 @@ S3_PORT=${SHARDLINE_S3_PORT:-9000}
 S3_CONSOLE_PORT=${SHARDLINE_S3_CONSOLE_PORT:-9001}
 KINESIS_PORT=${SHARDLINE_KINESIS_PORT:-4567}
 DYNAMODB_PORT=${SHARDLINE_DYNAMODB_PORT:-4568}
+MOTO_PORT=${SHARDLINE_MOTO_PORT:-4569}
 FORWARD_PORT=${SHARDLINE_FORWARD_PORT:-8085}
 WEBHOOK_URL=${SHARDLINE_WEBHOOK_URL:-http://$HOST:$FORWARD_PORT/webhook}
 WEBHOOK_TOKEN=${SHARDLINE_WEBHOOK_TOKEN:-}
@@ -43,7 +47,8 @@ SECRET_KEY=${SHARDLINE_LOCAL_SECRET_ACCESS_KEY:-shardline-local-secret}
 START_TIMEOUT=${SHARDLINE_STACK_TIMEOUT:-30} # seconds per service
 STOP_TIMEOUT=10                              # seconds before KILL
 
-SERVICES=(minio kinesalite dynalite)
+SERVICES=(minio kinesalite dynalite) # the local stack: what `up` starts without arguments
+ALL_SERVICES=("${SERVICES[@]}" moto)  # what `down` stops without arguments and `status` shows
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -61,7 +66,27 @@ port_of() {
 	minio) echo "$S3_PORT" ;;
 	kinesalite) echo "$KINESIS_PORT" ;;
 	dynalite) echo "$DYNAMODB_PORT" ;;
+	moto) echo "$MOTO_PORT" ;;
 	esac
+}
+
+# services NAME... -- DEFAULT...: the names given (each checked), or DEFAULT... when none; one a line.
+services() {
+	local -a names=()
+	while [[ $1 != -- ]]; do
+		names+=("$1")
+		shift
+	done
+	shift
+	[[ ${#names[@]} -gt 0 ]] || names=("$@")
+	local name known
+	for name in "${names[@]}"; do
+		for known in "${ALL_SERVICES[@]}"; do
+			[[ $name == "$known" ]] && continue 2
+		done
+		die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
+	done
+	printf '%s\n' "${names[@]}"
 }
 
 # ---------------------------------------------------------------------------------------- install
@@ -139,11 +164,13 @@ pid_of() {
 	minio) [[ "$cmdline" == *"$BIN_DIR/minio"* ]] ;;
 	kinesalite) [[ "$cmdline" == *kinesalite-loopback.js* ]] ;;
 	dynalite) [[ "$cmdline" == *dynalite/cli.js* ]] ;;
+	moto) [[ "$cmdline" == *moto_server* ]] ;;
 	esac || return 1
 	echo "$pid"
 }
 
-# A syntactically complete SigV4 header: kinesalite and dynalite require one but never verify it.
+# A syntactically complete SigV4 header: kinesalite, dynalite and moto require one but never
+# verify it (moto picks the service by the header's credential scope).
 fake_sigv4() {
 	local date
 	date=$(date -u +%Y%m%dT%H%M%SZ)
@@ -172,6 +199,23 @@ healthy() {
 			-H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
 			-H 'Content-Type: application/x-amz-json-1.0' -d '{}' 2>/dev/null) &&
 			[[ "$out" == *'"TableNames"'* ]]
+		;;
+	moto)
+		# One real call per service: moto loads a backend on its first request, so this also
+		# takes that delay out of the first test.
+		mapfile -d '' sig < <(fake_sigv4 kinesis)
+		out=$(curl -sS -m 5 -X POST "http://$HOST:$port/" "${sig[@]}" \
+			-H 'X-Amz-Target: Kinesis_20131202.ListStreams' \
+			-H 'Content-Type: application/x-amz-json-1.1' -d '{}' 2>/dev/null) &&
+			[[ "$out" == *'"StreamNames"'* ]] || return 1
+		mapfile -d '' sig < <(fake_sigv4 dynamodb)
+		out=$(curl -sS -m 5 -X POST "http://$HOST:$port/" "${sig[@]}" \
+			-H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+			-H 'Content-Type: application/x-amz-json-1.0' -d '{}' 2>/dev/null) &&
+			[[ "$out" == *'"TableNames"'* ]] || return 1
+		mapfile -d '' sig < <(fake_sigv4 s3)
+		out=$(curl -sS -m 5 "http://$HOST:$port/" "${sig[@]}" 2>/dev/null) &&
+			[[ "$out" == *'<ListAllMyBucketsResult'* ]]
 		;;
 	esac
 }
@@ -242,6 +286,12 @@ start_dynalite() {
 		--createTableMs 0 --deleteTableMs 0 --updateTableMs 0
 }
 
+start_moto() {
+	local moto
+	moto=$(command -v moto_server) || die "moto: moto_server not found (pip install 'moto[server]')"
+	launch moto -- "$moto" -H "$HOST" -p "$MOTO_PORT"
+}
+
 # show_log_tail NAME MSG: report a failed start with the end of the server's log.
 show_log_tail() {
 	log "error: $1: $2; last lines of $(log_file "$1"):"
@@ -265,11 +315,18 @@ wait_healthy() {
 }
 
 cmd_up() {
-	npm_installed && minio_installed || cmd_install
-	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
 	local name pid port
-	local -a to_start=() started=()
-	for name in "${SERVICES[@]}"; do
+	local -a wanted to_start=() started=()
+	mapfile -t wanted < <(services "$@" -- "${SERVICES[@]}")
+	[[ ${#wanted[@]} -gt 0 ]] || exit 1 # services died
+	for name in "${wanted[@]}"; do
+		if [[ $name != moto ]]; then
+			npm_installed && minio_installed || cmd_install
+			break
+		fi
+	done
+	mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR"
+	for name in "${wanted[@]}"; do
 		if pid=$(pid_of "$name"); then
 			healthy "$name" || wait_healthy "$name" || die "$name (pid $pid) is running but unhealthy; try: $0 down"
 			log "$name already running (pid $pid, port $(port_of "$name"))"
@@ -325,7 +382,10 @@ stop_one() {
 
 cmd_down() {
 	local name
-	for name in "${SERVICES[@]}"; do
+	local -a wanted
+	mapfile -t wanted < <(services "$@" -- "${ALL_SERVICES[@]}")
+	[[ ${#wanted[@]} -gt 0 ]] || exit 1 # services died
+	for name in "${wanted[@]}"; do
 		stop_one "$name"
 	done
 }
@@ -333,7 +393,7 @@ cmd_down() {
 cmd_status() {
 	local name pid state
 	printf '%-11s %-8s %-6s %s\n' SERVICE STATE PORT PID
-	for name in "${SERVICES[@]}"; do
+	for name in "${ALL_SERVICES[@]}"; do
 		if pid=$(pid_of "$name"); then
 			state=running
 			healthy "$name" || state=starting
@@ -351,6 +411,27 @@ cmd_env() {
 	for v in "$ACCESS_KEY" "$SECRET_KEY"; do
 		[[ "$v" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "local credentials may only use [A-Za-z0-9._/+-]"
 	done
+	case ${1:-} in
+	'') ;;
+	moto)
+		# moto_server serves every service on one port; SHARDLINE_STACK=moto tells the integration
+		# tests (internal/localstack) to skip what moto cannot do.
+		cat <<EOF
+export AWS_REGION=$REGION
+export AWS_DEFAULT_REGION=$REGION
+export AWS_ACCESS_KEY_ID=$ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
+export AWS_ENDPOINT_URL_S3=http://$HOST:$(port_of moto)
+export AWS_ENDPOINT_URL_KINESIS=http://$HOST:$(port_of moto)
+export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$(port_of moto)
+export SHARDLINE_S3_PATH_STYLE=true
+export AWS_EC2_METADATA_DISABLED=true
+export SHARDLINE_STACK=moto
+EOF
+		return
+		;;
+	*) die "env: unknown variant '$1' (none, or moto)" ;;
+	esac
 	cat <<EOF
 export AWS_REGION=$REGION
 export AWS_DEFAULT_REGION=$REGION
@@ -363,19 +444,22 @@ export SHARDLINE_S3_PATH_STYLE=true
 export AWS_EC2_METADATA_DISABLED=true
 export SHARDLINE_MINIO_WEBHOOK_ARN=$WEBHOOK_ARN
 export SHARDLINE_WEBHOOK_ADDR=$(cat "$RUN_DIR/minio.webhook" 2>/dev/null || echo "$HOST:$FORWARD_PORT")
+export SHARDLINE_STACK=local
 EOF
 }
 
 usage() {
-	sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-case ${1:-} in
+cmd=${1:-}
+[[ $# -eq 0 ]] || shift
+case $cmd in
 install) cmd_install ;;
-up) cmd_up ;;
-down) cmd_down ;;
+up) cmd_up "$@" ;;
+down) cmd_down "$@" ;;
 status) cmd_status ;;
-env) cmd_env ;;
+env) cmd_env "$@" ;;
 *) usage ;;
 esac

@@ -42,6 +42,7 @@ func TestReshardUsage(t *testing.T) {
 // TestReshardCommands splits, merges and scales a stream on the local stack (kinesalite has no
 // UpdateShardCount, so scale composes splits and merges).
 func TestReshardCommands(t *testing.T) {
+	localstack.SkipOnMoto(t, "after SplitShard moto keeps writing into the closed parent shard and never ends its iterator (docs/local-stack.md)")
 	c := localstack.Require(t)
 	ctx := context.Background()
 	stream := localstack.Name(t, "reshard")

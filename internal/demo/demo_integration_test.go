@@ -19,6 +19,7 @@ import (
 // TestDemo runs the demo end to end (real processes, real MinIO notifications) on ten of the
 // mate-backgrounds photos.
 func TestDemo(t *testing.T) {
+	localstack.SkipOnMoto(t, "the demo needs MinIO's webhook notifications")
 	clients := localstack.Require(t)
 	const photos = "/usr/share/backgrounds/mate"
 	all, _ := filepath.Glob(filepath.Join(photos, "*", "*.jpg"))

@@ -2,12 +2,18 @@
 // servers speaking the S3, Kinesis and DynamoDB wire protocols on 127.0.0.1. `make test` starts
 // the stack and sets SHARDLINE_INTEGRATION=1; with that set, an unreachable stack fails the test
 // instead of skipping it.
+//
+// SHARDLINE_STACK says which servers those are: "local" (or unset) for MinIO, kinesalite and
+// dynalite, "moto" for one moto_server serving all three services (`stack.sh up moto`, `eval
+// "$(stack.sh env moto)"`), a second, independent implementation of the protocols that `make
+// test` runs some packages against as well. A test that needs what moto lacks calls SkipOnMoto.
 package localstack
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -23,12 +29,44 @@ import (
 // EnvVar enables the integration tests.
 const EnvVar = "SHARDLINE_INTEGRATION"
 
+// StackVar selects the servers the integration tests talk to: StackLocal (the default) or
+// StackMoto. `stack.sh env` and `stack.sh env moto` set it.
+const StackVar = "SHARDLINE_STACK"
+
+// The values of StackVar.
+const (
+	StackLocal = "local" // MinIO, kinesalite and dynalite (stack.sh up)
+	StackMoto  = "moto"  // moto_server for S3, Kinesis and DynamoDB (stack.sh up moto)
+)
+
+// Stack returns the stack selected by StackVar: StackLocal when it is unset, otherwise its
+// value (Require fails a test on a value it does not know).
+func Stack() string {
+	if s := os.Getenv(StackVar); s != "" {
+		return s
+	}
+	return StackLocal
+}
+
+// SkipOnMoto skips the test when the integration tests run against moto_server, with why (what
+// moto does not do) in the skip message. Call it before Require, or instead of it in a test that
+// needs the local stack for a part it reaches some other way.
+func SkipOnMoto(t testing.TB, why string) {
+	t.Helper()
+	if Stack() == StackMoto {
+		t.Skipf("not on moto (%s=%s): %s", StackVar, StackMoto, why)
+	}
+}
+
 // Require returns clients for the local stack, skipping the test when integration tests are not
 // enabled and failing it when they are but the stack does not answer.
 func Require(t testing.TB) awsclients.Clients {
 	t.Helper()
 	if os.Getenv(EnvVar) != "1" {
 		t.Skipf("integration test: run `make test` (or set %s=1 with the local stack up)", EnvVar)
+	}
+	if err := checkStack(); err != nil {
+		t.Fatalf("local stack: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -46,6 +84,24 @@ func Require(t testing.TB) awsclients.Clients {
 		t.Fatalf("local stack S3 (%s) does not answer: %v", os.Getenv("AWS_ENDPOINT_URL_S3"), err)
 	}
 	return c
+}
+
+// checkStack refuses an unknown StackVar, and StackMoto with endpoints that are not all one
+// server: a test that skips on moto must not run against a half-switched environment.
+func checkStack() error {
+	switch Stack() {
+	case StackLocal:
+		return nil
+	case StackMoto:
+		s3, kin, ddb := os.Getenv("AWS_ENDPOINT_URL_S3"), os.Getenv("AWS_ENDPOINT_URL_KINESIS"), os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+		if s3 == "" || s3 != kin || s3 != ddb {
+			return fmt.Errorf("%s=%s but the endpoints are S3 %q, Kinesis %q, DynamoDB %q (want one moto_server: eval \"$(infra/local/stack.sh env moto)\")",
+				StackVar, StackMoto, s3, kin, ddb)
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s=%q: want %q or %q", StackVar, Stack(), StackLocal, StackMoto)
+	}
 }
 
 // Name returns a resource name unique to this test run: prefix-<test>-<random>, lower case,
@@ -92,6 +148,7 @@ func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool,
 // notifications.
 func WebhookAddr(t testing.TB) string {
 	t.Helper()
+	SkipOnMoto(t, "moto's S3 cannot send webhook notifications (MinIO's do)")
 	addr := os.Getenv("SHARDLINE_WEBHOOK_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:8085"

@@ -53,7 +53,9 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	junk := deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "1", PartitionKey: "junk", Data: []byte("not an envelope"), Reason: processor.ReasonBadEnvelope, At: time.Now()}
+	// Sequence number 0 is never a real record's: moto numbers a shard's records 1, 2, …, so "1"
+	// would be the same letter as a.jpg's and overwrite it.
+	junk := deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "0", PartitionKey: "junk", Data: []byte("not an envelope"), Reason: processor.ReasonBadEnvelope, At: time.Now()}
 	if err := store.Put(ctx, junk); err != nil {
 		t.Fatal(err)
 	}

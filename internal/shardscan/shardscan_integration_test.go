@@ -83,6 +83,9 @@ func TestReaderPositions(t *testing.T) {
 		}
 	})
 	t.Run("the limit is an error, not an answer", func(t *testing.T) {
+		// Only kinesalite needs the fallback read from TRIM_HORIZON that hits the limit: moto, like
+		// AWS, answers GetShardIterator AT_TIMESTAMP past the last record.
+		localstack.SkipOnMoto(t, "moto answers AT_TIMESTAMP past the tip, so First never falls back to the bounded read")
 		small := &shardscan.Reader{Client: c.Kinesis, Stream: stream, Limit: 2, IteratorTimeout: 500 * time.Millisecond}
 		_, _, err := small.First(ctx, shard, shardscan.AtTime(time.Now()))
 		if !errors.Is(err, shardscan.ErrLimit) {

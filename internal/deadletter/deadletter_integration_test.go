@@ -1,0 +1,112 @@
+package deadletter_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/setup"
+)
+
+// TestStoreRoundTrip: letters survive the real wire format (binary data, unicode, numbers,
+// booleans), a record put twice is one letter, a list spans several scan pages (DynamoDB pages a
+// scan at 1 MB), and a deleted letter is gone.
+func TestStoreRoundTrip(t *testing.T) {
+	clients := localstack.Require(t)
+	table := localstack.Name(t, "dead")
+	ctx := context.Background()
+	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = clients.DynamoDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	store, err := deadletter.New(clients.DynamoDB, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	at := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
+	binary := []byte{0x00, 0xff, 0xfe, '{', 0x80, '\n', 0x00}
+	// Five letters of 300,000 bytes each make 1.5 MB: at least two scan pages.
+	big := bytes.Repeat([]byte{0xab}, 300_000)
+	bigSum := sha256.Sum256(big)
+	want := map[string]deadletter.Letter{}
+	put := func(l deadletter.Letter) {
+		t.Helper()
+		if err := store.Put(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	small := deadletter.Letter{
+		Shard: "shardId-000000000000", SequenceNumber: "49650000000000000000000000000000000000000000000000000001",
+		PartitionKey: "in/ünï/cødé.png", Data: binary, Reason: "bad_envelope", Error: "décodage: champ «v» manquant",
+		Object: "in/ünï/cødé.png", EventID: "ev-1", Attempts: 3, At: at,
+	}
+	put(small)
+	small.Attempts = 4 // the same record again: one letter, the later write wins
+	put(small)
+	small.DataSize = len(binary)
+	want[small.ID()] = small
+
+	for i := range 5 {
+		l := deadletter.Letter{
+			Shard: "shardId-000000000001", SequenceNumber: fmt.Sprintf("4965%052d", i),
+			PartitionKey: fmt.Sprintf("in/big-%d", i), Data: big, Reason: "not_an_image", Error: "too big",
+			Attempts: 1, At: at,
+		}
+		put(l)
+		l.Data, l.DataSize, l.DataSHA256, l.DataTruncated = big[:deadletter.MaxDataBytes], len(big), hex.EncodeToString(bigSum[:]), true
+		want[l.ID()] = l
+	}
+
+	check := func(want map[string]deadletter.Letter) {
+		t.Helper()
+		got, err := store.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i].ID() < got[j].ID() })
+		if len(got) != len(want) {
+			t.Fatalf("listed %d letters, want %d", len(got), len(want))
+		}
+		for _, g := range got {
+			w, ok := want[g.ID()]
+			if !ok {
+				t.Errorf("unexpected letter %s", g.ID())
+				continue
+			}
+			if !bytes.Equal(g.Data, w.Data) {
+				t.Errorf("letter %s: %d data bytes, want %d (equal prefix: %v)", g.ID(), len(g.Data), len(w.Data), bytes.HasPrefix(w.Data, g.Data))
+			}
+			if !g.At.Equal(w.At) {
+				t.Errorf("letter %s: at %s, want %s", g.ID(), g.At, w.At)
+			}
+			g.Data, w.Data, g.At, w.At = nil, nil, time.Time{}, time.Time{}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("letter %s:\n got %+v\nwant %+v", g.ID(), g, w)
+			}
+		}
+	}
+	check(want)
+
+	if err := store.Delete(ctx, small.ID()); err != nil {
+		t.Fatal(err)
+	}
+	delete(want, small.ID())
+	check(want)
+}
