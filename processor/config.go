@@ -14,9 +14,13 @@ import (
 	"github.com/shardline/shardline/internal/ledger"
 )
 
-// Handler turns one applied event into effects. It must be idempotent: an event can be handled
-// again after a crash between the handler and the ledger commit. It returns an error matching
-// ErrPermanent for failures retrying cannot fix; any other error is retried.
+// Handler converges the output of an event's object to the input's current state. An event is
+// an ordering token and a wake-up, never the truth about content: a put or a delete both mean
+// "look at the input now" (a delete may find the input present again, as in versioned buckets).
+// Handle must therefore be idempotent and safe to call with any event of the object, at any
+// time: the processor calls it again to repair outputs after races. It returns an error matching
+// ErrPermanent for failures retrying cannot fix (and then leaves no output derived from content
+// older than the input's current one); any other error is retried.
 type Handler interface {
 	Handle(ctx context.Context, ev envelope.Event) error
 }
@@ -28,9 +32,10 @@ type HandlerFunc func(ctx context.Context, ev envelope.Event) error
 func (f HandlerFunc) Handle(ctx context.Context, ev envelope.Event) error { return f(ctx, ev) }
 
 // Verifier is implemented by handlers whose effect can be checked. Verify reports whether the
-// output of ev's object reflects ev exactly (for a put: the output exists and was written for
-// ev, or the input no longer exists and neither does the output; for a delete: no output). The
-// processor uses it to fence late writes of a worker that lost its lease (see converge).
+// output of ev's object matches the input's current state (an output derived from the input's
+// current content when the input exists, no output when it does not), whatever ev says. The
+// processor uses it to find and repair late writes of a worker that lost its lease, and writes
+// that landed although their response was lost.
 type Verifier interface {
 	Verify(ctx context.Context, ev envelope.Event) (bool, error)
 }
@@ -90,7 +95,11 @@ type Config struct {
 	// exercise the ledger rule record by record.
 	NoCoalescing bool
 
-	Retry      Retry
+	Retry Retry
+	// FenceTimeout bounds the check and repair of an output after a handler call of a record
+	// this worker abandoned (lease lost, shutdown); it runs even while shutting down. Default 10s.
+	FenceTimeout time.Duration
+
 	Registerer prometheus.Registerer // default: a private registry (metrics not exported)
 	Logger     *slog.Logger          // default slog.Default()
 }
@@ -110,6 +119,8 @@ func (c Config) Validate() error {
 		return errors.New("processor: WorkerID is required")
 	case c.KeyConcurrency < 0:
 		return errors.New("processor: KeyConcurrency must not be negative")
+	case c.FenceTimeout < 0:
+		return errors.New("processor: FenceTimeout must not be negative")
 	case c.Retry.MaxAttempts < 0 || c.Retry.Base < 0 || c.Retry.Max < 0:
 		return errors.New("processor: Retry values must not be negative")
 	}
@@ -128,6 +139,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.KeyConcurrency == 0 {
 		c.KeyConcurrency = DefaultKeyConcurrency()
+	}
+	if c.FenceTimeout == 0 {
+		c.FenceTimeout = 10 * time.Second
 	}
 	if c.ParentPoll == 0 {
 		c.ParentPoll = time.Second

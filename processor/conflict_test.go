@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,61 +14,24 @@ import (
 )
 
 // TestLedgerConflictRepair has another worker commit while our handler runs: our commit loses,
-// the conflict is counted, and the output is rebuilt from the ledger's current op.
+// the conflict is counted, and the output is converged again to the input's current state (our
+// write may have landed after the winner's). Without a Verifier that is one more handler call.
 func TestLedgerConflictRepair(t *testing.T) {
 	tests := []struct {
 		name        string
 		winner      ledgerWant // committed by the other worker while our put 01 is handled
 		repairErrs  int        // transient failures of the repair call
 		repairPerm  bool       // the repair call fails permanently
-		wantCalls   []string
+		wantCalls   int        // handler calls for a.jpg
 		wantRetries float64
 	}{
-		{
-			name:      "newer delete won: repair deletes the output",
-			winner:    ledgerWant{"delete", "02", ledger.OutcomeApplied, 0},
-			wantCalls: []string{"put a.jpg@01", "delete a.jpg@02"},
-		},
-		{
-			name:      "newer put won: repair rebuilds the output",
-			winner:    ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
-			wantCalls: []string{"put a.jpg@01", "put a.jpg@02"},
-		},
-		{
-			name:      "newer dead-lettered put won: repair deletes the output",
-			winner:    ledgerWant{"put", "02", ledger.OutcomeDeadLettered, 0},
-			wantCalls: []string{"put a.jpg@01", "delete a.jpg@02"},
-		},
-		{
-			name:      "same event won: nothing to repair",
-			winner:    ledgerWant{"put", "01", ledger.OutcomeApplied, 0},
-			wantCalls: []string{"put a.jpg@01"},
-		},
-		{
-			name:      "newer epoch won with the same sequencer: repair with its op",
-			winner:    ledgerWant{"delete", "01", ledger.OutcomeApplied, 1},
-			wantCalls: []string{"put a.jpg@01", "delete a.jpg@01"},
-		},
-		{
-			name:        "repair fails transiently, then succeeds",
-			winner:      ledgerWant{"delete", "02", ledger.OutcomeApplied, 0},
-			repairErrs:  2,
-			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@02", "delete a.jpg@02", "delete a.jpg@02"},
-			wantRetries: 2,
-		},
-		{
-			name:        "put repair fails transiently once",
-			winner:      ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
-			repairErrs:  1,
-			wantCalls:   []string{"put a.jpg@01", "put a.jpg@02", "put a.jpg@02"},
-			wantRetries: 1,
-		},
-		{
-			name:       "repair fails permanently: ignored, not dead-lettered",
-			winner:     ledgerWant{"put", "02", ledger.OutcomeApplied, 0},
-			repairPerm: true,
-			wantCalls:  []string{"put a.jpg@01", "put a.jpg@02"},
-		},
+		{name: "newer delete won", winner: ledgerWant{"delete", "02", ledger.OutcomeApplied, 0}, wantCalls: 2},
+		{name: "newer put won", winner: ledgerWant{"put", "02", ledger.OutcomeApplied, 0}, wantCalls: 2},
+		{name: "newer dead-lettered put won", winner: ledgerWant{"put", "02", ledger.OutcomeDeadLettered, 0}, wantCalls: 2},
+		{name: "same event won", winner: ledgerWant{"put", "01", ledger.OutcomeApplied, 0}, wantCalls: 2},
+		{name: "same event in a newer epoch won", winner: ledgerWant{"put", "01", ledger.OutcomeApplied, 1}, wantCalls: 2},
+		{name: "repair fails transiently, then succeeds", winner: ledgerWant{"delete", "02", ledger.OutcomeApplied, 0}, repairErrs: 2, wantCalls: 4, wantRetries: 2},
+		{name: "repair fails permanently: ignored, not dead-lettered", winner: ledgerWant{"put", "02", ledger.OutcomeApplied, 0}, repairPerm: true, wantCalls: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,20 +42,24 @@ func TestLedgerConflictRepair(t *testing.T) {
 			}
 			h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 				switch {
-				case ev.Op == envelope.OpPut && ev.Sequencer == norm(t, "01") && attempt == 1:
+				case ev.Key != "a.jpg":
+				case attempt == 1:
 					h.ledger.set(winner) // the other worker commits while we write
-					return nil
 				case tc.repairPerm:
 					return Permanent("not_an_image", errNotImage)
-				case attempt <= tc.repairErrs: // repair calls 1..n
+				case attempt-1 <= tc.repairErrs: // repair calls 1..n
 					return errThrottled
 				}
 				return nil
 			}
+			mismatchUntilRepaired(h, "a.jpg")
 			h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"))
 
-			// A repair runs as the winning event, so the output's metadata names it.
-			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, append(tc.wantCalls, "put b.jpg@01")...))
+			want := []string{}
+			for range tc.wantCalls {
+				want = append(want, "put a.jpg@01")
+			}
+			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, append(want, "put b.jpg@01")...))
 			if e, _ := h.ledger.entry("in/a.jpg"); e != winner {
 				t.Errorf("ledger entry = %+v, want the winner's %+v", e, winner)
 			}
@@ -106,6 +74,31 @@ func TestLedgerConflictRepair(t *testing.T) {
 	}
 }
 
+// mismatchUntilRepaired makes the handler's Verify find key's output wrong until a handler call
+// after the first one (a repair) succeeded or failed permanently. Call it after setting fn.
+func mismatchUntilRepaired(h *harness, key string) {
+	var mu sync.Mutex
+	repaired := false
+	inner := h.handler.fn
+	h.handler.fn = func(ctx context.Context, ev envelope.Event, attempt int) error {
+		var err error
+		if inner != nil {
+			err = inner(ctx, ev, attempt)
+		}
+		if ev.Key == key && attempt > 1 && (err == nil || errors.Is(err, ErrPermanent)) {
+			mu.Lock()
+			repaired = true
+			mu.Unlock()
+		}
+		return err
+	}
+	h.handler.verify = func(ctx context.Context, ev envelope.Event) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return ev.Key != key || repaired, ctx.Err()
+	}
+}
+
 // TestConflictRepairWithoutLease converges the output even after the lease is gone (our write
 // may have overwritten the winner's), finishes the record as stale, then gives the shard up.
 func TestConflictRepairWithoutLease(t *testing.T) {
@@ -116,6 +109,7 @@ func TestConflictRepairWithoutLease(t *testing.T) {
 		}
 		return nil
 	}
+	mismatchUntilRepaired(h, "a.jpg")
 	h.ledger.onCommit = func(e ledger.Entry, err error) {
 		if errors.Is(err, ledger.ErrConflict) {
 			h.leases.lose()
@@ -123,30 +117,31 @@ func TestConflictRepairWithoutLease(t *testing.T) {
 	}
 	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"))
 
-	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "delete a.jpg@02"))
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "put a.jpg@01"))
 	assertStrings(t, "checkpoints", h.cp.Calls(), nil)
 	assertMetric(t, h.reg, mConflicts, map[string]float64{"": 1})
 	assertMetric(t, h.reg, mRecords, outcomes(0, 0, 1, 0))
 	assertGaveUp(t, h, "lease_lost")
 }
 
-// TestDeadLetterCommitConflict leaves the output alone when a newer event owns the object by the
-// time a dead-lettered record is recorded in the ledger.
+// TestDeadLetterCommitConflict: a newer event owns the object by the time a dead-lettered
+// record is recorded in the ledger. The letter is kept, the ledger keeps the newer event, and the
+// output is converged again (the handler's removal of an output it could not derive may have
+// raced the newer event's write).
 func TestDeadLetterCommitConflict(t *testing.T) {
 	h := newHarness(t)
 	newer := ledger.Entry{Object: "in/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpPut, Outcome: ledger.OutcomeApplied}
-	h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
-		if ev.Op == envelope.OpPut && ev.Key == "a.jpg" {
+	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+		if ev.Key == "a.jpg" && attempt == 1 {
 			h.ledger.set(newer)
 			return Permanent("not_an_image", errNotImage)
 		}
 		return nil
 	}
+	mismatchUntilRepaired(h, "a.jpg")
 	h.process(h.put("a.jpg", "01"))
 
-	// The output delete for the unconvertible content may have removed the newer event's
-	// output, so the conflict is repaired by re-running the newer event.
-	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "delete a.jpg@01", "put a.jpg@02"))
+	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "put a.jpg@01"))
 	if e, _ := h.ledger.entry("in/a.jpg"); e != newer {
 		t.Errorf("ledger entry = %+v, want the newer %+v", e, newer)
 	}

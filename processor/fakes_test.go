@@ -33,12 +33,32 @@ const (
 // ---- Handler ----
 
 // fakeHandler records every call and answers with fn. attempt is 1 for the first call with an
-// event's (ID, op), 2 for the second, and so on.
+// event's (ID, op), 2 for the second, and so on. It is also a Verifier: verify answers (nil:
+// the output always matches the input, so checks find nothing to repair).
 type fakeHandler struct {
-	mu    sync.Mutex
-	calls []envelope.Event
-	seen  map[string]int
-	fn    func(ctx context.Context, ev envelope.Event, attempt int) error
+	mu       sync.Mutex
+	calls    []envelope.Event
+	seen     map[string]int
+	verifies int
+	fn       func(ctx context.Context, ev envelope.Event, attempt int) error
+	verify   func(ctx context.Context, ev envelope.Event) (bool, error)
+}
+
+func (h *fakeHandler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+	h.mu.Lock()
+	h.verifies++
+	fn := h.verify
+	h.mu.Unlock()
+	if fn != nil {
+		return fn(ctx, ev)
+	}
+	return true, ctx.Err()
+}
+
+func (h *fakeHandler) Verifies() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.verifies
 }
 
 func (h *fakeHandler) Handle(ctx context.Context, ev envelope.Event) error {

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -10,71 +11,109 @@ import (
 	"github.com/shardline/shardline/internal/ledger"
 )
 
-// outputs models the output bucket: object key → sequencer of the event its content was written
-// for ("" = no output).
-type outputs struct {
-	mu  sync.Mutex
-	seq map[string]string
+// world models an input bucket and its output bucket for the state-based handler: each key's
+// input holds a content version ("" = absent) and its output the version it was derived from
+// ("" = no output).
+type world struct {
+	mu      sync.Mutex
+	inputs  map[string]string
+	outputs map[string]string
 }
 
-func (o *outputs) write(ev envelope.Event) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if ev.Op == envelope.OpDelete {
-		delete(o.seq, ev.Key)
+func newWorld() *world { return &world{inputs: map[string]string{}, outputs: map[string]string{}} }
+
+func (w *world) setInput(key, version string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inputs[key] = version
+}
+
+func (w *world) input(key string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inputs[key]
+}
+
+func (w *world) output(key string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.outputs[key]
+}
+
+// write lands a write derived from version (delete when "").
+func (w *world) write(key, version string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if version == "" {
+		delete(w.outputs, key)
 		return
 	}
-	o.seq[ev.Key] = ev.Sequencer
+	w.outputs[key] = version
 }
 
-func (o *outputs) get(key string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.seq[key]
-}
+// converge is the state-based handler's effect: the output follows the input's current version.
+func (w *world) converge(key string) { w.write(key, w.input(key)) }
 
-// verifyingHandler is the fake handler plus Verify over outputs, like the grayscale handler.
-type verifyingHandler struct {
-	*fakeHandler
-	out *outputs
-}
-
-func (v *verifyingHandler) Verify(_ context.Context, ev envelope.Event) (bool, error) {
-	got := v.out.get(ev.Key)
-	if ev.Op == envelope.OpDelete {
-		return got == "", nil
-	}
-	return got == ev.Sequencer, nil
-}
-
-func withVerifier(out *outputs) harnessOption {
+// withWorld makes the harness handler converge in w (after its fn, which may interleave other
+// writers and fail) and verify against w, like the grayscale handler.
+func withWorld(w *world) harnessOption {
 	return func(c *Config) {
-		c.Handler = &verifyingHandler{fakeHandler: c.Handler.(*fakeHandler), out: out}
+		fh := c.Handler.(*fakeHandler)
+		fh.verify = func(_ context.Context, ev envelope.Event) (bool, error) {
+			return w.output(ev.Key) == w.input(ev.Key), nil
+		}
+		c.Handler = HandlerFunc(func(ctx context.Context, ev envelope.Event) error {
+			read := w.input(ev.Key) // the handler reads the input first
+			if err := fh.Handle(ctx, ev); err != nil && !errors.Is(err, errWriteLanded) {
+				return err
+			} else if err != nil {
+				w.write(ev.Key, read)
+				return errThrottled // the write landed, its response was lost
+			}
+			w.write(ev.Key, read)
+			return nil
+		})
+		c.Handler = verifyingFunc{Handler: c.Handler, v: fh}
 	}
+}
+
+// errWriteLanded, returned by a harness fn, makes the world handler land its write and then
+// report a transient error: a lost response.
+var errWriteLanded = errors.New("the write landed but its response was lost")
+
+// verifyingFunc pairs a Handler with another value's Verify.
+type verifyingFunc struct {
+	Handler
+	v Verifier
+}
+
+func (f verifyingFunc) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+	return f.v.Verify(ctx, ev)
 }
 
 // TestZombieLateWriteIsFenced: a worker loses its lease while its handler runs; meanwhile the new
-// owner applies a newer event and writes its output; then the zombie's write lands. The zombie
-// must not commit, and must leave the output reflecting the newer event. Removing the fence (the
-// converge after a handler call without the lease) makes this test fail: the output stays at 01.
+// owner applies a newer event and converges the output; then the zombie's write, derived from
+// the older content it read, lands. The zombie must not commit, and must leave the output
+// matching the input's current content. Removing the fence makes this test fail.
 func TestZombieLateWriteIsFenced(t *testing.T) {
-	out := &outputs{seq: map[string]string{}}
-	h := newHarness(t, withVerifier(out))
+	w := newWorld()
+	w.setInput("a.jpg", "v1")
+	h := newHarness(t, withWorld(w))
 	newer := event(t, "a.jpg", envelope.OpPut, "02")
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-		if ev.Sequencer == norm(t, "01") && attempt == 1 {
-			// Paused past the lease: the new owner applies 02 before our write lands.
+		if attempt == 1 {
+			// Paused past the lease: the input changes and the new owner applies 02.
 			h.leases.lose()
-			out.write(newer)
+			w.setInput("a.jpg", "v2")
+			w.converge("a.jpg")
 			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
 		}
-		out.write(ev)
 		return nil
 	}
 	h.process(h.put("a.jpg", "01"))
 
-	if got := out.get("a.jpg"); got != newer.Sequencer {
-		t.Fatalf("output reflects %q, want the newer event %q", got, newer.Sequencer)
+	if got := w.output("a.jpg"); got != "v2" {
+		t.Fatalf("output derived from %q, want the input's current v2", got)
 	}
 	for _, c := range h.ledger.Commits() {
 		if c.Sequencer == norm(t, "01") {
@@ -88,29 +127,113 @@ func TestZombieLateWriteIsFenced(t *testing.T) {
 }
 
 // TestCommitterRepairsLateForeignWrite: a zombie's stale write lands after our handler wrote the
-// output but before we verified it. The verification after our commit must repair it. Without
-// the post-commit converge the output stays at the zombie's 01.
+// output but before we checked it. The check after our commit must repair it.
 func TestCommitterRepairsLateForeignWrite(t *testing.T) {
-	out := &outputs{seq: map[string]string{}}
-	h := newHarness(t, withVerifier(out))
-	h.handler.fn = func(_ context.Context, ev envelope.Event, _ int) error {
-		out.write(ev)
-		return nil
-	}
-	zombie := event(t, "a.jpg", envelope.OpPut, "01")
+	w := newWorld()
+	w.setInput("a.jpg", "v2")
+	h := newHarness(t, withWorld(w))
 	h.ledger.onCommit = func(e ledger.Entry, err error) {
 		if err == nil && e.Sequencer == norm(t, "02") {
-			out.write(zombie) // lands right after our commit
+			w.write("a.jpg", "v1") // the zombie's write lands right after our commit
 		}
 	}
 	h.process(h.put("a.jpg", "02"))
 
-	if got := out.get("a.jpg"); got != norm(t, "02") {
-		t.Fatalf("output reflects %q after commit, want 02", got)
+	if got := w.output("a.jpg"); got != "v2" {
+		t.Fatalf("output derived from %q after commit, want v2", got)
 	}
 	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@02", "put a.jpg@02"))
 	assertMetric(t, h.reg, "shardline_worker_output_repairs_total", map[string]float64{"": 1})
 	assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
+}
+
+// TestCommitterKilledBeforeVerify_DuplicateDropRepairs is scenario 3(a) of issue 11: the
+// committer died between its ledger commit and its check, and a zombie's late write derived from
+// older content landed. The next owner replays the record, finds it a duplicate, and must still
+// check and repair the output (it used to drop it without looking).
+func TestCommitterKilledBeforeVerify_DuplicateDropRepairs(t *testing.T) {
+	w := newWorld()
+	w.setInput("a.jpg", "v2")
+	w.write("a.jpg", "v1") // the zombie's write, after the dead committer's
+	h := newHarness(t, withWorld(w))
+	ev := event(t, "a.jpg", envelope.OpPut, "02")
+	h.ledger.set(ledger.Entry{Object: ev.ObjectID(), Sequencer: ev.Sequencer, Op: ev.Op, Outcome: ledger.OutcomeApplied, EventID: ev.ID})
+	h.process(h.record(ev))
+
+	if got := w.output("a.jpg"); got != "v2" {
+		t.Fatalf("output derived from %q after the duplicate drop, want the input's current v2", got)
+	}
+	assertMetric(t, h.reg, mRecords, outcomes(0, 1, 0, 0))
+	assertMetric(t, h.reg, "shardline_worker_output_repairs_total", map[string]float64{"": 1})
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
+}
+
+// TestFenceCheckFailsOnce_IsRetried is scenario 3(b) of issue 11: the fence after a zombie's late
+// write read once and swallowed its error, leaving the stale output. A transient failure of the
+// check is now retried.
+func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
+	w := newWorld()
+	w.setInput("a.jpg", "v1")
+	h := newHarness(t, withWorld(w))
+	newer := event(t, "a.jpg", envelope.OpPut, "02")
+	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+		if attempt == 1 {
+			h.leases.lose()
+			w.setInput("a.jpg", "v2")
+			w.converge("a.jpg")
+			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+			failed := false
+			verify := h.handler.verify
+			h.handler.verify = func(ctx context.Context, ev envelope.Event) (bool, error) {
+				if !failed {
+					failed = true
+					return false, errThrottled
+				}
+				return verify(ctx, ev)
+			}
+		}
+		return nil
+	}
+	h.ledger.getErr = func(object string, n int) error {
+		if n == 2 { // the old fence's single ledger read
+			return errThrottled
+		}
+		return nil
+	}
+	h.process(h.put("a.jpg", "01"))
+
+	if got := w.output("a.jpg"); got != "v2" {
+		t.Fatalf("output derived from %q, want the input's current v2", got)
+	}
+	assertGaveUp(t, h, "lease_lost")
+}
+
+// TestLostResponseWrite_StaleDropRepairs is scenario 3(c) of issue 11: our handler's write landed
+// but its response was lost (after another worker had applied a newer event), so we retried; the
+// retry found the event stale and dropped it without looking at the output our write had
+// replaced. A stale drop after a handler call of ours now checks and repairs.
+func TestLostResponseWrite_StaleDropRepairs(t *testing.T) {
+	w := newWorld()
+	w.setInput("a.jpg", "v1")
+	h := newHarness(t, withWorld(w))
+	newer := event(t, "a.jpg", envelope.OpPut, "02")
+	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+		if attempt == 1 {
+			// While our request is in flight, the input changes and another worker applies 02.
+			w.setInput("a.jpg", "v2")
+			w.converge("a.jpg")
+			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+			return errWriteLanded
+		}
+		return nil
+	}
+	h.process(h.put("a.jpg", "01"))
+
+	if got := w.output("a.jpg"); got != "v2" {
+		t.Fatalf("output derived from %q, want the input's current v2", got)
+	}
+	assertMetric(t, h.reg, mRecords, outcomes(0, 0, 1, 0))
+	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
 }
 
 // fakeTopology answers Parents from a map and Finished from a set the test changes.

@@ -22,6 +22,7 @@ type metrics struct {
 	conflicts    prometheus.Counter
 	repairs      prometheus.Counter
 	fences       prometheus.Counter
+	checks       *prometheus.CounterVec
 	parentWaits  prometheus.Counter
 	retries      prometheus.Counter
 	checkpoints  *prometheus.CounterVec
@@ -59,12 +60,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		repairs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_worker_output_repairs_total",
-			Help: "Handler re-runs that made an output match the ledger after a lost race or a late write.",
+			Help: "Handler re-runs that made an output match the input's current state after a check found it did not.",
 		}),
 		fences: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_worker_late_writes_fenced_total",
-			Help: "Handler writes finished after the lease was lost, checked against the ledger.",
+			Help: "Records abandoned (lease lost, shutdown) after a handler call, whose output was then checked and repaired.",
 		}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shardline_worker_output_checks_total",
+			Help: "Checks of an output against the input's current state, by what prompted them (commit, conflict, duplicate, own_write, fence, dead_letter).",
+		}, []string{"after"}),
 		parentWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_worker_parent_waits_total",
 			Help: "Child shards that waited for a parent shard to reach SHARD_END before processing.",
@@ -90,7 +95,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
 		}, []string{"reason"}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
+	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.checks, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
 		reg.MustRegister(c)
 	}
 	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {

@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -178,6 +179,13 @@ func (p *shardProcessor) unfinishedParents() ([]string, error) {
 // Shutdown implements kcl.IRecordProcessor. At the end of a shard (TERMINATE) it records
 // SHARD_END so that child shards may start; nothing else needs writing because every batch is
 // checkpointed as it finishes.
+//
+// SHARD_END is written only after the shard's own parents finished: the KCL calls ProcessRecords
+// only with records, so an empty child (say, a merge closed again by a split) reaches Shutdown
+// without ever having waited, and its SHARD_END would let its children overtake its parents. The
+// write is retried until it is recorded, the lease is lost, or the worker stops: the KCL never
+// writes SHARD_END again for a shard it saw end, so giving up early would leave the shard's
+// children waiting for a parent nobody finishes.
 func (p *shardProcessor) Shutdown(in *kcl.ShutdownInput) {
 	defer p.m.shardsActive.Dec()
 	defer p.forgetShardSeries()
@@ -190,10 +198,34 @@ func (p *shardProcessor) Shutdown(in *kcl.ShutdownInput) {
 		p.log.Warn("shard ended but this worker no longer owns it: not writing SHARD_END")
 		return
 	}
-	if p.checkpoint(in.Checkpointer, nil) {
+	if !p.parentsDone && !p.waitForParents() {
+		return
+	}
+	if p.writeShardEnd(in.Checkpointer) {
 		p.m.stops.WithLabelValues("shard_end").Inc()
 		p.log.Info("shard finished: SHARD_END recorded")
 	}
+}
+
+// writeShardEnd writes SHARD_END, retrying transient failures with backoff for as long as this
+// worker owns the lease and is not shutting down. It reports whether SHARD_END was recorded; if
+// not, the shard has been given up (stop), so that the next owner reads the shard's end again and
+// writes SHARD_END itself.
+func (p *shardProcessor) writeShardEnd(cp kcl.IRecordProcessorCheckpointer) bool {
+	err := p.retryForever(func(context.Context) error {
+		if !p.owns() {
+			return errAbandoned
+		}
+		err := p.writeCheckpoint(cp, nil)
+		if err != nil && p.stopped { // refused: the lease is lost
+			return fmt.Errorf("%w: %v", errAbandoned, err)
+		}
+		return err
+	})
+	if err != nil && !p.stopped {
+		p.stop(p.giveUpReason())
+	}
+	return err == nil
 }
 
 func (p *shardProcessor) owns() bool { return !p.stopped && p.cfg.Leases.Owns(p.shard) }
@@ -211,22 +243,31 @@ func (p *shardProcessor) stop(reason string) {
 	p.log.Warn("giving up shard", slog.String("reason", reason))
 }
 
-// checkpoint writes seq (nil = SHARD_END) and reports whether it was recorded.
+// checkpoint writes seq (nil = SHARD_END) and reports whether it was recorded. A failure is
+// logged and otherwise ignored: the next batch checkpoints further, so nothing is lost if this
+// one is missed.
 func (p *shardProcessor) checkpoint(cp kcl.IRecordProcessorCheckpointer, seq *string) bool {
+	err := p.writeCheckpoint(cp, seq)
+	if err != nil && !p.stopped {
+		p.log.Warn("checkpoint failed", slog.String("error", err.Error()))
+	}
+	return err == nil
+}
+
+// writeCheckpoint writes seq (nil = SHARD_END). A refusal (the lease is lost) gives the shard up;
+// every error is returned.
+func (p *shardProcessor) writeCheckpoint(cp kcl.IRecordProcessorCheckpointer, seq *string) error {
 	err := cp.Checkpoint(seq)
 	switch {
 	case err == nil:
 		p.m.checkpoints.WithLabelValues("ok").Inc()
-		return true
 	case errors.Is(err, checkpoint.ErrLeaseLost):
 		p.m.checkpoints.WithLabelValues("refused").Inc()
 		p.stop("lease_lost")
 	default:
-		// Transient: the next batch checkpoints further; nothing is lost if this one is missed.
 		p.m.checkpoints.WithLabelValues("error").Inc()
-		p.log.Warn("checkpoint failed", slog.String("error", err.Error()))
 	}
-	return false
+	return err
 }
 
 func (p *shardProcessor) loadEpoch() bool {

@@ -318,7 +318,9 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "01"), h.put("b.jpg", "02"), h.put("a.jpg", "00FF")}}
 			},
-			wantCalls: []string{"put a.jpg@01", "delete a.jpg@01", "put b.jpg@02"},
+			// The handler removes the output of content it cannot convert; the processor only
+			// checks it (Verify) after recording the dead letter.
+			wantCalls: []string{"put a.jpg@01", "put b.jpg@02"},
 			wantLedger: map[string]ledgerWant{
 				"a.jpg": {"put", "01", "dead_lettered", 0}, "b.jpg": {"put", "02", "applied", 0},
 			},
@@ -333,7 +335,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "01")}, {h.del("a.jpg", "02")}}
 			},
-			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@01", "delete a.jpg@02"},
+			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@02"},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"delete", "02", "applied", 0}},
 			wantLetters: []letterWant{{"not_an_image", 1, "in/a.jpg"}},
 			wantCPs:     []int{1, 2},
@@ -359,15 +361,26 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			wantReasons: map[string]float64{"access_denied": 1},
 		},
 		{
-			name:    "epoch bump re-applies an event older than the ledger's",
+			name:    "epoch bump does not re-apply an event older than the ledger's",
 			epoch:   1,
 			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B"), h.put("a.jpg", "0B")}}
 			},
-			wantCalls:  []string{"put a.jpg@0B"},
-			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0B", "applied", 1}},
+			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0C", "applied", 0}},
 			wantCPs:    []int{2},
+			wantOut:    [4]float64{0, 0, 2, 0},
+		},
+		{
+			name:    "epoch bump re-applies the ledger's event, then its duplicate is dropped",
+			epoch:   1,
+			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
+			batches: func(h *harness) [][]types.Record {
+				return [][]types.Record{{h.put("a.jpg", "0C")}, {h.put("a.jpg", "0C")}}
+			},
+			wantCalls:  []string{"put a.jpg@0C"},
+			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0C", "applied", 1}},
+			wantCPs:    []int{1, 2},
 			wantOut:    [4]float64{1, 1, 0, 0},
 		},
 		{
@@ -394,13 +407,25 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			wantOut:    [4]float64{0, 1, 0, 0},
 		},
 		{
-			name:    "ledger entry of a newer epoch makes a newer sequencer stale",
+			name:    "a newer sequencer applies whatever the ledger entry's epoch",
 			epoch:   0,
 			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0A", Epoch: 1, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B")}}
 			},
-			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0A", "applied", 1}},
+			wantCalls:  []string{"put a.jpg@0B"},
+			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0B", "applied", 0}},
+			wantCPs:    []int{1},
+			wantOut:    [4]float64{1, 0, 0, 0},
+		},
+		{
+			name:    "the same sequencer in an older epoch than the ledger's is stale",
+			epoch:   0,
+			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0B", Epoch: 1, Op: "put", Outcome: "applied"}},
+			batches: func(h *harness) [][]types.Record {
+				return [][]types.Record{{h.put("a.jpg", "0B")}}
+			},
+			wantLedger: map[string]ledgerWant{"a.jpg": {"put", "0B", "applied", 1}},
 			wantCPs:    []int{1},
 			wantOut:    [4]float64{0, 0, 1, 0},
 		},
@@ -610,7 +635,7 @@ func TestTransientFailures(t *testing.T) {
 			},
 			records: func(h *harness) []types.Record { return []types.Record{h.put("a.jpg", "01"), h.put("b.jpg", "02")} },
 			wantCalls: []string{
-				"put a.jpg@01", "put a.jpg@01", "put a.jpg@01", "put a.jpg@01", "delete a.jpg@01", "put b.jpg@02",
+				"put a.jpg@01", "put a.jpg@01", "put a.jpg@01", "put a.jpg@01", "put b.jpg@02",
 			},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"put", "01", "dead_lettered", 0}, "b.jpg": {"put", "02", "applied", 0}},
 			wantOut:     [4]float64{1, 0, 0, 1},
@@ -651,7 +676,7 @@ func TestTransientFailures(t *testing.T) {
 				}
 			},
 			records:     func(h *harness) []types.Record { return []types.Record{h.put("a.jpg", "01")} },
-			wantCalls:   []string{"put a.jpg@01", "put a.jpg@01", "put a.jpg@01", "delete a.jpg@01"},
+			wantCalls:   []string{"put a.jpg@01", "put a.jpg@01", "put a.jpg@01"},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"put", "01", "dead_lettered", 0}},
 			wantOut:     [4]float64{0, 0, 0, 1},
 			wantRetries: 2,
@@ -702,7 +727,7 @@ func TestTransientFailures(t *testing.T) {
 				}
 			},
 			records:     func(h *harness) []types.Record { return []types.Record{h.put("a.jpg", "01")} },
-			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@01", "delete a.jpg@01"}, // the output delete is retried with the commit
+			wantCalls:   []string{"put a.jpg@01"}, // the commit is retried, not the handler
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"put", "01", "dead_lettered", 0}},
 			wantOut:     [4]float64{0, 0, 0, 1},
 			wantRetries: 1,
@@ -805,7 +830,7 @@ func TestDeadLetterStoreRetries(t *testing.T) {
 				}
 			}
 			assertStrings(t, "handler calls", h.handler.Calls(),
-				calls(t, "put a.jpg@01", "delete a.jpg@01", "put b.jpg@02", "delete b.jpg@02"))
+				calls(t, "put a.jpg@01", "put b.jpg@02"))
 			assertLedger(t, h.ledger, map[string]ledgerWant{
 				"a.jpg": {"put", "01", "dead_lettered", 0}, "b.jpg": {"put", "02", "dead_lettered", 0},
 			})

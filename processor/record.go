@@ -47,39 +47,51 @@ type ledgerRead struct {
 
 // processEvent finishes one decoded record and reports whether it did (false: abandoned). pre,
 // when not nil, is the object's ledger entry read ahead; it is used for the first attempt only.
+//
+// Whatever the ledger decides, the output is checked against the input's current state (and
+// repaired) whenever a write of ours or of someone else may have landed out of order: after our
+// commit (a zombie's late write), after a ledger conflict, after a duplicate drop (the committer
+// may have died between its commit and its check), after a stale drop that follows a handler call
+// of ours (a write that landed although its response was lost), and when the record is abandoned
+// after a handler call (we lost the lease while writing).
 func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre *ledgerRead) bool {
 	var err error
 	log := p.log.With(slog.String("key", ev.Key), slog.String("bucket", ev.Bucket), slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op))
 
 	var (
 		outcome  string
-		settle   bool // the ledger has an outcome for this object: only make the output match it
+		settle   string // set once the ledger has an outcome for ev: only check the output (why)
 		attempts int
+		wrote    bool // a handler call for ev ran (its write may have landed, whatever it returned)
 	)
 	err = p.retry(func(ctx context.Context) error {
 		attempts++
-		if settle {
-			return p.converge(ctx, ev)
+		if settle != "" {
+			return p.check(ctx, ev, settle)
 		}
-		o, err := p.apply(ctx, ev, pre)
+		o, ran, err := p.apply(ctx, ev, pre)
 		pre = nil
+		wrote = wrote || ran
 		switch {
 		case errors.Is(err, ledger.ErrConflict):
 			// Someone committed a newer or equal event while we ran the handler: our output
-			// write may have overwritten theirs, so make the output match the ledger.
+			// write may have overwritten theirs.
 			p.m.conflicts.Inc()
-			log.Warn("ledger conflict after handler: converging output")
-			outcome, settle = OutcomeStale, true
-			return p.converge(ctx, ev)
+			log.Warn("ledger conflict after handler: checking the output")
+			outcome, settle = OutcomeStale, checkConflict
 		case err != nil:
 			return err
 		case o == OutcomeApplied:
-			// Committed. A zombie's late write may still land on the output: verify.
-			outcome, settle = o, true
-			return p.verifyCommitted(ctx, ev)
+			outcome, settle = o, checkCommit
+		case o == OutcomeDuplicate:
+			outcome, settle = o, checkDuplicate
+		case o == OutcomeStale && wrote:
+			outcome, settle = o, checkOwnWrite
+		default:
+			outcome = o
+			return nil
 		}
-		outcome = o
-		return nil
+		return p.check(ctx, ev, settle)
 	})
 	switch {
 	case err == nil:
@@ -89,6 +101,12 @@ func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre 
 		}
 		return true
 	case errors.Is(err, errAbandoned):
+		if wrote && p.ctx.Err() == nil {
+			// The lease was lost after a handler call: the new owner may already have applied
+			// and checked the object. (On shutdown we still hold the lease; the next owner
+			// takes it after our release and applies and checks the record itself.)
+			p.fence(ev)
+		}
 		return false
 	case errors.Is(err, ErrPermanent):
 		reason := ReasonOf(err)
@@ -101,51 +119,59 @@ func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre 
 	}
 }
 
-// apply runs the ledger rule, the handler and the ledger commit for one event.
-func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event, pre *ledgerRead) (string, error) {
+// apply runs the ledger rule, the handler and the ledger commit for one event. ran reports
+// whether the handler was called.
+func (p *shardProcessor) apply(ctx context.Context, ev envelope.Event, pre *ledgerRead) (outcome string, ran bool, err error) {
 	var (
 		entry ledger.Entry
 		found bool
-		err   error
 	)
 	if pre != nil {
 		entry, found = pre.entry, pre.found
 	} else if entry, found, err = p.cfg.Ledger.Get(ctx, ev.ObjectID()); err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch ledger.Decide(entry, found, p.epoch, ev) {
 	case ledger.Duplicate:
-		return OutcomeDuplicate, nil
+		return OutcomeDuplicate, false, nil
 	case ledger.Stale:
-		return OutcomeStale, nil
+		return OutcomeStale, false, nil
 	}
 	if !p.owns() {
-		return "", errAbandoned
+		return "", false, errAbandoned
 	}
 	if err := p.handle(ctx, ev); err != nil {
-		return "", err
+		return "", true, err
 	}
 	if !p.owns() {
 		// We lost the shard while the handler ran: do not commit (the next owner re-runs this
-		// event; the handler is idempotent). But our write may have landed after the new
-		// owner applied a newer event: fence it.
-		p.fence(ctx, ev)
-		return "", errAbandoned
+		// event); processEvent fences our write.
+		return "", true, errAbandoned
 	}
-	return OutcomeApplied, p.commit(ctx, ev, ledger.OutcomeApplied)
+	return OutcomeApplied, true, p.commit(ctx, ev, ledger.OutcomeApplied)
 }
 
-// fence runs after a handler call made without the lease: if the ledger already holds an event
-// at least as new as ev, the new owner may have written the output before our late write, and
-// nothing else would correct it; converge does. Best effort: a failure here leaves the same
-// situation as a zombie killed mid-write, which the new owner's verification covers.
-func (p *shardProcessor) fence(ctx context.Context, ev envelope.Event) {
-	entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
-	if err != nil || ledger.Decide(entry, found, p.epoch, ev) == ledger.Apply {
-		return // the new owner has not applied ev yet; its own verification covers our write
-	}
+// Why an output is checked (label of shardline_worker_output_checks_total).
+const (
+	checkCommit    = "commit"    // after our ledger commit
+	checkConflict  = "conflict"  // after a ledger conflict
+	checkDuplicate = "duplicate" // after a duplicate drop
+	checkOwnWrite  = "own_write" // after a stale drop that followed a handler call of ours
+	checkFence     = "fence"     // after a handler call made without the lease
+	checkDeadLet   = "dead_letter"
+)
+
+// fence runs after a handler call of a record this worker abandoned because it lost the lease:
+// our write may land after the new owner checked the output, and nothing else would correct it.
+// It checks and repairs with retries until FenceTimeout, even if shutdown starts meanwhile (the
+// write is ours to clean up); an error at the end is logged: the new owner's own checks, and
+// the conditional writes of the handler, are what remains.
+func (p *shardProcessor) fence(ev envelope.Event) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), p.cfg.FenceTimeout)
+	defer cancel()
 	p.m.fences.Inc()
-	if err := p.converge(ctx, ev); err != nil {
+	err := p.retryUntil(ctx, p.cfg.Retry.MaxAttempts, func(ctx context.Context) error { return p.check(ctx, ev, checkFence) })
+	if err != nil {
 		p.log.Warn("fencing a late write failed", slog.String("key", ev.Key), slog.String("error", err.Error()))
 	}
 }
@@ -171,76 +197,55 @@ func (p *shardProcessor) commit(ctx context.Context, ev envelope.Event, outcome 
 	})
 }
 
-// maxConvergeRounds bounds the verify-and-repair rounds of one converge call; more means writers
-// keep racing, and the record is retried later.
-const maxConvergeRounds = 4
+// maxConvergeRounds bounds the repairs of one check. A handler call converges the output to the
+// input's state at the time it read the input; if the output still does not match after that
+// many, the input keeps changing, and each change brings its own event that converges again.
+const maxConvergeRounds = 3
 
-// converge makes the output reflect the object's ledger entry (the last event committed, by
-// anyone): it asks the handler whether the output matches that event and, if not, re-runs the
-// handler as that event (which reads the input's current content), then checks again. It needs
-// no lease: any number of workers may converge one object at once, they all write the same
-// truth. Without a Verifier it re-runs the handler once unless the entry is ev itself.
-func (p *shardProcessor) converge(ctx context.Context, ev envelope.Event) error {
+// check makes the output of ev's object match the input's current state: it asks the handler's
+// Verifier whether it does and, if not, runs the handler again (a handler converges the output
+// to the input's current state, whatever the event), then asks again. It needs no lease: any
+// number of workers may converge one object at once, they all write the same truth. Without a
+// Verifier it runs the handler once, except after our own commit (the handler just ran).
+func (p *shardProcessor) check(ctx context.Context, ev envelope.Event, why string) error {
+	p.m.checks.WithLabelValues(why).Inc()
+	if p.verifier == nil {
+		if why == checkCommit {
+			return nil
+		}
+		if err := p.repair(ctx, ev); err != nil && !errors.Is(err, ErrPermanent) {
+			return err
+		}
+		return nil
+	}
 	for round := 0; ; round++ {
-		entry, found, err := p.cfg.Ledger.Get(ctx, ev.ObjectID())
+		ok, err := p.verifier.Verify(ctx, ev)
 		if err != nil {
 			return err
 		}
-		if !found {
+		if ok {
 			return nil
 		}
-		want := winner(ev, entry)
-		if p.verifier == nil {
-			if round > 0 || (entry.Epoch == p.epoch && entry.Sequencer == ev.Sequencer && entry.Op == ev.Op) {
-				return nil
-			}
-		} else {
-			ok, err := p.verifier.Verify(ctx, want)
-			if err != nil {
-				return err
-			}
-			if ok {
-				return nil
-			}
-			if round >= maxConvergeRounds {
-				return fmt.Errorf("output of %s still does not reflect %s after %d repairs", ev.ObjectID(), want.Sequencer, round)
-			}
+		if round == maxConvergeRounds {
+			p.log.Info("output still differs from a changing input; its next event converges it",
+				slog.String("key", ev.Key), slog.Int("repairs", round))
+			return nil
 		}
-		p.m.repairs.Inc()
-		if err := p.handle(ctx, want); err != nil {
+		if err := p.repair(ctx, ev); err != nil {
 			if errors.Is(err, ErrPermanent) {
-				return nil // the input cannot be converted; its own record is dead-lettered
+				return nil
 			}
 			return err
 		}
 	}
 }
 
-// verifyCommitted checks the output right after ev was committed: usually it reflects ev and one
-// read suffices; otherwise a late write of another worker landed, and converge repairs it.
-func (p *shardProcessor) verifyCommitted(ctx context.Context, ev envelope.Event) error {
-	if p.verifier == nil {
-		return nil
-	}
-	ok, err := p.verifier.Verify(ctx, ev)
-	if err != nil || ok {
-		return err
-	}
-	return p.converge(ctx, ev)
-}
-
-// winner is the event the ledger entry records, rebuilt from it, so that a repaired output's
-// metadata names that event. A dead-lettered put counts as a delete: its output must not exist.
-func winner(ev envelope.Event, entry ledger.Entry) envelope.Event {
-	w := ev
-	w.Op, w.Sequencer, w.ID, w.ETag = entry.Op, entry.Sequencer, entry.EventID, entry.SourceETag
-	if entry.Outcome == ledger.OutcomeDeadLettered {
-		w.Op = envelope.OpDelete
-	}
-	if w.Op != envelope.OpDelete {
-		w.Op = envelope.OpPut
-	}
-	return w
+// repair runs the handler to converge the output. A permanent failure (returned as is) is not
+// the repair's to report: the input's current content cannot be converted, the handler left no
+// output for it, and the record of that content is (or will be) dead-lettered.
+func (p *shardProcessor) repair(ctx context.Context, ev envelope.Event) error {
+	p.m.repairs.Inc()
+	return p.handle(ctx, ev)
 }
 
 // deadLetter stores a record that cannot be applied, then records it in the ledger (so that
@@ -268,6 +273,26 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 	if err != nil {
 		return false
 	}
+	if ev != nil {
+		// Record the outcome in the ledger so that older events stay stale. The letter comes
+		// first: a redrive finds the ledger recording a dead-lettered event only once its letter
+		// exists, and before that commit ledger.Reopen answers Pending, so the two cannot race.
+		// Without the commit the record is not finished: the next owner processes it again.
+		err := p.retryForever(func(ctx context.Context) error {
+			if !p.owns() {
+				return errAbandoned
+			}
+			err := p.commit(ctx, *ev, ledger.OutcomeDeadLettered)
+			if errors.Is(err, ledger.ErrConflict) {
+				p.m.conflicts.Inc() // a newer event, or our own commit whose response was lost
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return false
+		}
+	}
 	p.m.records.WithLabelValues(OutcomeDeadLettered).Inc()
 	p.m.deadLetters.WithLabelValues(reason).Inc()
 	attrs := []any{slog.String("reason", reason), slog.String("sequence_number", letter.SequenceNumber), slog.String("error", letter.Error)}
@@ -275,59 +300,34 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 		attrs = append(attrs, slog.String("bucket", ev.Bucket), slog.String("key", ev.Key), slog.String("sequencer", ev.Sequencer))
 	}
 	p.log.Warn("record dead-lettered", attrs...)
-	if ev == nil {
-		return true
+	if ev != nil {
+		// The handler leaves no output for content it cannot convert, but a record that ran
+		// out of retries may have left anything: check, bounded (the record is accounted for).
+		_ = p.retry(func(ctx context.Context) error { return p.check(ctx, *ev, checkDeadLet) })
 	}
-	// Best effort, bounded: the letter is stored, so the record is accounted for either way.
-	// A put whose content cannot be converted must not leave an output derived from older
-	// content: delete the output first, then record the outcome in the ledger so older events
-	// stay stale. If a newer event was committed meanwhile, the delete may have removed its
-	// output: repair from the ledger's current state.
-	settle := false
-	_ = p.retry(func(ctx context.Context) error {
-		if settle {
-			return p.converge(ctx, *ev)
-		}
-		if !p.owns() {
-			return errAbandoned
-		}
-		if ev.Op == envelope.OpPut {
-			gone := *ev
-			gone.Op = envelope.OpDelete
-			if err := p.handle(ctx, gone); err != nil && !errors.Is(err, ErrPermanent) {
-				return err
-			}
-		}
-		err := p.commit(ctx, *ev, ledger.OutcomeDeadLettered)
-		if errors.Is(err, ledger.ErrConflict) {
-			p.m.conflicts.Inc()
-		} else if err != nil {
-			return err
-		}
-		settle = true
-		return p.converge(ctx, *ev)
-	})
 	return true
 }
 
 // retry runs fn until it succeeds, fails permanently, is abandoned, or MaxAttempts is reached.
 func (p *shardProcessor) retry(fn func(ctx context.Context) error) error {
-	return p.retryN(p.cfg.Retry.MaxAttempts, fn)
+	return p.retryUntil(p.ctx, p.cfg.Retry.MaxAttempts, fn)
 }
 
 // retryForever is retry without an attempt limit, for writes that must not be lost (dead
 // letters); it still stops on shutdown or lease loss.
 func (p *shardProcessor) retryForever(fn func(ctx context.Context) error) error {
-	return p.retryN(0, fn)
+	return p.retryUntil(p.ctx, 0, fn)
 }
 
-func (p *shardProcessor) retryN(maxAttempts int, fn func(ctx context.Context) error) error {
+// retryUntil runs fn with ctx until it succeeds, fails permanently, is abandoned, maxAttempts
+// (0: no limit) is reached, or ctx ends.
+func (p *shardProcessor) retryUntil(ctx context.Context, maxAttempts int, fn func(ctx context.Context) error) error {
 	for attempt := 1; ; attempt++ {
-		err := fn(p.ctx)
+		err := fn(ctx)
 		switch {
 		case err == nil, errors.Is(err, ErrPermanent), errors.Is(err, errAbandoned):
 			return err
-		case p.ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return fmt.Errorf("%w: %v", errAbandoned, err)
 		case maxAttempts > 0 && attempt >= maxAttempts:
 			return fmt.Errorf("after %d attempts: %w", attempt, err)
@@ -336,7 +336,7 @@ func (p *shardProcessor) retryN(maxAttempts int, fn func(ctx context.Context) er
 		p.log.Warn("transient failure, retrying", slog.Int("attempt", attempt), slog.String("error", err.Error()))
 		t := time.NewTimer(backoff(p.cfg.Retry, attempt))
 		select {
-		case <-p.ctx.Done():
+		case <-ctx.Done():
 			t.Stop()
 			return fmt.Errorf("%w: %v", errAbandoned, err)
 		case <-t.C:

@@ -73,14 +73,15 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	reg := telemetry.NewRegistry()
 	handler, err := grayscale.New(grayscale.Config{
 		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
 		MaxPixels: maxPixels, PixelBudget: pixelBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
+		Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	reg := telemetry.NewRegistry()
 	var ready telemetry.Readiness
 	cfg := worker.Config{
 		Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: handler,

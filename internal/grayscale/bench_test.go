@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shardline/shardline/internal/envelope"
 )
@@ -39,6 +40,11 @@ func (benchStore) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(
 
 func (benchStore) DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
 	return &s3.DeleteObjectOutput{}, nil
+}
+
+// HeadObject answers that the output does not exist, so every call converts.
+func (benchStore) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	return nil, &types.NotFound{}
 }
 
 // BenchmarkGrayscaleJPEG runs the whole put path (read, check, decode, convert, encode, write to

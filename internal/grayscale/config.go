@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults applied to the zero values of Config's optional fields.
@@ -29,6 +31,7 @@ type ObjectStore interface {
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 }
 
 var _ ObjectStore = (*s3.Client)(nil)
@@ -57,6 +60,14 @@ type Config struct {
 	// the defaults 200 million pixels, which is about 300 MB of decoded 4:2:0 JPEG planes or
 	// 800 MB of 8-bit RGBA (16-bit formats take twice that).
 	PixelBudget int64
+	// UnconditionalWrites turns off If-Match / If-None-Match on output writes and deletes, for
+	// stores that mishandle them. By default they are sent, and turned off by themselves if the
+	// store answers 501 NotImplemented.
+	UnconditionalWrites bool
+	// Registerer receives the handler's metrics; default a private registry (not exported).
+	Registerer prometheus.Registerer
+	// Logger; default slog.Default().
+	Logger *slog.Logger
 }
 
 // Validate reports the first missing or out-of-range field of c. A Config that passes Validate
@@ -94,6 +105,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 	if c.PixelBudget == 0 {
 		c.PixelBudget = DefaultPixelBudgetImages * c.MaxPixels

@@ -47,12 +47,16 @@ type fakeStore struct {
 	mu      sync.Mutex
 	objects map[string]storedObject // by bucket + "/" + key
 
-	getErr, putErr, deleteErr error
-	hideLength                bool                      // GetObject reports no ContentLength
-	wrapBody                  func(io.Reader) io.Reader // wraps GetObject bodies, e.g. to cancel mid-read
+	getErr, putErr, deleteErr, headErr error
+	// beforeWrite, when set, runs at the start of PutObject and DeleteObject (before the
+	// condition is checked), without the lock: a hook for another writer to land first.
+	beforeWrite func()
+	hideLength  bool                      // GetObject reports no ContentLength
+	wrapBody    func(io.Reader) io.Reader // wraps GetObject bodies, e.g. to cancel mid-read
 
-	reads               atomic.Int64
-	gets, puts, deletes atomic.Int64
+	reads                      atomic.Int64
+	gets, puts, deletes, heads atomic.Int64
+	refused                    atomic.Int64 // conditional writes refused
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{objects: map[string]storedObject{}} }
@@ -114,6 +118,20 @@ func (f *fakeStore) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...f
 	if err != nil {
 		return nil, err
 	}
+	if f.beforeWrite != nil {
+		f.beforeWrite()
+	}
+	f.mu.Lock()
+	cur, exists := f.objects[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)]
+	f.mu.Unlock()
+	switch {
+	case in.IfNoneMatch != nil && exists, in.IfMatch != nil && exists && cur.etag != *in.IfMatch:
+		f.refused.Add(1)
+		return nil, sdkError("PutObject", http.StatusPreconditionFailed, genericErr("PreconditionFailed", "At least one of the pre-conditions you specified did not hold"))
+	case in.IfMatch != nil && !exists:
+		f.refused.Add(1)
+		return nil, sdkError("PutObject", http.StatusNotFound, &types.NoSuchKey{})
+	}
 	if in.ContentLength != nil && *in.ContentLength != int64(len(data)) {
 		panic("PutObject ContentLength does not match the body")
 	}
@@ -134,10 +152,36 @@ func (f *fakeStore) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, 
 	if f.deleteErr != nil {
 		return nil, f.deleteErr
 	}
+	if f.beforeWrite != nil {
+		f.beforeWrite()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if cur, ok := f.objects[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)]; ok && in.IfMatch != nil && cur.etag != *in.IfMatch {
+		f.refused.Add(1)
+		return nil, sdkError("DeleteObject", http.StatusPreconditionFailed, genericErr("PreconditionFailed", "At least one of the pre-conditions you specified did not hold"))
+	}
 	delete(f.objects, aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)) // S3 deletes are idempotent
 	return &s3.DeleteObjectOutput{}, nil
+}
+
+func (f *fakeStore) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	f.heads.Add(1)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if f.headErr != nil {
+		return nil, f.headErr
+	}
+	obj, ok := f.get(aws.ToString(in.Bucket), aws.ToString(in.Key))
+	if !ok {
+		return nil, sdkError("HeadObject", http.StatusNotFound, &types.NotFound{})
+	}
+	out := &s3.HeadObjectOutput{ETag: aws.String(obj.etag), Metadata: maps.Clone(obj.meta), ContentLength: aws.Int64(int64(len(obj.data)))}
+	if obj.versionID != "" {
+		out.VersionId = aws.String(obj.versionID)
+	}
+	return out, nil
 }
 
 // countingReader counts Read calls.

@@ -3,12 +3,18 @@ package grayscale
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/processor"
@@ -19,8 +25,10 @@ const maxKeyLen = envelope.MaxKeyLen
 
 // Handler is the grayscale handler. It is safe for concurrent use; it holds no per-event state.
 type Handler struct {
-	cfg    Config
-	budget *pixelBudget // shared by all in-flight puts
+	cfg         Config
+	budget      *pixelBudget // shared by all in-flight puts
+	m           *metrics
+	conditional atomic.Bool // send If-Match / If-None-Match (off once the store said 501)
 }
 
 // New returns a Handler for cfg, or cfg.Validate's error.
@@ -29,7 +37,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Handler{cfg: cfg, budget: newPixelBudget(cfg.PixelBudget)}, nil
+	h := &Handler{cfg: cfg, budget: newPixelBudget(cfg.PixelBudget), m: newMetrics(cfg.Registerer)}
+	h.conditional.Store(!cfg.UnconditionalWrites)
+	return h, nil
 }
 
 // OutputKey maps an input key to its output key: OutputPrefix + inputKey, byte for byte.
@@ -44,13 +54,24 @@ func (h *Handler) OutputKey(inputKey string) string {
 	return h.cfg.OutputPrefix + inputKey
 }
 
-// Handle applies one event. For a put it makes OutputKey(ev.Key) in OutputBucket a grayscale
-// copy of the input's current content (or deletes the output if the input no longer exists);
-// for a delete it deletes that output (a missing output is success). Handle is idempotent.
+// Handle converges the output of ev's object, OutputKey(ev.Key) in OutputBucket, to the input's
+// current state, whatever ev's op: an input that exists gets a grayscale copy of its current
+// content (one already derived from that content, by its source-etag, is left alone); an input
+// that does not exist gets no output. So a delete event for an object that is present again (a
+// version delete or a delete-marker removal in a versioned bucket, a repair event of reconcile)
+// converts it instead of deleting its output. Handle is idempotent.
+//
+// Every output write is fenced by the output's state read before the input: PutObject with
+// If-Match on the ETag read (If-None-Match: * when there was none) and DeleteObject with If-Match,
+// so that a slower writer that read older input content loses instead of overwriting a newer
+// output. Stores that refuse conditional requests get unconditional ones (logged once), and
+// stores that ignore them (MinIO ignores If-Match on DeleteObject) rely on the processor's
+// verify-and-repair, as before.
 //
 // A returned error is either permanent (errors.Is(err, processor.ErrPermanent), with one of the
-// Reason* labels) or transient: the caller retries it. Cancelling ctx aborts the work promptly
-// with ctx's error, which is transient.
+// Reason* labels) or transient: the caller retries it. A permanent failure of the input's
+// current content leaves no output. Cancelling ctx aborts the work promptly with ctx's error,
+// which is transient.
 func (h *Handler) Handle(ctx context.Context, ev envelope.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -67,72 +88,131 @@ func (h *Handler) Handle(ctx context.Context, ev envelope.Event) error {
 		return processor.Permanent(ReasonOutputKeyTooLong, fmt.Errorf("output key for s3://%s/%s is %d bytes, more than %d",
 			ev.Bucket, ev.Key, len(outKey), maxKeyLen))
 	}
-	switch ev.Op {
-	case envelope.OpPut:
-		return h.put(ctx, ev, outKey)
-	case envelope.OpDelete:
-		return h.deleteOutput(ctx, outKey)
+	if ev.Op != envelope.OpPut && ev.Op != envelope.OpDelete {
+		return processor.Permanent(ReasonInvalidEvent, fmt.Errorf("event %s has op %q", ev.ID, ev.Op))
 	}
-	return processor.Permanent(ReasonInvalidEvent, fmt.Errorf("event %s has op %q", ev.ID, ev.Op))
+	for race := 1; ; race++ {
+		err := h.converge(ctx, ev, outKey)
+		if !errors.Is(err, errOutputChanged) {
+			return err
+		}
+		h.m.races.Inc()
+		if race == maxOutputRaces {
+			return fmt.Errorf("s3://%s/%s: %w %d times in a row", h.cfg.OutputBucket, outKey, err, race)
+		}
+	}
 }
 
-// put converts the input's current content and writes the output.
-func (h *Handler) put(ctx context.Context, ev envelope.Event, outKey string) error {
+// maxOutputRaces bounds the converge rounds of one Handle call that lose a conditional write to
+// another writer; the error after that is transient, and the processor retries with backoff.
+const maxOutputRaces = 3
+
+// errOutputChanged means a conditional write was refused: the output changed after we read its
+// state, so another writer (one that read the input later) got there first. Read everything again.
+var errOutputChanged = errors.New("output changed while converting (conditional write refused)")
+
+// converge is one round of Handle: read the output's state, then the input, then write or delete
+// the output conditionally on the state read first.
+func (h *Handler) converge(ctx context.Context, ev envelope.Event, outKey string) error {
+	out, err := h.outputState(ctx, outKey)
+	if err != nil {
+		return err
+	}
 	// No VersionId: the output must derive from the input's current content. The ledger, not
 	// this read, decides which event is the latest.
 	obj, err := h.cfg.Store.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(ev.Bucket), Key: aws.String(ev.Key)})
 	if err != nil {
 		if classify(err) == classNotFound {
-			// The input is gone, so its output must go too; its delete event follows and will
-			// find nothing left to do.
-			return h.deleteOutput(ctx, outKey)
+			return h.removeOutput(ctx, outKey, out)
 		}
 		return s3Error("get", ev.Bucket, ev.Key, err)
 	}
-	data, err := h.readBody(ctx, ev, obj)
+	etag := trimETag(aws.ToString(obj.ETag))
+	if out.exists && etag != "" && out.sourceETag == etag && out.rendition == h.rendition() {
+		if obj.Body != nil {
+			obj.Body.Close()
+		}
+		h.m.inSync.Inc()
+		return nil // already derived from the input's current content
+	}
+	data, contentType, err := h.convert(ctx, ev, obj)
 	if err != nil {
+		if errors.Is(err, processor.ErrPermanent) {
+			// The current content cannot be converted: no output may stay derived from older
+			// content. If removing it fails, say so; the record is retried.
+			if rmErr := h.removeOutput(ctx, outKey, out); rmErr != nil {
+				return fmt.Errorf("%w (and removing the output failed: %v)", err, rmErr)
+			}
+		}
 		return err
 	}
-
-	src := fmt.Sprintf("s3://%s/%s", ev.Bucket, ev.Key)
-	info, err := checkImage(data, h.cfg.MaxPixels)
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	// The decoded image and its grayscale copy exist only between acquire and release, so
-	// PixelBudget bounds them across all concurrent puts.
-	release, err := h.budget.acquire(ctx, int64(info.Width)*int64(info.Height))
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-	out, contentType, err := convertData(ctx, data, info, h.cfg.MaxPixels, h.cfg.JPEGQuality)
-	release()
-	if err != nil {
-		return fmt.Errorf("%s: %w", src, err)
-	}
-
 	meta := map[string]string{
 		MetaSourceSequencer: ev.Sequencer,
 		MetaSourceKey:       SourceKeyValue(ev.Bucket, ev.Key),
+		MetaRendition:       h.rendition(),
 	}
-	if etag := trimETag(aws.ToString(obj.ETag)); etag != "" {
+	if etag != "" {
 		meta[MetaSourceETag] = etag
 	}
 	if v := aws.ToString(obj.VersionId); v != "" {
 		meta[MetaSourceVersionID] = v
 	}
-	_, err = h.cfg.Store.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:        aws.String(h.cfg.OutputBucket),
 		Key:           aws.String(outKey),
-		Body:          bytes.NewReader(out),
-		ContentLength: aws.Int64(int64(len(out))),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
 		ContentType:   aws.String(contentType),
 		Metadata:      meta,
-	})
-	if err != nil {
-		return s3Error("put", h.cfg.OutputBucket, outKey, err)
 	}
-	return nil
+	if h.conditional.Load() {
+		if out.exists {
+			in.IfMatch = aws.String(out.etag)
+		} else {
+			in.IfNoneMatch = aws.String("*")
+		}
+	}
+	_, err = h.cfg.Store.PutObject(ctx, in)
+	switch {
+	case err == nil:
+		return nil
+	case refusedCondition(err):
+		return errOutputChanged
+	case in.IfMatch != nil && classify(err) == classNotFound:
+		return errOutputChanged // If-Match on an output deleted meanwhile
+	case h.conditionalUnsupported(err):
+		in.IfMatch, in.IfNoneMatch = nil, nil
+		in.Body = bytes.NewReader(data)
+		if _, err = h.cfg.Store.PutObject(ctx, in); err == nil {
+			return nil
+		}
+	}
+	return s3Error("put", h.cfg.OutputBucket, outKey, err)
+}
+
+// convert reads the input's body and returns its grayscale copy.
+func (h *Handler) convert(ctx context.Context, ev envelope.Event, obj *s3.GetObjectOutput) ([]byte, string, error) {
+	data, err := h.readBody(ctx, ev, obj)
+	if err != nil {
+		return nil, "", err
+	}
+	src := fmt.Sprintf("s3://%s/%s", ev.Bucket, ev.Key)
+	info, err := checkImage(data, h.cfg.MaxPixels)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", src, err)
+	}
+	// The decoded image and its grayscale copy exist only between acquire and release, so
+	// PixelBudget bounds them across all concurrent puts.
+	release, err := h.budget.acquire(ctx, int64(info.Width)*int64(info.Height))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", src, err)
+	}
+	out, contentType, err := convertData(ctx, data, info, h.cfg.MaxPixels, h.cfg.JPEGQuality)
+	release()
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", src, err)
+	}
+	return out, contentType, nil
 }
 
 // readBody reads and closes obj's body, enforcing MaxBytes before and while reading.
@@ -168,11 +248,84 @@ func (h *Handler) readBody(ctx context.Context, ev envelope.Event, obj *s3.GetOb
 	return buf.Bytes(), nil
 }
 
-// deleteOutput deletes an output object; one that does not exist counts as deleted.
-func (h *Handler) deleteOutput(ctx context.Context, outKey string) error {
-	_, err := h.cfg.Store.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(h.cfg.OutputBucket), Key: aws.String(outKey)})
-	if err != nil && classify(err) != classNotFound {
-		return s3Error("delete", h.cfg.OutputBucket, outKey, err)
+// outputState is what HeadObject found at the output key.
+type outputState struct {
+	exists     bool
+	etag       string // quoted, as S3 returns it and If-Match takes it
+	sourceETag string // the source-etag metadata
+	rendition  string // the rendition metadata
+}
+
+// rendition is the MetaRendition value of the outputs this Handler writes.
+func (h *Handler) rendition() string {
+	return fmt.Sprintf("%s q%d", renditionVersion, h.cfg.JPEGQuality)
+}
+
+// outputState reads the output's state with one HEAD request.
+func (h *Handler) outputState(ctx context.Context, outKey string) (outputState, error) {
+	head, err := h.cfg.Store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(h.cfg.OutputBucket), Key: aws.String(outKey)})
+	switch {
+	case err == nil:
+		return outputState{exists: true, etag: aws.ToString(head.ETag), sourceETag: head.Metadata[MetaSourceETag],
+			rendition: head.Metadata[MetaRendition]}, nil
+	case classify(err) == classNotFound:
+		return outputState{}, nil
 	}
-	return nil
+	return outputState{}, s3Error("head", h.cfg.OutputBucket, outKey, err)
+}
+
+// removeOutput deletes the output read as out, only if it is still that object (If-Match); an
+// output that did not exist, or no longer does, counts as deleted.
+func (h *Handler) removeOutput(ctx context.Context, outKey string, out outputState) error {
+	if !out.exists {
+		return nil
+	}
+	in := &s3.DeleteObjectInput{Bucket: aws.String(h.cfg.OutputBucket), Key: aws.String(outKey)}
+	if h.conditional.Load() && out.etag != "" {
+		in.IfMatch = aws.String(out.etag)
+	}
+	_, err := h.cfg.Store.DeleteObject(ctx, in)
+	switch {
+	case err == nil, classify(err) == classNotFound:
+		return nil
+	case refusedCondition(err):
+		return errOutputChanged
+	case h.conditionalUnsupported(err):
+		in.IfMatch = nil
+		if _, err = h.cfg.Store.DeleteObject(ctx, in); err == nil || classify(err) == classNotFound {
+			return nil
+		}
+	}
+	return s3Error("delete", h.cfg.OutputBucket, outKey, err)
+}
+
+// refusedCondition reports whether err is S3's answer to a conditional request whose condition
+// did not hold: 412 PreconditionFailed, or 409 ConditionalRequestConflict (a concurrent write to
+// the same key won).
+func refusedCondition(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusPreconditionFailed
+}
+
+// conditionalUnsupported reports whether err says the store does not implement conditional
+// requests (501 NotImplemented); it then turns them off for this Handler and logs it once.
+func (h *Handler) conditionalUnsupported(err error) bool {
+	var apiErr smithy.APIError
+	var respErr *smithyhttp.ResponseError
+	if !(errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotImplemented") &&
+		!(errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusNotImplemented) {
+		return false
+	}
+	if h.conditional.CompareAndSwap(true, false) {
+		h.cfg.Logger.Warn("the output store does not implement conditional writes: writing unconditionally; late writes are fenced by verify-and-repair only",
+			slog.String("error", err.Error()))
+	}
+	return true
 }

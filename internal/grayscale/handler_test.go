@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,6 +143,7 @@ func TestHandlePut(t *testing.T) {
 				MetaSourceETag:      strings.Trim(in.etag, `"`),
 				MetaSourceSequencer: ev.Sequencer,
 				MetaSourceKey:       SourceKeyValue(inBucket, tc.key),
+				MetaRendition:       "grayscale-1 q90",
 			}
 			if tc.versionID != "" {
 				wantMeta[MetaSourceVersionID] = tc.versionID
@@ -268,9 +271,12 @@ func TestHandlePutRejects(t *testing.T) {
 			err := h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key))
 			assertOutcome(t, err, tc.want)
 
+			// A permanent failure of the input's current content leaves no output derived
+			// from older content; a transient one leaves the output alone.
+			wantOutput := tc.wantOutput && !contentReasons[tc.want]
 			out, ok := store.get(outBucket, key)
-			if ok != tc.wantOutput {
-				t.Errorf("output exists = %v, want %v", ok, tc.wantOutput)
+			if ok != wantOutput {
+				t.Errorf("output exists = %v, want %v", ok, wantOutput)
 			}
 			if tc.want != "" && ok && string(out.data) != "previous output" {
 				t.Errorf("a failed put changed the output")
@@ -280,6 +286,12 @@ func TestHandlePutRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// contentReasons are the permanent failures of the input's content (not of access to it).
+var contentReasons = map[string]bool{
+	ReasonTooLarge: true, ReasonEmptyObject: true, ReasonNotAnImage: true, ReasonTooManyPixels: true,
+	ReasonCorruptImage: true, ReasonEncodeFailed: true,
 }
 
 // TestHandleDecompressionBomb shows a PNG declaring 100000×100000 pixels (40 GB decoded) is
@@ -319,16 +331,15 @@ func TestHandleDelete(t *testing.T) {
 		{name: "removes output", haveOutput: true},
 		{name: "removes prefixed output", prefix: "gray/", haveOutput: true},
 		{name: "missing output is success"},
-		{name: "NoSuchKey from the server is success", deleteErr: sdkError("DeleteObject", http.StatusNotFound, genericErr("NoSuchKey", ""))},
+		{name: "NoSuchKey from the server is success", haveOutput: true, deleteErr: sdkError("DeleteObject", http.StatusNotFound, genericErr("NoSuchKey", ""))},
 		{name: "access denied", haveOutput: true, deleteErr: sdkError("DeleteObject", http.StatusForbidden, genericErr("AccessDenied", "")), want: ReasonAccessDenied},
-		{name: "no such output bucket", deleteErr: sdkError("DeleteObject", http.StatusNotFound, genericErr("NoSuchBucket", "")), want: ReasonNoSuchBucket},
+		{name: "no such output bucket", haveOutput: true, deleteErr: sdkError("DeleteObject", http.StatusNotFound, genericErr("NoSuchBucket", "")), want: ReasonNoSuchBucket},
 		{name: "throttled", haveOutput: true, deleteErr: sdkError("DeleteObject", http.StatusServiceUnavailable, genericErr("SlowDown", "")), want: "transient"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			const key = "a/b.jpg"
 			store := newFakeStore()
-			store.add(inBucket, key, []byte("input is irrelevant to deletes"), "")
 			if tc.haveOutput {
 				store.add(outBucket, tc.prefix+key, []byte("output"), "")
 			}
@@ -337,14 +348,102 @@ func TestHandleDelete(t *testing.T) {
 
 			assertOutcome(t, h.Handle(context.Background(), testEvent(t, envelope.OpDelete, inBucket, key)), tc.want)
 
-			if _, ok := store.get(outBucket, tc.prefix+key); ok && tc.want == "" {
+			if _, ok := store.get(outBucket, tc.prefix+key); ok && tc.want == "" && tc.deleteErr == nil {
 				t.Errorf("output still exists")
 			}
-			if _, ok := store.get(inBucket, key); !ok {
-				t.Errorf("the input was deleted")
+		})
+	}
+}
+
+// TestDeleteOfAPresentInputConvertsIt is scenario 4 of issue 11 (and the handler's half of
+// scenario 1): a delete event whose input still exists, as after deleting a non-current
+// version, deleting the current version (an older one becomes current and S3 sends no
+// ObjectCreated), removing a delete marker, or a reconcile repair that raced an upload. The
+// handler converges to the input's current state: it converts the input instead of deleting the
+// output. Deleting unconditionally left a live input without its output, forever.
+func TestDeleteOfAPresentInputConvertsIt(t *testing.T) {
+	realJPEG := encodeJPEG(t, gradient(32, 24))
+	older := encodeJPEG(t, gradient(16, 16))
+	tests := []struct {
+		name       string
+		haveOutput []byte // the output's source content, nil for none
+	}{
+		{"non-current version deleted: output already current", realJPEG},
+		{"current version deleted: an older version is current again", older},
+		{"delete marker removed: the object is back", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const key = "v/a.jpg"
+			store := newFakeStore()
+			in := store.add(inBucket, key, realJPEG, "v2")
+			h := newTestHandler(t, store, nil)
+			if tc.haveOutput != nil {
+				src := store.add(inBucket, key, tc.haveOutput, "v1")
+				if err := h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
+					t.Fatal(err)
+				}
+				_ = src
+				in = store.add(inBucket, key, realJPEG, "v2")
 			}
-			if n := store.gets.Load(); n != 0 {
-				t.Errorf("GetObject called %d times on delete", n)
+
+			if err := h.Handle(context.Background(), testEvent(t, envelope.OpDelete, inBucket, key)); err != nil {
+				t.Fatalf("Handle(delete) = %v", err)
+			}
+			out, ok := store.get(outBucket, key)
+			if !ok {
+				t.Fatal("the input exists but its output was deleted")
+			}
+			if got := out.meta[MetaSourceETag]; got != strings.Trim(in.etag, `"`) {
+				t.Fatalf("output derived from %s, want the input's current content %s", got, in.etag)
+			}
+			if ok, err := h.Verify(context.Background(), testEvent(t, envelope.OpDelete, inBucket, key)); err != nil || !ok {
+				t.Fatalf("Verify = %v, %v; want true", ok, err)
+			}
+		})
+	}
+}
+
+// TestLateWriteLosesTheConditionalWrite: a slower writer read the output's state and the input's
+// older content; meanwhile a faster one wrote the output from newer content. The slower write is
+// refused by If-Match (If-None-Match for a new output) and the handler converges again, from the
+// input's current content, instead of overwriting the newer output.
+func TestLateWriteLosesTheConditionalWrite(t *testing.T) {
+	for _, haveOutput := range []bool{false, true} {
+		t.Run(fmt.Sprintf("output existed %v", haveOutput), func(t *testing.T) {
+			const key = "race.jpg"
+			store := newFakeStore()
+			fast := newTestHandler(t, store, nil)
+			slow := newTestHandler(t, store, nil)
+			if haveOutput {
+				store.add(inBucket, key, encodeJPEG(t, gradient(8, 8)), "")
+				if err := fast.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			store.add(inBucket, key, encodeJPEG(t, gradient(16, 16)), "") // what the slow writer reads
+			newer := encodeJPEG(t, gradient(32, 24))
+			var once sync.Once
+			store.beforeWrite = func() {
+				once.Do(func() {
+					// The input changes and the fast writer converges before our write lands.
+					store.add(inBucket, key, newer, "")
+					store.beforeWrite = nil
+					if err := fast.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			if err := slow.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
+				t.Fatalf("slow Handle = %v", err)
+			}
+			want, _ := store.get(inBucket, key)
+			out, _ := store.get(outBucket, key)
+			if out.meta[MetaSourceETag] != strings.Trim(want.etag, `"`) {
+				t.Fatalf("output derived from %s, want the current input %s", out.meta[MetaSourceETag], want.etag)
+			}
+			if store.refused.Load() != 1 {
+				t.Fatalf("conditional writes refused = %d, want 1", store.refused.Load())
 			}
 		})
 	}

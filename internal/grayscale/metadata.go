@@ -19,7 +19,15 @@ const (
 	// MetaSourceVersionID holds the version ID of the input bytes that were read; it is absent
 	// when the input bucket is not versioned.
 	MetaSourceVersionID = "source-version-id"
+	// MetaRendition names how the output was made (handler version and the settings that change
+	// its bytes). An output is left alone as already converged only if it was made from the
+	// input's current content with the same rendition, so a reprocess after a settings change
+	// re-renders it.
+	MetaRendition = "rendition"
 )
+
+// renditionVersion changes whenever the conversion changes its output for the same input.
+const renditionVersion = "grayscale-1"
 
 // maxSourceKeyValue bounds the MetaSourceKey value. S3 allows 2 KB of user metadata in total
 // (UTF-8 bytes of names plus values) and escaping can triple a 1,024-byte key, so longer values

@@ -2,7 +2,6 @@ package grayscale
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,43 +11,26 @@ import (
 	"github.com/shardline/shardline/processor"
 )
 
-// objectHeader is the HeadObject call Verify needs; *s3.Client has it.
-type objectHeader interface {
-	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
-}
-
 var _ processor.Verifier = (*Handler)(nil)
 
-// errNoHead is returned by Verify when the ObjectStore cannot answer HeadObject.
-var errNoHead = errors.New("grayscale: the object store has no HeadObject; cannot verify outputs")
-
-// Verify implements processor.Verifier: it reports whether the output of ev's object is exactly
-// what Handle(ev) leaves behind. For a delete: no output. For a put: an output whose
-// source-sequencer metadata is ev's sequencer, or, when the input no longer exists, no output.
-// It only reads (two HEAD requests at most).
+// Verify implements processor.Verifier: it reports whether the output of ev's object matches the
+// input's current state, whatever ev's op: when the input exists, an output whose source-etag
+// metadata is the input's ETag; when it does not, no output. An input whose current content
+// cannot be converted has no output, so Verify answers false for it and Handle, asked to repair,
+// fails permanently: the processor takes that as the end of the repair. It only reads (two HEAD
+// requests).
 func (h *Handler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
-	head, ok := h.cfg.Store.(objectHeader)
-	if !ok {
-		return false, errNoHead
-	}
 	outKey := h.OutputKey(ev.Key)
-	out, err := head.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(h.cfg.OutputBucket), Key: aws.String(outKey)})
-	outExists := err == nil
-	if err != nil && classify(err) != classNotFound {
-		return false, s3Error("head", h.cfg.OutputBucket, outKey, err)
+	out, err := h.outputState(ctx, outKey)
+	if err != nil {
+		return false, fmt.Errorf("verify %s: %w", ev.ObjectID(), err)
 	}
-	if ev.Op == envelope.OpDelete {
-		return !outExists, nil
-	}
-	if outExists {
-		return out.Metadata[MetaSourceSequencer] == ev.Sequencer, nil
-	}
-	_, err = head.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(ev.Bucket), Key: aws.String(ev.Key)})
+	in, err := h.cfg.Store.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(ev.Bucket), Key: aws.String(ev.Key)})
 	switch {
 	case err == nil:
-		return false, nil // the input exists but its output does not
+		return out.exists && out.sourceETag != "" && out.sourceETag == trimETag(aws.ToString(in.ETag)), nil
 	case classify(err) == classNotFound:
-		return true, nil // input gone: no output is right
+		return !out.exists, nil
 	default:
 		return false, fmt.Errorf("verify %s: %w", ev.ObjectID(), s3Error("head", ev.Bucket, ev.Key, err))
 	}

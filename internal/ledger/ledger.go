@@ -1,6 +1,7 @@
 // Package ledger is the per-object record of the last event applied, kept in DynamoDB. It is the
-// single authority on ordering: an event is applied only if its (epoch, sequencer) is greater
-// than the ledger's, and the commit is a conditional write, so two workers can never both move
+// single authority on ordering: an event is applied only if its sequencer is greater than the
+// ledger's, or equal with a greater epoch (an epoch re-applies the very event the ledger holds,
+// never an older one), and the commit is a conditional write, so two workers can never both move
 // one object's ledger to different events, nor move it backwards.
 package ledger
 
@@ -48,9 +49,9 @@ type Decision int
 
 // Decisions, in the order the rule checks them.
 const (
-	Apply     Decision = iota + 1 // (epoch, sequencer) is newer than the ledger's
-	Duplicate                     // same (epoch, sequencer) as the ledger's
-	Stale                         // older than the ledger's
+	Apply     Decision = iota + 1 // a greater sequencer, or the same one in a greater epoch
+	Duplicate                     // the same sequencer in the same epoch
+	Stale                         // a smaller sequencer, or the same one in a smaller epoch
 )
 
 func (d Decision) String() string {
@@ -78,23 +79,27 @@ type Entry struct {
 	Worker     string
 	Shard      string
 	UpdatedAt  time.Time
+	// Reopened is set on an entry ledger.Reopen lowered the epoch of, until the next commit.
+	Reopened bool
 }
 
 // Decide applies the ledger rule to an event about to be applied in epoch. found is false when the
-// object has no ledger entry yet (everything applies). Sequencers are normalised, so string order
-// is S3 order.
+// object has no ledger entry yet (everything applies). The sequencer always decides the order;
+// the epoch only breaks a tie, so that a reprocess with a bumped epoch re-applies the event the
+// ledger holds and nothing older (an older delete replayed in a newer epoch must not remove a
+// live input's output). Sequencers are normalised, so string order is S3 order.
 func Decide(e Entry, found bool, epoch int64, ev envelope.Event) Decision {
 	if !found {
 		return Apply
 	}
 	switch {
-	case epoch > e.Epoch:
-		return Apply
-	case epoch < e.Epoch:
-		return Stale
 	case ev.Sequencer > e.Sequencer:
 		return Apply
-	case ev.Sequencer == e.Sequencer:
+	case ev.Sequencer < e.Sequencer:
+		return Stale
+	case epoch > e.Epoch:
+		return Apply
+	case epoch == e.Epoch:
 		return Duplicate
 	default:
 		return Stale
@@ -142,15 +147,16 @@ func (l *Ledger) Get(ctx context.Context, object string) (Entry, bool, error) {
 	return entryOf(out.Item), true, nil
 }
 
-// commitCondition holds when the stored (epoch, sequencer) is older than the new one, or there is
-// none: not exists, or a lower epoch, or the same epoch and a lower sequencer. It relies on
+// commitCondition is Decide's Apply as a DynamoDB condition: no entry, or a smaller stored
+// sequencer, or the same sequencer in a smaller epoch. It relies on
 // DynamoDB's precedence (AND binds tighter than OR) instead of parentheses around the last two
 // comparisons: the meaning is the same, and dynalite's expression parser, which the local stack
 // runs on every write, spends about 150 µs of CPU less per commit without them (its backtracking
 // over a parenthesised group was a third of a conditional write's cost there).
-const commitCondition = "attribute_not_exists(#o) OR #e < :e OR #e = :e AND #s < :s"
+const commitCondition = "attribute_not_exists(#o) OR #s < :s OR #s = :s AND #e < :e"
 
-// Commit records e as the object's last event, only if the stored (epoch, sequencer) is older.
+// Commit records e as the object's last event, only if Decide would apply it against the stored
+// entry (a smaller sequencer, or the same one in a smaller epoch).
 // It returns ErrConflict (wrapped) otherwise.
 func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 	if e.UpdatedAt.IsZero() {
@@ -242,6 +248,7 @@ func entryOf(item map[string]types.AttributeValue) Entry {
 		Object: get(AttrObject), Sequencer: get(AttrSequencer), Epoch: epoch, Op: get(AttrOp),
 		Outcome: get(AttrOutcome), EventID: get(AttrEventID), SourceETag: get(AttrSourceETag),
 		OutputETag: get(AttrOutputETag), Worker: get(AttrWorker), Shard: get(AttrShard), UpdatedAt: at,
+		Reopened: item[AttrReopenedFrom] != nil,
 	}
 }
 

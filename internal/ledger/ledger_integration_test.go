@@ -43,8 +43,11 @@ func TestCommitIsConditional(t *testing.T) {
 		{"newer commit", entry("0C", 0), false},
 		{"same again conflicts", entry("0C", 0), true},
 		{"older conflicts", entry("0A", 0), true},
-		{"older in a newer epoch applies", entry("0A", 1), false},
-		{"newer in the old epoch conflicts", entry("0F", 0), true},
+		{"older in a newer epoch conflicts", entry("0A", 1), true},
+		{"same in a newer epoch applies", entry("0C", 1), false},
+		{"same in that epoch again conflicts", entry("0C", 1), true},
+		{"same in an older epoch conflicts", entry("0C", 0), true},
+		{"newer in an older epoch applies", entry("0F", 0), false},
 	}
 	for _, st := range steps {
 		err := l.Commit(ctx, st.e)
@@ -53,8 +56,8 @@ func TestCommitIsConditional(t *testing.T) {
 		}
 	}
 	got, found, err := l.Get(ctx, "in/a.jpg")
-	if err != nil || !found || got.Sequencer != seq("0A") || got.Epoch != 1 {
-		t.Fatalf("final entry %+v found=%v err=%v; want 0A in epoch 1", got, found, err)
+	if err != nil || !found || got.Sequencer != seq("0F") || got.Epoch != 0 {
+		t.Fatalf("final entry %+v found=%v err=%v; want 0F in epoch 0", got, found, err)
 	}
 
 	if e, err := l.Epoch(ctx); err != nil || e != 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// AttrReopenedFrom holds, on an entry Reopen changed, the sequencer of the dead-lettered event
-// that may apply again. The next commit replaces the whole item and drops it.
+// AttrReopenedFrom holds, on an entry Reopen changed, the epoch the dead-lettered event was
+// recorded in. The next commit replaces the whole item and drops it.
 const AttrReopenedFrom = "reopenedFrom"
 
 // ReopenResult says what Reopen found.
@@ -24,8 +23,11 @@ const (
 	// Reopened: the entry recorded the dead-lettered event and now lets it apply again (or
 	// already did, from an earlier Reopen).
 	Reopened ReopenResult = iota + 1
-	// NoEntry: the object has no entry; the event applies anyway.
-	NoEntry
+	// Pending: the entry does not record the event yet (no entry, or an older event): the
+	// worker that dead-lettered it has not committed that outcome, or died before it did and the
+	// record will be processed again. Redriving now would race that commit, which would then
+	// make the redriven copy a duplicate and lose it: leave the letter for a later redrive.
+	Pending
 	// Superseded: the entry records another event (a newer one, or the event was applied);
 	// nothing changed, and a redriven copy of the event will be dropped as stale or duplicate.
 	Superseded
@@ -35,8 +37,8 @@ func (r ReopenResult) String() string {
 	switch r {
 	case Reopened:
 		return "reopened"
-	case NoEntry:
-		return "no_entry"
+	case Pending:
+		return "pending"
 	case Superseded:
 		return "superseded"
 	}
@@ -45,28 +47,35 @@ func (r ReopenResult) String() string {
 
 // Reopen prepares the redrive of a dead-lettered event. The processor records a dead-lettered
 // event in the ledger like an applied one (so that older events of the object stay stale), which
-// would make a redriven copy of it a duplicate. Reopen moves the entry's sequencer to the value
-// just below the event's, keeping the epoch and the dead_lettered outcome (so repairs still treat
-// the output as absent), so that the redriven event applies while every older event stays stale.
+// would make a redriven copy of it a duplicate. Reopen lowers the entry's epoch by one, keeping
+// its sequencer and the dead_lettered outcome: by the ledger rule the same sequencer in a greater
+// epoch applies, so the redriven event applies while every older event stays stale, and a repair
+// sequencer derived from the entry (reconcile) still has room above it.
 //
 // It changes the entry only if it still records that very event: same sequencer and event ID,
-// outcome dead_lettered; a newer event committed meanwhile always wins. sequencer is normalised.
+// outcome dead_lettered; a newer event committed meanwhile always wins. It is repeatable: a second
+// call finds the entry already reopened and changes nothing. sequencer is normalised.
 func (l *Ledger) Reopen(ctx context.Context, object, eventID, sequencer string) (ReopenResult, error) {
-	below, err := predecessor(sequencer)
+	e, found, err := l.Get(ctx, object)
 	if err != nil {
 		return 0, fmt.Errorf("reopen %s: %w", object, err)
+	}
+	if res, write := reopenDecision(e, found, eventID, sequencer); !write {
+		return res, nil
 	}
 	_, err = l.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(l.table),
 		Key:              map[string]types.AttributeValue{AttrObject: s(object)},
-		UpdateExpression: aws.String("SET #s = :below, #from = :seq, #u = :now"),
-		ConditionExpression: aws.String("(#s = :seq AND #o = :dl AND #ev = :id) OR " +
-			"(#s = :below AND #from = :seq)"),
+		UpdateExpression: aws.String("SET #e = :below, #from = :e, #u = :now"),
+		ConditionExpression: aws.String("#s = :seq AND #o = :dl AND #ev = :id AND #e = :e AND " +
+			"attribute_not_exists(#from)"),
 		ExpressionAttributeNames: map[string]string{
-			"#s": AttrSequencer, "#o": AttrOutcome, "#ev": AttrEventID, "#from": AttrReopenedFrom, "#u": AttrUpdatedAt,
+			"#s": AttrSequencer, "#o": AttrOutcome, "#ev": AttrEventID, "#e": AttrEpoch,
+			"#from": AttrReopenedFrom, "#u": AttrUpdatedAt,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":seq": s(sequencer), ":below": s(below), ":dl": s(OutcomeDeadLettered), ":id": s(eventID),
+			":seq": s(sequencer), ":dl": s(OutcomeDeadLettered), ":id": s(eventID),
+			":e": n(e.Epoch), ":below": n(e.Epoch - 1),
 			":now": s(time.Now().UTC().Format(time.RFC3339Nano)),
 		},
 	})
@@ -77,36 +86,29 @@ func (l *Ledger) Reopen(ctx context.Context, object, eventID, sequencer string) 
 	if !errors.As(err, &ccf) {
 		return 0, fmt.Errorf("reopen %s: %w", object, err)
 	}
-	_, found, err := l.Get(ctx, object)
-	switch {
-	case err != nil:
-		return 0, err
-	case !found:
-		return NoEntry, nil
+	// The entry changed between the read and the write (a commit, or another Reopen): decide
+	// again on what it holds now.
+	e, found, err = l.Get(ctx, object)
+	if err != nil {
+		return 0, fmt.Errorf("reopen %s: %w", object, err)
 	}
-	return Superseded, nil
+	if res, write := reopenDecision(e, found, eventID, sequencer); !write {
+		return res, nil
+	}
+	return 0, fmt.Errorf("reopen %s: the entry changed while reopening; try again", object)
 }
 
-// predecessor returns the normalised sequencer right below seq (seq minus one, as a hex number of
-// the same width). Real sequencers are right-padded with zeros, so nothing real falls between.
-func predecessor(seq string) (string, error) {
-	b := []byte(strings.ToUpper(seq))
-	for _, c := range b {
-		if !(c >= '0' && c <= '9') && !(c >= 'A' && c <= 'F') {
-			return "", fmt.Errorf("sequencer %q is not hex", seq)
-		}
+// reopenDecision is what Reopen does with entry e for the dead-lettered event (eventID,
+// sequencer): the result, and whether the entry's epoch must be lowered to get it. A pure
+// function of the entry, table-tested.
+func reopenDecision(e Entry, found bool, eventID, sequencer string) (res ReopenResult, write bool) {
+	switch {
+	case !found || e.Sequencer < sequencer:
+		return Pending, false
+	case e.Sequencer > sequencer || e.EventID != eventID || e.Outcome != OutcomeDeadLettered:
+		return Superseded, false
+	case e.Reopened:
+		return Reopened, false
 	}
-	for i := len(b) - 1; i >= 0; i-- {
-		switch b[i] {
-		case '0':
-			b[i] = 'F'
-			continue
-		case 'A':
-			b[i] = '9'
-		default:
-			b[i]--
-		}
-		return string(b), nil
-	}
-	return "", fmt.Errorf("sequencer %q is zero: nothing is below it", seq)
+	return Reopened, true
 }

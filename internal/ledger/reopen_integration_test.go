@@ -36,8 +36,14 @@ func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
 		return l.Commit(ctx, ledger.Entry{Object: e.ObjectID(), Sequencer: e.Sequencer, Op: e.Op, Outcome: outcome, EventID: e.ID})
 	}
 
-	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.NoEntry {
-		t.Fatalf("no entry: %v, %v", got, err)
+	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.Pending {
+		t.Fatalf("no entry: %v, %v; want pending (the dead-lettering has not committed)", got, err)
+	}
+	if err := commit(older, ledger.OutcomeApplied); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.Pending {
+		t.Fatalf("an older entry: %v, %v; want pending", got, err)
 	}
 	if err := commit(dead, ledger.OutcomeDeadLettered); err != nil {
 		t.Fatal(err)
@@ -51,8 +57,8 @@ func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
 		}
 	}
 	e, _, _ := l.Get(ctx, dead.ObjectID())
-	if e.Outcome != ledger.OutcomeDeadLettered || !(older.Sequencer < e.Sequencer && e.Sequencer < dead.Sequencer) {
-		t.Fatalf("reopened entry %+v: want dead_lettered between %s and %s", e, older.Sequencer, dead.Sequencer)
+	if e.Outcome != ledger.OutcomeDeadLettered || e.Sequencer != dead.Sequencer || e.Epoch != -1 || !e.Reopened {
+		t.Fatalf("reopened entry %+v: want dead_lettered at %s in epoch -1", e, dead.Sequencer)
 	}
 	if ledger.Decide(e, true, 0, older) != ledger.Stale || ledger.Decide(e, true, 0, dead) != ledger.Apply {
 		t.Fatal("after Reopen, older events must stay stale and the dead-lettered one apply")

@@ -2,23 +2,35 @@ package ledger
 
 import "testing"
 
-func TestPredecessor(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"0000000000000B00", "0000000000000AFF"},
-		{"00000000000000A1", "00000000000000A0"},
-		{"0000000000000010", "000000000000000F"},
-		{"00000000000000B0", "00000000000000AF"},
-		{"0000000000000001", "0000000000000000"},
+func TestReopenDecision(t *testing.T) {
+	const seq, id = "0B", "ev-b"
+	dl := Entry{Sequencer: seq, EventID: id, Outcome: OutcomeDeadLettered, Epoch: 3}
+	with := func(f func(*Entry)) Entry {
+		e := dl
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name      string
+		e         Entry
+		found     bool
+		want      ReopenResult
+		wantWrite bool
+	}{
+		{"no entry: the dead-lettering has not committed", Entry{}, false, Pending, false},
+		{"an older event: the dead-lettering has not committed", with(func(e *Entry) { e.Sequencer = "0A"; e.Outcome = OutcomeApplied }), true, Pending, false},
+		{"the dead-lettered event: lower its epoch", dl, true, Reopened, true},
+		{"already reopened", with(func(e *Entry) { e.Reopened = true; e.Epoch = 2 }), true, Reopened, false},
+		{"a newer event", with(func(e *Entry) { e.Sequencer = "0C" }), true, Superseded, false},
+		{"the event was applied", with(func(e *Entry) { e.Outcome = OutcomeApplied }), true, Superseded, false},
+		{"another event with the same sequencer", with(func(e *Entry) { e.EventID = "other" }), true, Superseded, false},
 	}
 	for _, tc := range tests {
-		got, err := predecessor(tc.in)
-		if err != nil || got != tc.want {
-			t.Errorf("predecessor(%s) = %q, %v; want %s", tc.in, got, err, tc.want)
-		}
-	}
-	for _, bad := range []string{"0000", "00G1"} {
-		if _, err := predecessor(bad); err == nil {
-			t.Errorf("predecessor(%s) accepted", bad)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got, write := reopenDecision(tc.e, tc.found, id, seq)
+			if got != tc.want || write != tc.wantWrite {
+				t.Fatalf("reopenDecision = %v, write %v; want %v, write %v", got, write, tc.want, tc.wantWrite)
+			}
+		})
 	}
 }

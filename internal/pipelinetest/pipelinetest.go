@@ -210,8 +210,9 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 	if o.ID == "" {
 		o.ID = "worker-1"
 	}
+	w := &Worker{p: p, Registry: prometheus.NewRegistry(), done: make(chan error, 1)}
 	g := o.Grayscale
-	g.Store, g.OutputBucket = p.Clients.S3, p.Output
+	g.Store, g.OutputBucket, g.Registerer = p.Clients.S3, p.Output, w.Registry
 	h, err := grayscale.New(g)
 	if err != nil {
 		p.T.Fatal(err)
@@ -220,7 +221,6 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 	if o.Wrap != nil {
 		handler = o.Wrap(h)
 	}
-	w := &Worker{p: p, Registry: prometheus.NewRegistry(), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	cfg := worker.Config{

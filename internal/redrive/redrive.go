@@ -8,6 +8,9 @@
 // the processor records dead-lettered events in the ledger, and without that the redriven event
 // would be dropped as a duplicate of itself. If a newer event of the object was applied since, the
 // entry is left alone and the redriven event is dropped as stale, which is what should happen.
+// If the entry does not record the event yet (the worker stores the letter before it commits the
+// dead_lettered outcome), the letter is left for a later run: redriving it then would race that
+// commit, which would turn the redriven copy into a duplicate and lose the record.
 package redrive
 
 import (
@@ -91,6 +94,7 @@ type Progress struct {
 	Selected int // letters matching the filter
 	InStream int // records accepted by Kinesis
 	Deleted  int // letters removed
+	Pending  int // letters left for a later run (ledger.Pending)
 }
 
 // Letter summarises one selected letter.
@@ -156,6 +160,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return res, err
 		}
+		if pk == "" {
+			continue // pending: see prepare
+		}
 		n := len(l.Data) + len(pk)
 		if len(batch) == maxBatchRecords || size+n > maxBatchBytes {
 			if err := r.put(ctx, picked, batch); err != nil {
@@ -180,7 +187,8 @@ type runner struct {
 	pks map[int]string
 }
 
-// prepare reopens the ledger entry of a decodable letter and returns its partition key.
+// prepare reopens the ledger entry of a decodable letter and returns its partition key, or ""
+// when the letter must wait (ledger.Pending): its record stays dead-lettered, untouched.
 func (r *runner) prepare(ctx context.Context, i int, l deadletter.Letter) (string, error) {
 	if r.pks == nil {
 		r.pks = map[int]string{}
@@ -196,6 +204,11 @@ func (r *runner) prepare(ctx context.Context, i int, l deadletter.Letter) (strin
 			return "", err
 		}
 		r.res.Letters[i].Ledger = got.String()
+		if got == ledger.Pending {
+			r.res.Pending++
+			r.res.Letters[i].Error = "not redriven: the worker that dead-lettered it has not recorded that in the ledger yet; run redrive again later"
+			return "", nil
+		}
 	}
 	if pk == "" {
 		pk = l.ID() // undecodable and without a key: any shard will do
