@@ -38,6 +38,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		maxAttempts  int
 		keyConc      int
 		noStealing   bool
+		uncond       bool
 	)
 	c.register(fs, streamFlag|tableFlags)
 	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
@@ -56,6 +57,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&keyConc, "key-concurrency", processor.DefaultKeyConcurrency(), "objects of one shard's batch processed at once (each object stays serial)")
 	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
 	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
+	fs.BoolVar(&uncond, "unconditional-writes", false, "write and delete outputs without If-Match/If-None-Match (only for stores that mishandle them)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -77,7 +79,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	handler, err := grayscale.New(grayscale.Config{
 		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
 		MaxPixels: maxPixels, PixelBudget: pixelBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
-		Registerer: reg, Logger: log,
+		UnconditionalWrites: uncond, Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
