@@ -20,12 +20,12 @@ import (
 const (
 	AttrShardID         = chk.LeaseKeyKey       // "ShardID", the hash key
 	AttrOwner           = chk.LeaseOwnerKey     // "AssignedTo"
-	AttrLeaseTimeout    = chk.LeaseTimeoutKey   // "LeaseTimeout", RFC 3339 UTC
+	AttrLeaseTimeout    = chk.LeaseTimeoutKey   // "LeaseTimeout", RFC 3339 UTC (see timeLayout)
 	AttrCheckpoint      = chk.SequenceNumberKey // "Checkpoint"
 	AttrParent          = chk.ParentShardIdKey  // "ParentShardId"
 	AttrClaimRequest    = chk.ClaimRequestKey   // "ClaimRequest"
 	AttrCheckpointOrder = "CheckpointOrder"     // Order(Checkpoint), for forward-only writes
-	AttrClaimTime       = "ClaimTime"           // when ClaimRequest was placed, RFC 3339 UTC
+	AttrClaimTime       = "ClaimTime"           // when ClaimRequest was placed, RFC 3339 UTC (see timeLayout)
 	AttrLeaseCounter    = "LeaseCounter"        // number of times the lease changed hands or was renewed
 )
 
@@ -131,16 +131,32 @@ func (e *LeaseError) As(target any) bool {
 
 // Checkpointer implements the KCL's chk.Checkpointer with conditional writes. It is safe for
 // concurrent use by the KCL's event loop and all shard consumers of one worker.
+//
+// It keeps the KCL's in-memory shard status consistent with the lease table and with the shard
+// consumers this worker runs, because the library acts on that status without checking it:
+//
+//   - The status names this worker as owner only while one of its consumers holds the shard,
+//     from the take to the release. A row naming this worker with no consumer behind it (a
+//     release that failed, a take that committed but lost its response) reads as unowned, so the
+//     event loop takes the shard again instead of believing it already runs it; and while a
+//     consumer holds it, the event loop cannot start a second one.
+//   - The checkpoint in the status is the row's: read as it is (no checkpoint included), and put
+//     back to the row's after a failed write. The library sets SHARD_END in memory before the
+//     write and never takes a shard whose status says SHARD_END again.
+//   - A write whose outcome is unknown (an error other than a failed condition: the request may
+//     have committed with its response lost) is resolved by reading the row back.
 type Checkpointer struct {
 	cfg Config
 
 	mu     sync.Mutex
-	leases map[string]localLease // shard ID → what we know of our own lease
+	leases map[string]localLease // shard ID → our lease, while one of our consumers holds it
 }
 
+// localLease is this worker's lease of a shard, present from a successful take until the shard
+// consumer's release (RemoveLeaseOwner).
 type localLease struct {
 	until   time.Time // lease timeout we last wrote
-	revoked bool      // the processor gave the shard up: fail the next renewal
+	revoked bool      // given up or lost: Owns is false and renewals fail until the release
 }
 
 var _ chk.Checkpointer = (*Checkpointer)(nil)
@@ -196,15 +212,39 @@ func (c *Checkpointer) Held() int {
 func (c *Checkpointer) Revoke(shardID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.leases[shardID]
-	l.revoked = true
-	c.leases[shardID] = l
+	if l, ok := c.leases[shardID]; ok {
+		l.revoked = true
+		c.leases[shardID] = l
+	}
 }
 
 func (c *Checkpointer) forget(shardID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.leases, shardID)
+}
+
+// local returns this worker's lease of a shard, if one of its consumers holds the shard.
+func (c *Checkpointer) local(shardID string) (localLease, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.leases[shardID]
+	return l, ok
+}
+
+// ownerForKCL is the owner to put into the KCL's shard status for a row naming rowOwner, given
+// the status' current owner. The KCL never starts a consumer for a shard whose status names this
+// worker, so that may come only from this worker's own take: a row naming this worker with no
+// consumer of this worker holding the shard reads as unowned (the event loop takes it again);
+// while a consumer holds it, the status is left as the KCL and the consumer's take set it.
+func (c *Checkpointer) ownerForKCL(shardID, rowOwner, current string) string {
+	if rowOwner != c.cfg.WorkerID {
+		return rowOwner
+	}
+	if _, held := c.local(shardID); held {
+		return current
+	}
+	return ""
 }
 
 func (c *Checkpointer) getItem(shardID string) (map[string]types.AttributeValue, error) {
@@ -224,16 +264,26 @@ func (c *Checkpointer) getItem(shardID string) (map[string]types.AttributeValue,
 // GetLease takes or renews the lease of a shard for worker. It succeeds only if the lease is
 // free, expired, or ours, and not claimed by another worker; the write is a compare-and-set on
 // the owner and lease timeout read just before, so two workers never both succeed.
+//
+// While a consumer of this worker holds the shard, only its renewal can succeed (the status
+// names this worker): the event loop cannot start a second consumer for it. A failed renewal
+// leaves the shard held, Owns false, until the consumer's release.
 func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
-	renewal := shard.GetLeaseOwner() == worker
+	l, renewal := c.local(shard.ID)
 	if renewal {
-		c.mu.Lock()
-		revoked := c.leases[shard.ID].revoked
-		c.mu.Unlock()
-		if revoked {
-			c.forget(shard.ID)
-			return &LeaseError{Shard: shard.ID, Reason: "given up by the record processor"}
+		switch {
+		case l.revoked:
+			return &LeaseError{Shard: shard.ID, Reason: "given up or lost; released when its consumer ends"}
+		case shard.GetLeaseOwner() != worker:
+			c.Revoke(shard.ID)
+			return &LeaseError{Shard: shard.ID, Reason: "no longer ours, or its consumer in this worker is ending"}
 		}
+	}
+	refuse := func(reason string) error {
+		if renewal {
+			c.Revoke(shard.ID)
+		}
+		return &LeaseError{Shard: shard.ID, Reason: reason}
 	}
 	item, err := c.getItem(shard.ID)
 	if err != nil {
@@ -241,30 +291,25 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 	}
 	now := c.cfg.Now().UTC()
 	owner, prevTimeout := attr(item, AttrOwner), attr(item, AttrLeaseTimeout)
-	expiry, _ := time.Parse(time.RFC3339Nano, prevTimeout)
-	if owner != "" && owner != worker && now.Before(expiry) {
-		return &LeaseError{Shard: shard.ID, Reason: "held by " + owner}
+	if owner != "" && owner != worker && now.Before(parseTime(prevTimeout)) {
+		return refuse("held by " + owner)
 	}
 	if renewal && owner != worker {
-		c.forget(shard.ID)
-		return &LeaseError{Shard: shard.ID, Reason: "taken over by " + owner}
+		return refuse("taken over by " + owner)
 	}
 	claim := attr(item, AttrClaimRequest)
-	claimTime, _ := time.Parse(time.RFC3339Nano, attr(item, AttrClaimTime))
-	claimLive := claim != "" && now.Before(claimTime.Add(c.cfg.ClaimTimeout))
+	claimLive := claim != "" && now.Before(parseTime(attr(item, AttrClaimTime)).Add(c.cfg.ClaimTimeout))
 	if claimLive && claim != worker {
-		if renewal {
-			c.forget(shard.ID)
-		}
-		return &LeaseError{Shard: shard.ID, Reason: "claimed by " + claim}
+		return refuse("claimed by " + claim)
 	}
 
 	until := now.Add(c.cfg.LeaseDuration)
+	untilS := formatTime(until)
 	set := "SET #owner = :me, #timeout = :until ADD #counter :one"
 	names := map[string]string{"#owner": AttrOwner, "#timeout": AttrLeaseTimeout, "#counter": AttrLeaseCounter}
 	values := map[string]types.AttributeValue{
 		":me":    str(worker),
-		":until": str(until.Format(time.RFC3339Nano)),
+		":until": str(untilS),
 		":one":   &types.AttributeValueMemberN{Value: "1"},
 	}
 	var cond string
@@ -298,17 +343,28 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 		ExpressionAttributeValues: values,
 	})
 	if err != nil {
-		if renewal {
-			c.forget(shard.ID)
-		}
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			return &LeaseError{Shard: shard.ID, Reason: "changed while we tried to take it"}
+			return refuse("changed while we tried to take it")
 		}
-		return fmt.Errorf("take lease %s: %w", shard.ID, err)
+		// The write may have committed. Our lease timeout is unique to this write: if the row
+		// holds it, the lease is ours. If we cannot tell, report the error; should the write
+		// land, the row names us without a consumer and the event loop takes the shard again.
+		if got, rerr := c.getItem(shard.ID); rerr != nil || attr(got, AttrOwner) != worker || attr(got, AttrLeaseTimeout) != untilS {
+			return fmt.Errorf("take lease %s: %w", shard.ID, err)
+		}
+		c.cfg.Logger.Info("lease write failed but had committed (read back)", slog.String("shard", shard.ID), slog.String("error", err.Error()))
 	}
 	c.mu.Lock()
-	c.leases[shard.ID] = localLease{until: until}
+	cur, held := c.leases[shard.ID]
+	if renewal && !held {
+		// The consumer ended and released the shard while this renewal was in flight: nobody
+		// runs it. Should the row name us now, it reads as unowned and the event loop takes it.
+		c.mu.Unlock()
+		return &LeaseError{Shard: shard.ID, Reason: "released while renewing"}
+	}
+	cur.until = until // a Revoke since the check above still holds
+	c.leases[shard.ID] = cur
 	c.mu.Unlock()
 	shard.Mux.Lock()
 	shard.AssignedTo = worker
@@ -323,7 +379,9 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 
 // CheckpointSequence records shard.Checkpoint (a sequence number or SHARD_END) as the shard's
 // checkpoint, only if this worker still owns the lease and the checkpoint does not move back.
-// A refusal is a *LeaseError wrapping ErrLeaseLost.
+// A refusal is a *LeaseError wrapping ErrLeaseLost. A write whose outcome is unknown is read
+// back: if the row holds the checkpoint, it is recorded. Whenever it is not recorded, the
+// checkpoint in shard is put back to the row's (the library set it before calling).
 func (c *Checkpointer) CheckpointSequence(shard *par.ShardStatus) error {
 	cp := shard.GetCheckpoint()
 	order, err := Order(cp)
@@ -344,33 +402,43 @@ func (c *Checkpointer) CheckpointSequence(shard *par.ShardStatus) error {
 			":cp": str(cp), ":order": str(order), ":me": str(c.cfg.WorkerID),
 		},
 	})
-	if err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			c.Revoke(shard.ID)
-			return &LeaseError{Shard: shard.ID, Reason: "checkpoint " + cp + " refused: not the owner or it would move backwards"}
-		}
-		return fmt.Errorf("checkpoint %s at %s: %w", shard.ID, cp, err)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var ccf *types.ConditionalCheckFailedException
+	refused := errors.As(err, &ccf)
+	item, rerr := c.getItem(shard.ID)
+	if rerr == nil {
+		stored := attr(item, AttrCheckpoint)
+		if !refused && stored == cp {
+			c.cfg.Logger.Info("checkpoint write failed but had committed (read back)", slog.String("shard", shard.ID), slog.String("checkpoint", cp))
+			return nil
+		}
+		shard.SetCheckpoint(stored)
+	}
+	// If the row could not be read, FetchCheckpoint puts the status right before the event loop
+	// decides anything about the shard.
+	if refused {
+		c.Revoke(shard.ID)
+		return &LeaseError{Shard: shard.ID, Reason: "checkpoint " + cp + " refused: not the owner or it would move backwards"}
+	}
+	return fmt.Errorf("checkpoint %s at %s: %w", shard.ID, cp, err)
 }
 
-// FetchCheckpoint loads the shard's checkpoint, owner, lease timeout and claim into shard. It
-// returns chk.ErrSequenceIDNotFound when the shard has no checkpoint yet.
+// FetchCheckpoint loads the shard's checkpoint, owner, lease timeout and claim into shard, as
+// the row has them (see ownerForKCL for the owner). It returns chk.ErrSequenceIDNotFound when
+// the shard has no checkpoint yet.
 func (c *Checkpointer) FetchCheckpoint(shard *par.ShardStatus) error {
 	item, err := c.getItem(shard.ID)
 	if err != nil {
 		return err
 	}
-	timeout, _ := time.Parse(time.RFC3339Nano, attr(item, AttrLeaseTimeout))
-	shard.Mux.Lock()
-	shard.AssignedTo = attr(item, AttrOwner)
-	shard.LeaseTimeout = timeout
-	shard.ClaimRequest = attr(item, AttrClaimRequest)
 	cp := attr(item, AttrCheckpoint)
-	if cp != "" {
-		shard.Checkpoint = cp
-	}
+	shard.Mux.Lock()
+	shard.AssignedTo = c.ownerForKCL(shard.ID, attr(item, AttrOwner), shard.AssignedTo)
+	shard.LeaseTimeout = parseTime(attr(item, AttrLeaseTimeout))
+	shard.ClaimRequest = attr(item, AttrClaimRequest)
+	shard.Checkpoint = cp
 	shard.Mux.Unlock()
 	if cp == "" {
 		return chk.ErrSequenceIDNotFound
@@ -394,9 +462,13 @@ func (c *Checkpointer) RemoveLeaseInfo(shardID string) error {
 }
 
 // RemoveLeaseOwner releases this worker's lease on a shard; it does nothing if another worker
-// owns it by now.
+// owns it by now. The KCL calls it when a shard consumer ends: the shard stops being held by
+// this worker (after the write, so that the event loop cannot take it again meanwhile). A write
+// whose outcome is unknown is read back; if the row still names this worker, the error is
+// returned and the event loop takes the shard again (see ownerForKCL).
 func (c *Checkpointer) RemoveLeaseOwner(shardID string) error {
-	c.forget(shardID)
+	c.Revoke(shardID)
+	defer c.forget(shardID)
 	ctx, cancel := c.ctx()
 	defer cancel()
 	_, err := c.cfg.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -412,7 +484,9 @@ func (c *Checkpointer) RemoveLeaseOwner(shardID string) error {
 		if errors.As(err, &ccf) {
 			return nil
 		}
-		return fmt.Errorf("release lease %s: %w", shardID, err)
+		if item, rerr := c.getItem(shardID); rerr != nil || attr(item, AttrOwner) == c.cfg.WorkerID {
+			return fmt.Errorf("release lease %s: %w", shardID, err)
+		}
 	}
 	c.cfg.Logger.Info("lease released", slog.String("shard", shardID))
 	return nil
@@ -431,7 +505,8 @@ func (c *Checkpointer) GetLeaseOwner(shardID string) (string, error) {
 }
 
 // ListActiveWorkers maps each worker holding an unexpired lease to its unfinished shards, for
-// the KCL's lease balancing. Like the library it returns chk.ErrShardNotAssigned while any
+// the KCL's lease balancing, and brings every listed shard's status up to date with its row (see
+// ownerForKCL for the owner). Like the library it returns chk.ErrShardNotAssigned while any
 // unfinished shard has no live owner, so that free shards are taken before any is stolen.
 func (c *Checkpointer) ListActiveWorkers(shards map[string]*par.ShardStatus) (map[string][]*par.ShardStatus, error) {
 	leases, err := c.Scan(context.Background())
@@ -440,23 +515,35 @@ func (c *Checkpointer) ListActiveWorkers(shards map[string]*par.ShardStatus) (ma
 	}
 	now := c.cfg.Now()
 	workers := map[string][]*par.ShardStatus{}
+	unassigned := false
 	for _, l := range leases {
 		shard, ok := shards[l.ShardID]
-		if !ok || l.Checkpoint == chk.ShardEnd {
+		if !ok {
 			continue
 		}
+		_, held := c.local(l.ShardID)
 		shard.Mux.Lock()
-		shard.AssignedTo = l.Owner
+		owner := c.ownerForKCL(l.ShardID, l.Owner, shard.AssignedTo)
+		shard.AssignedTo = owner
 		shard.LeaseTimeout = l.LeaseTimeout
 		shard.ClaimRequest = l.ClaimRequest
-		if l.Checkpoint != "" {
+		if !held {
+			// A consumer's status is its own: the library sets the checkpoint there and then
+			// writes it from there, so overwriting it now could make it write another value.
 			shard.Checkpoint = l.Checkpoint
 		}
 		shard.Mux.Unlock()
-		if l.Owner == "" || !now.Before(l.LeaseTimeout) {
-			return nil, chk.ErrShardNotAssigned
+		if l.Checkpoint == chk.ShardEnd {
+			continue
 		}
-		workers[l.Owner] = append(workers[l.Owner], shard)
+		if owner == "" || !now.Before(l.LeaseTimeout) {
+			unassigned = true
+			continue
+		}
+		workers[owner] = append(workers[owner], shard)
+	}
+	if unassigned {
+		return nil, chk.ErrShardNotAssigned
 	}
 	return workers, nil
 }
@@ -481,9 +568,9 @@ func (c *Checkpointer) ClaimShard(shard *par.ShardStatus, claimer string) error 
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":claimer": str(claimer),
-			":now":     str(now.Format(time.RFC3339Nano)),
+			":now":     str(formatTime(now)),
 			":owner":   str(owner),
-			":stale":   str(now.Add(-c.cfg.ClaimTimeout).Format(time.RFC3339Nano)),
+			":stale":   str(formatTime(now.Add(-c.cfg.ClaimTimeout))),
 		},
 	})
 	if err != nil {

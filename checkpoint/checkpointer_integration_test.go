@@ -24,7 +24,17 @@ func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
 
 func newTable(t *testing.T) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
 	t.Helper()
+	return newTableVia(t, nil)
+}
+
+// newTableVia is newTable with the checkpointers' DynamoDB calls passed through wrap (nil: none).
+func newTableVia(t *testing.T, wrap func(checkpoint.DynamoDB) checkpoint.DynamoDB) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
+	t.Helper()
 	clients := localstack.Require(t)
+	var client checkpoint.DynamoDB = clients.DynamoDB
+	if wrap != nil {
+		client = wrap(client)
+	}
 	table := localstack.Name(t, "leases")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LeaseTable: table}, discard()); err != nil {
@@ -35,7 +45,7 @@ func newTable(t *testing.T) (string, *clock, func(worker string) *checkpoint.Che
 	return table, clk, func(worker string) *checkpoint.Checkpointer {
 		t.Helper()
 		cp, err := checkpoint.New(checkpoint.Config{
-			Client: clients.DynamoDB, TableName: table, WorkerID: worker,
+			Client: client, TableName: table, WorkerID: worker,
 			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(),
 		})
 		if err != nil {

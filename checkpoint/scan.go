@@ -46,7 +46,6 @@ func (c *Checkpointer) Scan(ctx context.Context) ([]Lease, error) {
 }
 
 func leaseOf(item map[string]types.AttributeValue) Lease {
-	timeout, _ := time.Parse(time.RFC3339Nano, attr(item, AttrLeaseTimeout))
 	var counter int64
 	if n, ok := item[AttrLeaseCounter].(*types.AttributeValueMemberN); ok {
 		counter, _ = strconv.ParseInt(n.Value, 10, 64)
@@ -54,7 +53,7 @@ func leaseOf(item map[string]types.AttributeValue) Lease {
 	return Lease{
 		ShardID:      attr(item, AttrShardID),
 		Owner:        attr(item, AttrOwner),
-		LeaseTimeout: timeout,
+		LeaseTimeout: parseTime(attr(item, AttrLeaseTimeout)),
 		Checkpoint:   attr(item, AttrCheckpoint),
 		Parent:       attr(item, AttrParent),
 		ClaimRequest: attr(item, AttrClaimRequest),
