@@ -113,7 +113,7 @@ func writeReprocess(w io.Writer, r reprocess.Result) error {
 	}
 	switch {
 	case r.EpochBumped:
-		fmt.Fprintf(&b, "ledger epoch %d → %d: replayed events apply again and rewrite their outputs\n", r.EpochBefore, r.EpochAfter)
+		fmt.Fprintf(&b, "ledger epoch %d → %d: each object's latest event applies again when replayed (older ones stay stale)\n", r.EpochBefore, r.EpochAfter)
 	case r.DryRun && r.EpochAfter > r.EpochBefore:
 		fmt.Fprintf(&b, "would raise the ledger epoch %d → %d\n", r.EpochBefore, r.EpochAfter)
 	default:

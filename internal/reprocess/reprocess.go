@@ -4,8 +4,9 @@
 //
 // Without an epoch bump the replay is idempotent: every replayed event meets a ledger entry with
 // the same (epoch, sequencer) and is dropped as a duplicate (or stale), so no output is written.
-// With it, every replayed event is newer than its object's ledger entry and the handler runs again;
-// events of one object are still replayed in stream order, so each object ends at its last event.
+// With it, the replayed event that each object's ledger entry holds (its latest) applies again and
+// the handler runs for it; older replayed events stay stale, because the sequencer always decides
+// the order and the epoch only breaks a tie.
 //
 // It refuses to run while any lease is live: a running worker keeps reading from the position it
 // holds in memory and reads the epoch only when it takes a lease, so a rewind under it would be
