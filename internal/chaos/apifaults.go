@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -35,11 +36,19 @@ func DefaultAPIFaults(svc apifault.Service) (defaults apifault.Rates, ops map[st
 	return other, ops, lat
 }
 
-// apiFaults are the running proxies, one per service.
+// apiFaults are the running proxies: one per service shared by the forwarder and the workers,
+// and one S3 proxy per worker process (workerS3), so the harness can tell which worker made a
+// call and act on it.
 type apiFaults struct {
-	proxies []*apifault.Proxy
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
+	ctx  context.Context
+	stop context.CancelFunc
+	seed int64
+	log  *slog.Logger
+	s3   string // the stack's S3 endpoint
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	proxies []*apifault.Proxy // every proxy ever started (their counts stay in the report)
 }
 
 // apiServices pairs each proxied service with the SDK's endpoint variable suffix.
@@ -53,7 +62,7 @@ var apiServices = []struct {
 // until close.
 func startAPIFaults(seed int64, log *slog.Logger) (*apiFaults, []string, error) {
 	ctx, stop := context.WithCancel(context.Background())
-	a := &apiFaults{stop: stop}
+	a := &apiFaults{ctx: ctx, stop: stop, seed: seed, log: log}
 	var env []string
 	for i, s := range apiServices {
 		up := os.Getenv("AWS_ENDPOINT_URL_" + s.env)
@@ -61,40 +70,78 @@ func startAPIFaults(seed int64, log *slog.Logger) (*apiFaults, []string, error) 
 			a.close()
 			return nil, nil, fmt.Errorf("API faults need the stack's endpoints: AWS_ENDPOINT_URL_%s is not set (or run with -no-api-faults)", s.env)
 		}
-		def, ops, lat := DefaultAPIFaults(s.svc)
-		p, err := apifault.New(apifault.Config{
-			Service: s.svc, Upstream: up, Seed: uint64(seed)*4 + uint64(i), Default: def, Ops: ops, Latency: lat,
-			Logger: log.With(slog.String("proxy", string(s.svc))),
-		})
+		if s.svc == apifault.S3 {
+			a.s3 = up
+		}
+		p, err := a.start(s.svc, up, uint64(seed)*4+uint64(i), nil)
 		if err != nil {
 			a.close()
 			return nil, nil, err
 		}
-		a.proxies = append(a.proxies, p)
 		env = append(env, "AWS_ENDPOINT_URL_"+s.env+"="+p.URL())
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			if err := p.Run(ctx); err != nil {
-				log.Warn("chaos: API fault proxy stopped", slog.String("service", string(s.svc)), slog.String("error", err.Error()))
-			}
-		}()
 	}
 	return a, env, nil
 }
 
-// counts returns what every proxy injected (calls forwarded without a fault left out).
+// start starts one proxy with the default fault rates of svc.
+func (a *apiFaults) start(svc apifault.Service, upstream string, seed uint64, after func(string, *http.Request)) (*apifault.Proxy, error) {
+	def, ops, lat := DefaultAPIFaults(svc)
+	p, err := apifault.New(apifault.Config{
+		Service: svc, Upstream: upstream, Seed: seed, Default: def, Ops: ops, Latency: lat,
+		AfterForward: after, Logger: a.log.With(slog.String("proxy", string(svc))),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.proxies = append(a.proxies, p)
+	a.mu.Unlock()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := p.Run(a.ctx); err != nil {
+			a.log.Warn("chaos: API fault proxy stopped", slog.String("service", string(svc)), slog.String("error", err.Error()))
+		}
+	}()
+	return p, nil
+}
+
+// workerS3 starts the S3 proxy of the gen-th worker process, seeded from the run's seed and gen,
+// which calls after for every call it forwarded, and returns the environment entry that sends
+// the worker through it. The proxy runs until close (a killed worker's counts stay).
+func (a *apiFaults) workerS3(gen int, after func(string, *http.Request)) (string, error) {
+	p, err := a.start(apifault.S3, a.s3, uint64(a.seed)<<20+0x5300+uint64(gen), after)
+	if err != nil {
+		return "", err
+	}
+	return "AWS_ENDPOINT_URL_S3=" + p.URL(), nil
+}
+
+// counts returns what every proxy injected (calls forwarded without a fault left out), summed
+// per service, operation and kind.
 func (a *apiFaults) counts() []apifault.Count {
 	if a == nil {
 		return nil
 	}
-	var out []apifault.Count
-	for _, p := range a.proxies {
+	a.mu.Lock()
+	proxies := append([]*apifault.Proxy(nil), a.proxies...)
+	a.mu.Unlock()
+	type k struct {
+		svc  apifault.Service
+		op   string
+		kind apifault.Kind
+	}
+	sum := map[k]int64{}
+	for _, p := range proxies {
 		for _, c := range p.Counts() {
 			if c.Kind != apifault.KindNone {
-				out = append(out, c)
+				sum[k{c.Service, c.Operation, c.Kind}] += c.N
 			}
 		}
+	}
+	var out []apifault.Count
+	for x, n := range sum {
+		out = append(out, apifault.Count{Service: x.svc, Operation: x.op, Kind: x.kind, N: n})
 	}
 	apifault.SortCounts(out)
 	return out

@@ -7,11 +7,19 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/lab/apifault"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/proc"
@@ -43,25 +51,46 @@ type Report struct {
 	Conflicts     float64
 	Repairs       float64
 	Fenced        float64
-	Kills, Pauses int
+	// Refused are handler writes refused by a conditional write (If-Match / If-None-Match):
+	// late writes that S3 itself fenced. InSync are handler calls that found the output in sync
+	// already. Checks are the output checks by what prompted them.
+	Refused, InSync float64
+	Checks          map[string]float64
+	Kills, Pauses   int
+	// AimedPauses are pauses past the lease started right after the worker read an input
+	// (also counted in Pauses).
+	AimedPauses int
 	// Double faults: kills while another worker was paused past its lease, and kills of a
 	// worker right after it committed a record (both also counted in Kills).
 	KillsInPause, KillsAfterCommit int
 	// APIFaults are the AWS API faults injected into the processes' calls, per service,
 	// operation and kind (none when APIFaultsOff).
-	APIFaults      []apifault.Count
-	APIFaultsOff   bool
-	Added, Removed int
-	Reshards       []string
-	LeaseMoves     int
-	Failovers      []time.Duration
-	GracefulStops  []time.Duration
-	CatchUp        time.Duration
-	KeysChecked    int
-	Violations     []violation
-	InjectorErrors []string
-	LeaseDuration  time.Duration
-	NotCaughtUpWhy string
+	APIFaults    []apifault.Count
+	APIFaultsOff bool
+	// Versioned: the input bucket was versioned; LoadOps counts the load's operations by kind.
+	Versioned bool
+	LoadOps   map[string]int
+	// Operator commands run during the load (OperatorsOff when turned off).
+	OperatorsOff     bool
+	OperatorRuns     map[string]int
+	OperatorLog      []string
+	ReconcileFound   int
+	ReconcileFixes   int
+	LettersRedriven  int
+	LettersPending   int
+	ReprocessDownFor []time.Duration
+	Accounting       accounting
+	Added, Removed   int
+	Reshards         []string
+	LeaseMoves       int
+	Failovers        []time.Duration
+	GracefulStops    []time.Duration
+	CatchUp          time.Duration
+	KeysChecked      int
+	Violations       []violation
+	InjectorErrors   []string
+	LeaseDuration    time.Duration
+	NotCaughtUpWhy   string
 }
 
 // Run runs the chaos scenario and writes the report to cfg.Out. It returns an error wrapping
@@ -81,6 +110,12 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	}, log)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Versioned {
+		if _, err := clients.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(in),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
+			return nil, fmt.Errorf("enable versioning on %s: %w", in, err)
+		}
 	}
 	fmt.Fprintf(cfg.Out, "chaos: seed %d, %s of load at %.0f ops/s over %d keys, %d workers, stream %s (%d shards)\n",
 		cfg.Seed, cfg.Duration, cfg.Rate, cfg.Keys, cfg.Workers, stream, cfg.Shards)
@@ -145,6 +180,18 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 		"--output-bucket", out, "--s3-path-style", "--lease-duration", cfg.LeaseDuration.String(),
 		"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "15s", "--log-level", "info",
 	}}
+	if api != nil {
+		// Each worker reaches S3 through its own proxy, which tells the harness when the worker
+		// has just read an input (runZombies pauses it right there).
+		inPrefix := "/" + in + "/"
+		cl.s3Proxy = func(gen int, m *member) (string, error) {
+			return api.workerS3(gen, func(op string, r *http.Request) {
+				if op == "GetObject" && strings.HasPrefix(r.URL.Path, inPrefix) {
+					m.inputRead()
+				}
+			})
+		}
+	}
 	defer cl.stopAll(20 * time.Second)
 	for i := 0; i < cfg.Workers; i++ {
 		if _, err := cl.start(ctx, false); err != nil {
@@ -180,8 +227,25 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	if err != nil {
 		return nil, err
 	}
+	ld.versioned = cfg.Versioned
+	led, err := ledger.New(clients.DynamoDB, ledgerT)
+	if err != nil {
+		return nil, err
+	}
+	letters, err := deadletter.New(clients.DynamoDB, dead)
+	if err != nil {
+		return nil, err
+	}
 	inj := &injector{cfg: &cfg, cluster: cl, leases: lw, kc: clients.Kinesis, stream: stream,
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa17)), log: log}
+	if !cfg.NoOperators {
+		writer, err := forwarder.NewWriter(forwarder.WriterConfig{Client: clients.Kinesis, StreamName: stream, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		inj.ops = &operators{s3: clients.S3, kc: clients.Kinesis, in: in, out: out, stream: stream, ledger: led,
+			letters: letters, leases: inspector, writer: writer, runs: map[string]int{}, redrivenID: map[string]string{}}
+	}
 	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.Duration)
 	defer stopLoad()
 	var runWG sync.WaitGroup
@@ -193,6 +257,15 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	go func() {
 		defer runWG.Done()
 		inj.run(loadCtx, cfg.Duration)
+	}()
+	runWG.Add(2)
+	go func() {
+		defer runWG.Done()
+		inj.runZombies(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0x2041e)))
+	}()
+	go func() {
+		defer runWG.Done()
+		inj.runOperators(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0x0be7)))
 	}()
 	if !cfg.NoDoubleFaults {
 		runWG.Add(1)
@@ -258,13 +331,23 @@ waitLoad:
 	catchUp := time.Since(loadEnd)
 	cl.scrapeAll(ctx)
 
-	led, err := ledger.New(clients.DynamoDB, ledgerT)
-	if err != nil {
-		return nil, err
-	}
 	vs, checked, err := checkGuarantee(ctx, clients.S3, in, out, led, ld)
 	if err != nil {
 		return nil, err
+	}
+	objs := make([]string, 0, len(ld.keys))
+	for _, k := range ld.keys {
+		objs = append(objs, in+"/"+k)
+	}
+	var redriven int
+	if inj.ops != nil {
+		inj.ops.mu.Lock()
+		redriven = inj.ops.redriven
+		inj.ops.mu.Unlock()
+	}
+	acct, err := account(ctx, cl.all(), letters, led, objs, redriven)
+	if err != nil {
+		return nil, fmt.Errorf("accounting: %w", err)
 	}
 	received, duplicated, held := px.stats()
 	fwdMetrics, _ := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
@@ -283,14 +366,29 @@ waitLoad:
 		Conflicts:    w.Sum("shardline_worker_ledger_conflicts_total"),
 		Repairs:      w.Sum("shardline_worker_output_repairs_total"),
 		Fenced:       w.Sum("shardline_worker_late_writes_fenced_total"),
-		Kills:        inj.kills, Pauses: inj.pauses, Added: inj.added, Removed: inj.removed,
+		Refused:      w.Sum("shardline_handler_conditional_writes_refused_total"),
+		InSync:       w.Sum("shardline_handler_outputs_in_sync_total"),
+		Checks:       map[string]float64{},
+		Kills:        inj.kills, Pauses: inj.pauses, AimedPauses: inj.aimedPauses, Added: inj.added, Removed: inj.removed,
 		KillsInPause: inj.killsInPause, KillsAfterCommit: inj.killsAfterCommit,
 		APIFaults: api.counts(), APIFaultsOff: cfg.NoAPIFaults,
 		Reshards: inj.reshards, LeaseMoves: moves, Failovers: failovers, GracefulStops: inj.stops,
 		CatchUp: catchUp, KeysChecked: checked, Violations: vs, InjectorErrors: inj.errors,
 		LeaseDuration: cfg.LeaseDuration,
+		Versioned:     cfg.Versioned, LoadOps: ld.kindCounts(), OperatorsOff: cfg.NoOperators, Accounting: acct,
 	}
 	inj.mu.Unlock()
+	for _, after := range []string{"commit", "conflict", "duplicate", "own_write", "fence", "dead_letter"} {
+		r.Checks[after] = w.Sum("shardline_worker_output_checks_total", "after="+after)
+	}
+	if o := inj.ops; o != nil {
+		o.mu.Lock()
+		r.OperatorRuns, r.OperatorLog = o.runs, o.what
+		r.ReconcileFound, r.ReconcileFixes = o.found, o.enqueued
+		r.LettersRedriven, r.LettersPending = o.redriven, o.pending
+		r.ReprocessDownFor = o.stopped
+		o.mu.Unlock()
+	}
 	if catchErr != nil {
 		r.NotCaughtUpWhy = why
 	}
@@ -298,6 +396,8 @@ waitLoad:
 	switch {
 	case len(vs) > 0:
 		return r, fmt.Errorf("%w: %d keys", ErrViolations, len(vs))
+	case len(acct.Problems) > 0:
+		return r, fmt.Errorf("%w: accounting: %d problems", ErrViolations, len(acct.Problems))
 	case catchErr != nil:
 		return r, fmt.Errorf("%w: workers did not catch up within %s (%s)", ErrViolations, cfg.CatchUp, why)
 	}

@@ -15,10 +15,11 @@ import (
 	"github.com/shardline/shardline/internal/localstack"
 )
 
-// TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load with every
-// injector on (duplicates, reordering, kill -9, a pause past the lease, scaling, a split and a
-// merge, overlapping process faults, AWS API faults with lost responses), then the guarantee
-// check. `make chaos` is the long run.
+// TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load on a versioned
+// input bucket with every injector on (duplicates, reordering, kill -9, pauses past the lease,
+// some aimed right after an input read, scaling, a split and a merge, overlapping process
+// faults, AWS API faults with lost responses, operator commands), then the guarantee check and
+// the accounting of records and dead letters. `make chaos` is the long run.
 func TestShortChaos(t *testing.T) {
 	clients := localstack.Require(t)
 	bin := filepath.Join(t.TempDir(), "shardline")
@@ -30,7 +31,7 @@ func TestShortChaos(t *testing.T) {
 	defer cancel()
 	r, err := chaos.Run(ctx, clients, chaos.Config{
 		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
-		CatchUp: 3 * time.Minute, WebhookAddr: localstack.WebhookAddr(t), LogDir: t.TempDir(),
+		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: localstack.WebhookAddr(t), LogDir: t.TempDir(),
 		Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Log("\n" + out.String())
@@ -45,6 +46,16 @@ func TestShortChaos(t *testing.T) {
 	}
 	if apifault.Total(r.APIFaults, apifault.KindThrottle) == 0 || apifault.Total(r.APIFaults, apifault.KindLost) == 0 {
 		t.Errorf("AWS API faults not injected (throttles and lost responses): %+v", r.APIFaults)
+	}
+	ops := 0
+	for _, n := range r.OperatorRuns {
+		ops += n
+	}
+	if ops == 0 {
+		t.Errorf("no operator command ran: %v", r.OperatorRuns)
+	}
+	if len(r.Accounting.Problems) != 0 {
+		t.Errorf("accounting problems: %v", r.Accounting.Problems)
 	}
 	if r.Applied == 0 || r.Notifications < r.Puts+r.Deletes {
 		t.Errorf("nothing applied or notifications missing: %+v", r)

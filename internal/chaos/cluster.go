@@ -20,6 +20,28 @@ type member struct {
 	mu     sync.Mutex
 	paused bool
 	last   scrape.Metrics // last successful scrape (kept after the process dies)
+	// onInputRead, when set, is called once, by the worker's own S3 proxy, right after a
+	// GetObject of an input object completed upstream and before the worker has the response
+	// (see injector.runZombies).
+	onInputRead func()
+}
+
+// arm makes fn run at m's next input read (replacing an armed fn), or disarms with nil.
+func (m *member) arm(fn func()) {
+	m.mu.Lock()
+	m.onInputRead = fn
+	m.mu.Unlock()
+}
+
+// inputRead runs and disarms the armed fn, if any.
+func (m *member) inputRead() {
+	m.mu.Lock()
+	fn := m.onInputRead
+	m.onInputRead = nil
+	m.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }
 
 func (m *member) setPaused(v bool) {
@@ -40,6 +62,9 @@ type cluster struct {
 	logDir string
 	args   []string // common worker arguments
 	env    []string // added to the workers' environment (the API fault proxies' endpoints)
+	// s3Proxy, when set, starts the gen-th worker's own S3 proxy, which calls m.inputRead after
+	// every input read, and returns the environment entry that points the worker at it.
+	s3Proxy func(gen int, m *member) (string, error)
 
 	mu      sync.Mutex
 	gen     int
@@ -50,18 +75,28 @@ type cluster struct {
 func (c *cluster) start(ctx context.Context, extra bool) (*member, error) {
 	c.mu.Lock()
 	c.gen++
-	id := fmt.Sprintf("chaos-w%02d", c.gen)
+	gen := c.gen
+	id := fmt.Sprintf("chaos-w%02d", gen)
 	c.mu.Unlock()
 	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
+	m := &member{id: id, metricsURL: "http://" + addr + "/metrics", extra: extra}
+	env := c.env
+	if c.s3Proxy != nil {
+		e, err := c.s3Proxy(gen, m)
+		if err != nil {
+			return nil, err
+		}
+		env = append(append([]string(nil), c.env...), e) // the last value of a name wins
+	}
 	args := append([]string{"work", "--worker-id", id, "--metrics-addr", addr}, c.args...)
-	p, err := proc.StartEnv(c.binary, c.logDir, "chaos-", id, c.env, args...)
+	p, err := proc.StartEnv(c.binary, c.logDir, "chaos-", id, env, args...)
 	if err != nil {
 		return nil, err
 	}
-	m := &member{id: id, proc: p, metricsURL: "http://" + addr + "/metrics", extra: extra}
+	m.proc = p
 	if err := p.WaitReady(ctx, "http://"+addr+"/readyz", 60*time.Second); err != nil {
 		p.Kill()
 		return nil, err
@@ -120,6 +155,13 @@ func (c *cluster) scrapeAll(ctx context.Context) {
 			m.mu.Unlock()
 		}
 	}
+}
+
+// all returns every member that ever ran, running or gone.
+func (c *cluster) all() []*member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(append([]*member(nil), c.members...), c.gone...)
 }
 
 // totals sums the last scrape of every member that ever ran.

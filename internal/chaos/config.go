@@ -2,11 +2,14 @@
 // stack: a load generator puts, deletes and re-puts objects in MinIO, MinIO's real notifications
 // pass through a proxy that duplicates and reorders them on their way to a forwarder process,
 // and N worker processes are killed, paused past their lease, added, removed and made to
-// rebalance while the stream is split and merged, two of these faults at a time. The processes
+// rebalance while the stream is split and merged, two of these faults at a time, some pauses aimed
+// right after a worker read an input, while operators run reconcile, redrive, reprocess and
+// reshard scale; the input bucket may be versioned. The processes
 // reach S3, Kinesis and DynamoDB through AWS API fault proxies (internal/lab/apifault) that
 // throttle, fail, reset, delay and lose the responses of a few percent of their calls. When the
 // load stops the harness waits for the workers to catch up and checks, for every key, that the
-// output exists iff the input exists and was derived from the input's current content.
+// output exists iff the input exists and was derived from the input's current content, and
+// accounts for every record and every dead letter.
 package chaos
 
 import (
@@ -38,6 +41,13 @@ type Config struct {
 	// NoDoubleFaults turns off the second process-fault injector, which overlaps faults: a kill
 	// while another worker is paused, a kill right after a worker committed a record.
 	NoDoubleFaults bool
+	// NoOperators turns off the operator commands run during the load: reconcile --fix,
+	// redrive, a partial reprocess with an epoch bump (which stops and restarts every worker) and
+	// reshard scale.
+	NoOperators bool
+	// Versioned enables versioning on the input bucket; the load then also deletes specific
+	// versions (current and non-current) and removes delete markers.
+	Versioned bool
 
 	WebhookAddr string // where MinIO posts notifications; default 127.0.0.1:8085
 	NotifyARN   string // MinIO queue ARN; default arn:minio:sqs::SHARDLINE:webhook

@@ -27,12 +27,18 @@ type injector struct {
 	// double faults (runDouble), also counted in kills
 	killsInPause     int
 	killsAfterCommit int
+	aimedPauses      int // pauses right after an input read (runZombies), also counted in pauses
 	added            int
 	removed          int
 	reshards         []string
 	stops            []time.Duration // graceful stop times of removed workers
 	errors           []string
 	restarts         sync.WaitGroup
+
+	// gate keeps workers from starting, and the stream from being resharded, while an operator
+	// command that needs every worker stopped runs (reprocess holds it exclusively).
+	gate sync.RWMutex
+	ops  *operators // nil without operators
 }
 
 func (in *injector) kinds() []string {
@@ -131,6 +137,8 @@ func (in *injector) kill(ctx context.Context, m *member, rng *rand.Rand) bool {
 		case <-ctx.Done():
 		case <-time.After(delay):
 		}
+		in.gate.RLock()
+		defer in.gate.RUnlock()
 		if _, err := in.cluster.start(context.WithoutCancel(ctx), m.extra); err != nil {
 			in.note(fmt.Errorf("restart after kill: %w", err))
 		}
@@ -215,7 +223,9 @@ func (in *injector) scale(ctx context.Context) {
 			return
 		}
 	}
+	in.gate.RLock()
 	m, err := in.cluster.start(ctx, true)
+	in.gate.RUnlock()
 	if err != nil {
 		in.note(fmt.Errorf("add worker: %w", err))
 		return
@@ -227,7 +237,9 @@ func (in *injector) scale(ctx context.Context) {
 }
 
 func (in *injector) reshard(ctx context.Context, fn func(context.Context, *kinesis.Client, string, *rand.Rand) (string, error)) {
+	in.gate.RLock()
 	what, err := fn(ctx, in.kc, in.stream, in.rng)
+	in.gate.RUnlock()
 	if err != nil {
 		in.note(err)
 		return

@@ -19,6 +19,12 @@ func (r *Report) Write(out io.Writer) {
 	row("seed", r.Seed)
 	row("load", fmt.Sprintf("%s, %d keys, %d workers", r.Duration, r.Keys, r.Workers))
 	row("operations issued", fmt.Sprintf("%d puts, %d deletes (%d failed)", r.Puts, r.Deletes, r.FailedOps))
+	if r.Versioned {
+		row("versioned input bucket", fmt.Sprintf("%d delete markers, %d current and %d non-current version deletes, %d delete markers removed",
+			r.LoadOps[opDelete], r.LoadOps[opDeleteCurrent], r.LoadOps[opDeleteNoncurrent], r.LoadOps[opRemoveMarker]))
+	} else {
+		row("versioned input bucket", "off")
+	}
 	row("notifications from MinIO", r.Notifications)
 	row("injected duplicates / reordered", fmt.Sprintf("%d / %d", r.Duplicated, r.Reordered))
 	row("events forwarded", r.Forwarded)
@@ -28,7 +34,10 @@ func (r *Report) Write(out io.Writer) {
 	row("superseded in a batch", r.Superseded)
 	row("dead-lettered", r.DeadLettered)
 	row("ledger conflicts / output repairs / late writes fenced", fmt.Sprintf("%.0f / %.0f / %.0f", r.Conflicts, r.Repairs, r.Fenced))
+	row("writes refused by a conditional write / outputs found in sync", fmt.Sprintf("%.0f / %.0f", r.Refused, r.InSync))
+	row("output checks after", checks(r.Checks))
 	row("kills (-9) / pauses past lease", fmt.Sprintf("%d / %d", r.Kills, r.Pauses))
+	row("pauses aimed right after an input read", r.AimedPauses)
 	row("double faults: kills during a pause / right after a commit", fmt.Sprintf("%d / %d", r.KillsInPause, r.KillsAfterCommit))
 	row("workers added / removed (SIGTERM)", fmt.Sprintf("%d / %d", r.Added, r.Removed))
 	row("graceful stops", durations(r.GracefulStops))
@@ -37,10 +46,21 @@ func (r *Report) Write(out io.Writer) {
 	row("failover after kill (lease "+r.LeaseDuration.String()+")", durations(r.Failovers))
 	row("catch-up after load stopped", r.CatchUp.Round(100*time.Millisecond))
 	r.writeAPIFaults(row)
+	r.writeOperators(row)
+	a := r.Accounting
+	row("records received / finished (all outcomes)", fmt.Sprintf("%.0f / %.0f (%.0f received but left unfinished by that worker: abandoned at a kill, lease loss or stop, re-read by the next owner)",
+		a.Received, a.Finished, a.Received-a.Finished))
+	row("workers scraped / killed before a scrape", fmt.Sprintf("%d / %d", a.Scraped, a.Unscraped))
+	row("dead letters left / redriven / ledger entries dead-lettered", fmt.Sprintf("%d / %d / %d", a.Letters, a.Redriven, a.LedgerDeadLettered))
+	row("ACCOUNTING PROBLEMS", len(a.Problems))
+	row("protective paths exercised", r.exercised())
 	row("keys checked", r.KeysChecked)
 	row("VIOLATIONS", len(r.Violations))
 	tw.Flush()
 	fmt.Fprintln(out, "  (worker counters are summed from 1 s scrapes; a killed worker's last second is not counted)")
+	for _, p := range a.Problems {
+		fmt.Fprintf(out, "  ACCOUNTING: %s\n", p)
+	}
 	for _, e := range r.InjectorErrors {
 		fmt.Fprintf(out, "  injector error: %s\n", e)
 	}
@@ -51,7 +71,7 @@ func (r *Report) Write(out io.Writer) {
 		fmt.Fprintf(out, "\n  VIOLATION %s: %s\n    input etag %q, output source-etag %q (sequencer %s)\n    ledger: %s\n",
 			v.Key, v.Problem, v.Input, v.Output, v.OutSeq, v.Ledger)
 		for _, o := range v.History {
-			fmt.Fprintf(out, "    %s %-6s %s\n", o.At.Format("15:04:05.000"), o.Kind, o.ETag)
+			fmt.Fprintf(out, "    %s %-25s %s %s\n", o.At.Format("15:04:05.000"), o.Kind, o.ETag, o.Version)
 		}
 	}
 }
@@ -103,4 +123,58 @@ func (r *Report) writeAPIFaults(row func(string, any)) {
 	for _, k := range order {
 		row(fmt.Sprintf("  %s %s", k.svc, k.op), strings.Join(byOp[k], ", "))
 	}
+}
+
+// writeOperators adds the operator commands' rows.
+func (r *Report) writeOperators(row func(string, any)) {
+	if r.OperatorsOff {
+		row("operator commands", "off")
+		return
+	}
+	var runs []string
+	for _, op := range []string{opReconcile, opRedrive, opReprocess, opScale} {
+		runs = append(runs, fmt.Sprintf("%s %d", op, r.OperatorRuns[op]))
+	}
+	row("operator commands run", strings.Join(runs, ", "))
+	row("  reconcile: problems found / repairs enqueued", fmt.Sprintf("%d / %d", r.ReconcileFound, r.ReconcileFixes))
+	row("  redrive: letters put back / left pending", fmt.Sprintf("%d / %d", r.LettersRedriven, r.LettersPending))
+	row("  reprocess: workers down for", durations(r.ReprocessDownFor))
+	for _, l := range r.OperatorLog {
+		row("  ran", l)
+	}
+}
+
+// checks lists the output checks per reason.
+func checks(m map[string]float64) string {
+	var parts []string
+	for _, k := range []string{"commit", "conflict", "duplicate", "own_write", "fence", "dead_letter"} {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// exercised lists the protective paths the issue requires to be reached, each with its count;
+// a path not reached is marked.
+func (r *Report) exercised() string {
+	lost := apifault.Total(r.APIFaults, apifault.KindLost)
+	versionDeletes := r.LoadOps[opDeleteCurrent] + r.LoadOps[opDeleteNoncurrent]
+	paths := []struct {
+		name string
+		n    float64
+	}{
+		{"ledger conflicts", r.Conflicts},
+		{"late writes fenced or refused", r.Fenced + r.Refused},
+		{"repairs", r.Repairs},
+		{"lost-response retries", float64(lost)},
+		{"version deletes", float64(versionDeletes)},
+	}
+	var parts []string
+	for _, p := range paths {
+		s := fmt.Sprintf("%s %.0f", p.name, p.n)
+		if p.n == 0 {
+			s += " (NOT REACHED)"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }

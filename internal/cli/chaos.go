@@ -35,6 +35,8 @@ func runChaos(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&cfg.NoReshard, "no-reshard", false, "do not split and merge shards")
 	fs.BoolVar(&cfg.NoAPIFaults, "no-api-faults", false, "let the processes reach S3, Kinesis and DynamoDB directly, without the AWS API fault proxies")
 	fs.BoolVar(&cfg.NoDoubleFaults, "no-double-faults", false, "inject one process fault at a time (no kill during a pause or right after a commit)")
+	fs.BoolVar(&cfg.NoOperators, "no-operators", false, "run no operator commands (reconcile --fix, redrive, reprocess --epoch-bump, reshard scale) during the load")
+	fs.BoolVar(&cfg.Versioned, "versioned", true, "version the input bucket; the load also deletes specific versions and removes delete markers (-versioned=false: unversioned)")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")
 	fs.StringVar(&cfg.LogDir, "log-dir", ".local/log", "directory for the processes' logs")

@@ -115,6 +115,13 @@ type Config struct {
 	// be zero.
 	LatencyOnly bool
 
+	// AfterForward, when set, is called with the operation name and the request of every call
+	// that was forwarded and completed upstream (including a lost one, before its client sees
+	// the reset), before the client receives the response. It runs on the call's goroutine: a
+	// test harness uses it to act at a precise moment of the client's work (e.g. to pause the
+	// client right after it read an object), so it must return promptly.
+	AfterForward func(op string, r *http.Request)
+
 	// Registerer, when set, gets the counter shardline_lab_apifault_calls_total.
 	Registerer prometheus.Registerer
 	// Transport forwards calls upstream; default a transport of its own with keep-alives and

@@ -175,10 +175,14 @@ func (p *Proxy) draw(op string) (decision, [16]byte) {
 	return d, id
 }
 
-// loseResponse runs on the upstream's response of every forwarded call. For a call marked lost
+// loseResponse runs on the upstream's response of every forwarded call: it calls AfterForward,
+// if set, and, for a call marked lost
 // it reads the whole response (the call has completed upstream) and returns errLost, so that
 // forwardError resets the client's connection instead of replying.
 func (p *Proxy) loseResponse(resp *http.Response) error {
+	if p.cfg.AfterForward != nil {
+		p.cfg.AfterForward(Operation(p.cfg.Service, resp.Request), resp.Request)
+	}
 	l, ok := resp.Request.Context().Value(lostKey{}).(*lost)
 	if !ok {
 		return nil
