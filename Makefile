@@ -70,6 +70,9 @@ lint: ## gofmt and go vet
 # Packages whose integration tests also run on moto_server, a second, independent implementation
 # of the DynamoDB, Kinesis and S3 wire protocols: ledger, leases and checkpoints, dead letters, and
 # forward -> work -> output. Tests moto cannot serve skip themselves (localstack.SkipOnMoto).
+# No -race here (the main run has it): moto closes every connection, and under -race the SDK now
+# and then fails to read a committed conditional write's response and retries it, which then
+# reports a false ledger conflict (2 of 8 runs); see docs/local-stack.md.
 MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./internal/worker/
 
 .PHONY: test test-moto
@@ -81,7 +84,7 @@ test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops
 
 test-moto: ## the integration tests of MOTO_PKGS against moto_server (starts and stops it)
 	$(STACK) up moto
-	rc=0; eval "$$($(STACK) env moto)" && SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m $(MOTO_PKGS) || rc=$$?; $(STACK) down moto; exit $$rc
+	rc=0; eval "$$($(STACK) env moto)" && SHARDLINE_INTEGRATION=1 $(GO) test -count=1 -timeout 10m $(MOTO_PKGS) || rc=$$?; $(STACK) down moto; exit $$rc
 
 .PHONY: test-unit
 test-unit: ## tests that need no local stack (integration tests skip)
