@@ -175,12 +175,26 @@ func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 	})
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return fmt.Errorf("ledger commit %s at %s: %w", e.Object, e.Sequencer, ErrConflict)
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("ledger commit %s: %w", e.Object, err)
 		}
-		return fmt.Errorf("ledger commit %s: %w", e.Object, err)
+		// The condition fails also when this very write committed and its response was lost:
+		// the SDK retried it, and the retry met our own item. Read it back; the commit time
+		// (to the nanosecond) makes our item recognisable.
+		got, found, getErr := l.Get(ctx, e.Object)
+		if getErr == nil && found && sameCommit(got, e) {
+			return nil
+		}
+		return fmt.Errorf("ledger commit %s at %s: %w", e.Object, e.Sequencer, ErrConflict)
 	}
 	return nil
+}
+
+// sameCommit reports whether the stored entry got is the one Commit wrote for e.
+func sameCommit(got, e Entry) bool {
+	return got.Sequencer == e.Sequencer && got.Epoch == e.Epoch && got.EventID == e.EventID &&
+		got.Outcome == e.Outcome && got.Worker == e.Worker &&
+		got.UpdatedAt.UTC().Format(time.RFC3339Nano) == e.UpdatedAt.UTC().Format(time.RFC3339Nano)
 }
 
 // Epoch returns the current epoch (0 when never set).
