@@ -105,3 +105,17 @@ func (w *leaseWatch) stats() (moves int, failovers []time.Duration) {
 	defer w.mu.Unlock()
 	return w.moves, append([]time.Duration(nil), w.failovers...)
 }
+
+// owners returns the workers that held a live lease at the last poll.
+func (w *leaseWatch) owners() map[string]bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := time.Now()
+	out := map[string]bool{}
+	for _, l := range w.current {
+		if l.Owner != "" && now.Before(l.LeaseTimeout) && l.Checkpoint != chk.ShardEnd {
+			out[l.Owner] = true
+		}
+	}
+	return out
+}

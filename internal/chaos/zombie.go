@@ -9,7 +9,7 @@ import (
 
 // runZombies aims pauses at the moment a zombie is made of: between a handler's read of the
 // input and its write of the output. Every 12–30 s (drawn from its own rng) it arms one running
-// worker; the worker's own S3 proxy calls back as soon as a GetObject of an input object has
+// worker that holds a shard; the worker's own S3 proxy calls back as soon as a GetObject of an input object has
 // completed upstream, before the worker has the response, and the callback pauses (SIGSTOP) that
 // worker right there. It stays paused for its lease plus 1–3 s, so its shards move on, and then
 // resumes with a read in hand that it converts and writes: a late write that the conditional
@@ -34,10 +34,18 @@ func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand) {
 	if len(in.cluster.running()) < 2 {
 		return // a zombie needs another worker to take its shards
 	}
-	m := in.victim(rng)
-	if m == nil {
+	// A worker that holds a shard reads inputs; one without a lease would never fire.
+	owners := in.leases.owners()
+	var live []*member
+	for _, m := range in.cluster.running() {
+		if !m.isPaused() && owners[m.id] {
+			live = append(live, m)
+		}
+	}
+	if len(live) == 0 {
 		return
 	}
+	m := live[rng.IntN(len(live))]
 	hold := in.cfg.LeaseDuration + time.Duration(1000+rng.IntN(2000))*time.Millisecond
 	fired := make(chan bool, 1)
 	m.arm(func() { fired <- in.pauseStart(m, hold) })
