@@ -343,14 +343,18 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 		ExpressionAttributeValues: values,
 	})
 	if err != nil {
+		// The write may have committed: with an unknown outcome, or with a failed condition
+		// that an SDK retry of our own committed write met (its response was lost). Our lease
+		// timeout is unique to this write: if the row holds it, the lease is ours. If we cannot
+		// tell, report the error; should the write land, the row names us without a consumer and
+		// the event loop takes the shard again.
 		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
+		got, rerr := c.getItem(shard.ID)
+		ours := rerr == nil && attr(got, AttrOwner) == worker && attr(got, AttrLeaseTimeout) == untilS
+		switch {
+		case !ours && errors.As(err, &ccf):
 			return refuse("changed while we tried to take it")
-		}
-		// The write may have committed. Our lease timeout is unique to this write: if the row
-		// holds it, the lease is ours. If we cannot tell, report the error; should the write
-		// land, the row names us without a consumer and the event loop takes the shard again.
-		if got, rerr := c.getItem(shard.ID); rerr != nil || attr(got, AttrOwner) != worker || attr(got, AttrLeaseTimeout) != untilS {
+		case !ours:
 			return fmt.Errorf("take lease %s: %w", shard.ID, err)
 		}
 		c.cfg.Logger.Info("lease write failed but had committed (read back)", slog.String("shard", shard.ID), slog.String("error", err.Error()))
@@ -410,7 +414,8 @@ func (c *Checkpointer) CheckpointSequence(shard *par.ShardStatus) error {
 	item, rerr := c.getItem(shard.ID)
 	if rerr == nil {
 		stored := attr(item, AttrCheckpoint)
-		if !refused && stored == cp {
+		if stored == cp && attr(item, AttrOwner) == c.cfg.WorkerID {
+			// Committed: the error was lost, or a retry of our committed write met it.
 			c.cfg.Logger.Info("checkpoint write failed but had committed (read back)", slog.String("shard", shard.ID), slog.String("checkpoint", cp))
 			return nil
 		}
