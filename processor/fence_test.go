@@ -91,6 +91,14 @@ func (f verifyingFunc) Verify(ctx context.Context, ev envelope.Event) (bool, err
 	return f.v.Verify(ctx, ev)
 }
 
+// newOwnerApplies is another worker applying newer while ours is busy: the input changes to v2,
+// that worker converges the output and commits newer.
+func newOwnerApplies(h *harness, w *world, newer envelope.Event) {
+	w.setInput(newer.Key, "v2")
+	w.converge(newer.Key)
+	h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+}
+
 // TestZombieLateWriteIsFenced: a worker loses its lease while its handler runs; meanwhile the new
 // owner applies a newer event and converges the output; then the zombie's write, derived from
 // the older content it read, lands. The zombie must not commit, and must leave the output
@@ -104,9 +112,7 @@ func TestZombieLateWriteIsFenced(t *testing.T) {
 		if attempt == 1 {
 			// Paused past the lease: the input changes and the new owner applies 02.
 			h.leases.lose()
-			w.setInput("a.jpg", "v2")
-			w.converge("a.jpg")
-			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+			newOwnerApplies(h, w, newer)
 		}
 		return nil
 	}
@@ -179,9 +185,7 @@ func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if attempt == 1 {
 			h.leases.lose()
-			w.setInput("a.jpg", "v2")
-			w.converge("a.jpg")
-			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+			newOwnerApplies(h, w, newer)
 			failed := false
 			verify := h.handler.verify
 			h.handler.verify = func(ctx context.Context, ev envelope.Event) (bool, error) {
@@ -220,9 +224,7 @@ func TestLostResponseWrite_StaleDropRepairs(t *testing.T) {
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if attempt == 1 {
 			// While our request is in flight, the input changes and another worker applies 02.
-			w.setInput("a.jpg", "v2")
-			w.converge("a.jpg")
-			h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
+			newOwnerApplies(h, w, newer)
 			return errWriteLanded
 		}
 		return nil

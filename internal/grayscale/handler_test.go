@@ -379,11 +379,10 @@ func TestDeleteOfAPresentInputConvertsIt(t *testing.T) {
 			in := store.add(inBucket, key, realJPEG, "v2")
 			h := newTestHandler(t, store, nil)
 			if tc.haveOutput != nil {
-				src := store.add(inBucket, key, tc.haveOutput, "v1")
+				store.add(inBucket, key, tc.haveOutput, "v1")
 				if err := h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
 					t.Fatal(err)
 				}
-				_ = src
 				in = store.add(inBucket, key, realJPEG, "v2")
 			}
 
