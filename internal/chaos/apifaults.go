@@ -1,8 +1,10 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -45,6 +47,7 @@ type apiFaults struct {
 	seed int64
 	log  *slog.Logger
 	s3   string // the stack's S3 endpoint
+	ddb  string // the stack's DynamoDB endpoint
 	wg   sync.WaitGroup
 
 	mu      sync.Mutex
@@ -70,10 +73,13 @@ func startAPIFaults(seed int64, log *slog.Logger) (*apiFaults, []string, error) 
 			a.close()
 			return nil, nil, fmt.Errorf("API faults need the stack's endpoints: AWS_ENDPOINT_URL_%s is not set (or run with -no-api-faults)", s.env)
 		}
-		if s.svc == apifault.S3 {
+		switch s.svc {
+		case apifault.S3:
 			a.s3 = up
+		case apifault.DynamoDB:
+			a.ddb = up
 		}
-		p, err := a.start(s.svc, up, uint64(seed)*4+uint64(i), nil)
+		p, err := a.start(s.svc, up, uint64(seed)*4+uint64(i), nil, nil)
 		if err != nil {
 			a.close()
 			return nil, nil, err
@@ -84,11 +90,11 @@ func startAPIFaults(seed int64, log *slog.Logger) (*apiFaults, []string, error) 
 }
 
 // start starts one proxy with the default fault rates of svc.
-func (a *apiFaults) start(svc apifault.Service, upstream string, seed uint64, after func(string, *http.Request)) (*apifault.Proxy, error) {
+func (a *apiFaults) start(svc apifault.Service, upstream string, seed uint64, after, before func(string, *http.Request)) (*apifault.Proxy, error) {
 	def, ops, lat := DefaultAPIFaults(svc)
 	p, err := apifault.New(apifault.Config{
 		Service: svc, Upstream: upstream, Seed: seed, Default: def, Ops: ops, Latency: lat,
-		AfterForward: after, Logger: a.log.With(slog.String("proxy", string(svc))),
+		AfterForward: after, BeforeForward: before, Logger: a.log.With(slog.String("proxy", string(svc))),
 	})
 	if err != nil {
 		return nil, err
@@ -106,15 +112,26 @@ func (a *apiFaults) start(svc apifault.Service, upstream string, seed uint64, af
 	return p, nil
 }
 
-// workerS3 starts the S3 proxy of the gen-th worker process, seeded from the run's seed and gen,
-// which calls after for every call it forwarded, and returns the environment entry that sends
+// workerProxy starts the gen-th worker process's own proxy of svc (S3 or DynamoDB), seeded from
+// the run's seed, svc and gen, with the given hooks, and returns the environment entry that sends
 // the worker through it. The proxy runs until close (a killed worker's counts stay).
-func (a *apiFaults) workerS3(gen int, after func(string, *http.Request)) (string, error) {
-	p, err := a.start(apifault.S3, a.s3, uint64(a.seed)<<20+0x5300+uint64(gen), after)
+func (a *apiFaults) workerProxy(svc apifault.Service, gen int, after, before func(string, *http.Request)) (string, error) {
+	up, env, salt := a.s3, "S3", uint64(0x5300)
+	if svc == apifault.DynamoDB {
+		up, env, salt = a.ddb, "DYNAMODB", 0x4400
+	}
+	p, err := a.start(svc, up, uint64(a.seed)<<20+salt+uint64(gen), after, before)
 	if err != nil {
 		return "", err
 	}
-	return "AWS_ENDPOINT_URL_S3=" + p.URL(), nil
+	return "AWS_ENDPOINT_URL_" + env + "=" + p.URL(), nil
+}
+
+// writesTable tells whether the DynamoDB call r names table (it reads r's body and puts it back).
+func writesTable(r *http.Request, table string) bool {
+	b, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return err == nil && bytes.Contains(b, []byte(`"TableName":"`+table+`"`))
 }
 
 // counts returns what every proxy injected (calls forwarded without a fault left out), summed

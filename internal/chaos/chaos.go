@@ -60,6 +60,9 @@ type Report struct {
 	// AimedPauses are pauses past the lease started right after the worker read an input
 	// (also counted in Pauses).
 	AimedPauses int
+	// AimedCommitPauses are pauses past the lease that held the worker's ledger commit until
+	// they ended (also counted in Pauses).
+	AimedCommitPauses int
 	// Double faults: kills while another worker was paused past its lease, and kills of a
 	// worker right after it committed a record (both also counted in Kills).
 	KillsInPause, KillsAfterCommit int
@@ -181,15 +184,28 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 		"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "15s", "--log-level", "info",
 	}}
 	if api != nil {
-		// Each worker reaches S3 through its own proxy, which tells the harness when the worker
-		// has just read an input (runZombies pauses it right there).
+		// Each worker reaches S3 and DynamoDB through its own proxies, which tell the harness
+		// when the worker has just read an input or is about to write its ledger (runZombies
+		// pauses it right there).
 		inPrefix := "/" + in + "/"
-		cl.s3Proxy = func(gen int, m *member) (string, error) {
-			return api.workerS3(gen, func(op string, r *http.Request) {
+		cl.proxies = func(gen int, m *member) ([]string, error) {
+			s3, err := api.workerProxy(apifault.S3, gen, func(op string, r *http.Request) {
 				if op == "GetObject" && strings.HasPrefix(r.URL.Path, inPrefix) {
 					m.inputRead()
 				}
+			}, nil)
+			if err != nil {
+				return nil, err
+			}
+			ddb, err := api.workerProxy(apifault.DynamoDB, gen, nil, func(op string, r *http.Request) {
+				if op == "PutItem" && m.commitArmed() && writesTable(r, ledgerT) {
+					m.ledgerCommit()
+				}
 			})
+			if err != nil {
+				return nil, err
+			}
+			return []string{s3, ddb}, nil
 		}
 	}
 	defer cl.stopAll(20 * time.Second)
@@ -369,7 +385,7 @@ waitLoad:
 		Refused:      w.Sum("shardline_handler_conditional_writes_refused_total"),
 		InSync:       w.Sum("shardline_handler_outputs_in_sync_total"),
 		Checks:       map[string]float64{},
-		Kills:        inj.kills, Pauses: inj.pauses, AimedPauses: inj.aimedPauses, Added: inj.added, Removed: inj.removed,
+		Kills:        inj.kills, Pauses: inj.pauses, AimedPauses: inj.aimedPauses, AimedCommitPauses: inj.aimedCommitPauses, Added: inj.added, Removed: inj.removed,
 		KillsInPause: inj.killsInPause, KillsAfterCommit: inj.killsAfterCommit,
 		APIFaults: api.counts(), APIFaultsOff: cfg.NoAPIFaults,
 		Reshards: inj.reshards, LeaseMoves: moves, Failovers: failovers, GracefulStops: inj.stops,

@@ -24,6 +24,10 @@ type member struct {
 	// GetObject of an input object completed upstream and before the worker has the response
 	// (see injector.runZombies).
 	onInputRead func()
+	// onLedgerCommit, when set, is called once, by the worker's own DynamoDB proxy, when a
+	// ledger write of the worker is about to be forwarded; the call reaches the ledger only when
+	// it returns (see injector.aimedPause).
+	onLedgerCommit func()
 }
 
 // arm makes fn run at m's next input read (replacing an armed fn), or disarms with nil.
@@ -38,6 +42,31 @@ func (m *member) inputRead() {
 	m.mu.Lock()
 	fn := m.onInputRead
 	m.onInputRead = nil
+	m.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+}
+
+// armCommit makes fn run at m's next ledger write (replacing an armed fn), or disarms with nil.
+func (m *member) armCommit(fn func()) {
+	m.mu.Lock()
+	m.onLedgerCommit = fn
+	m.mu.Unlock()
+}
+
+// commitArmed tells whether a fn waits for m's next ledger write.
+func (m *member) commitArmed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.onLedgerCommit != nil
+}
+
+// ledgerCommit runs and disarms the fn armed by armCommit, if any.
+func (m *member) ledgerCommit() {
+	m.mu.Lock()
+	fn := m.onLedgerCommit
+	m.onLedgerCommit = nil
 	m.mu.Unlock()
 	if fn != nil {
 		fn()
@@ -62,9 +91,10 @@ type cluster struct {
 	logDir string
 	args   []string // common worker arguments
 	env    []string // added to the workers' environment (the API fault proxies' endpoints)
-	// s3Proxy, when set, starts the gen-th worker's own S3 proxy, which calls m.inputRead after
-	// every input read, and returns the environment entry that points the worker at it.
-	s3Proxy func(gen int, m *member) (string, error)
+	// proxies, when set, starts the gen-th worker's own S3 and DynamoDB proxies, which call
+	// m.inputRead after every input read and m.ledgerCommit before every ledger write, and
+	// returns the environment entries that point the worker at them.
+	proxies func(gen int, m *member) ([]string, error)
 
 	mu      sync.Mutex
 	gen     int
@@ -84,12 +114,12 @@ func (c *cluster) start(ctx context.Context, extra bool) (*member, error) {
 	}
 	m := &member{id: id, metricsURL: "http://" + addr + "/metrics", extra: extra}
 	env := c.env
-	if c.s3Proxy != nil {
-		e, err := c.s3Proxy(gen, m)
+	if c.proxies != nil {
+		e, err := c.proxies(gen, m)
 		if err != nil {
 			return nil, err
 		}
-		env = append(append([]string(nil), c.env...), e) // the last value of a name wins
+		env = append(append([]string(nil), c.env...), e...) // the last value of a name wins
 	}
 	args := append([]string{"work", "--worker-id", id, "--metrics-addr", addr}, c.args...)
 	p, err := proc.StartEnv(c.binary, c.logDir, "chaos-", id, env, args...)

@@ -28,12 +28,14 @@ type injector struct {
 	killsInPause     int
 	killsAfterCommit int
 	aimedPauses      int // pauses right after an input read (runZombies), also counted in pauses
-	added            int
-	removed          int
-	reshards         []string
-	stops            []time.Duration // graceful stop times of removed workers
-	errors           []string
-	restarts         sync.WaitGroup
+	// pauses that held a ledger commit until they ended (runZombies), also counted in pauses
+	aimedCommitPauses int
+	added             int
+	removed           int
+	reshards          []string
+	stops             []time.Duration // graceful stop times of removed workers
+	errors            []string
+	restarts          sync.WaitGroup
 
 	// gate keeps workers from starting, and the stream from being resharded, while an operator
 	// command that needs every worker stopped runs (reprocess holds it exclusively).

@@ -37,7 +37,7 @@ func (r *Report) Write(out io.Writer) {
 	row("writes refused by a conditional write / outputs found in sync", fmt.Sprintf("%.0f / %.0f", r.Refused, r.InSync))
 	row("output checks after", checks(r.Checks))
 	row("kills (-9) / pauses past lease", fmt.Sprintf("%d / %d", r.Kills, r.Pauses))
-	row("pauses aimed right after an input read", r.AimedPauses)
+	row("pauses aimed right after an input read / holding a ledger commit", fmt.Sprintf("%d / %d", r.AimedPauses, r.AimedCommitPauses))
 	row("double faults: kills during a pause / right after a commit", fmt.Sprintf("%d / %d", r.KillsInPause, r.KillsAfterCommit))
 	row("workers added / removed (SIGTERM)", fmt.Sprintf("%d / %d", r.Added, r.Removed))
 	row("graceful stops", durations(r.GracefulStops))

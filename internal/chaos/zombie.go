@@ -7,14 +7,22 @@ import (
 	"time"
 )
 
-// runZombies aims pauses at the moment a zombie is made of: between a handler's read of the
-// input and its write of the output. Every 12–30 s (drawn from its own rng) it arms one running
-// worker that holds a shard; the worker's own S3 proxy calls back as soon as a GetObject of an input object has
-// completed upstream, before the worker has the response, and the callback pauses (SIGSTOP) that
-// worker right there. It stays paused for its lease plus 1–3 s, so its shards move on, and then
-// resumes with a read in hand that it converts and writes: a late write that the conditional
-// write must refuse, or the fence and the new owner's checks must repair. An arm that does not
-// fire within 15 s is withdrawn. Needs the per-worker S3 proxies (API faults on).
+// runZombies aims pauses at the two moments a zombie is made of. Every 12–30 s (drawn from its
+// own rng) it arms one running worker that holds a shard, at one of:
+//   - its next input read: the worker's own S3 proxy calls back as soon as a GetObject of an
+//     input object has completed upstream, before the worker has the response, and the callback
+//     pauses (SIGSTOP) the worker right there. It resumes with a read in hand that it converts
+//     and writes: a late write that the conditional write must refuse, or the fence and the new
+//     owner's checks must repair.
+//   - its next ledger write: the worker's own DynamoDB proxy calls back when the worker's ledger
+//     commit is about to be forwarded (the worker checked its lease just before sending it), the
+//     callback pauses the worker and holds the commit until the pause ends, so it reaches the
+//     ledger after the new owner applied the same event: a ledger conflict, which must be
+//     followed by a check of the output.
+//
+// Either pause lasts the lease plus 1–3 s (the commit is held a little longer, 3–6 s, so the new
+// owner has reached the record), so the worker's shards move on. An arm that does not fire within
+// 15 s is withdrawn. Needs the per-worker proxies (API faults on).
 func (in *injector) runZombies(ctx context.Context, rng *rand.Rand) {
 	if in.cfg.NoPause || in.cfg.NoAPIFaults {
 		return
@@ -24,13 +32,14 @@ func (in *injector) runZombies(ctx context.Context, rng *rand.Rand) {
 		if !sleepUntil(ctx, next) {
 			return
 		}
-		in.aimedPause(ctx, rng)
+		in.aimedPause(ctx, rng, rng.IntN(2) == 0)
 		next = time.Now().Add(time.Duration(12+rng.IntN(18)) * time.Second)
 	}
 }
 
-// aimedPause arms one worker and, once the pause fired, resumes the worker after the hold.
-func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand) {
+// aimedPause arms one worker at its next input read, or (atCommit) its next ledger write, and,
+// once the pause fired, resumes the worker after the hold.
+func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand, atCommit bool) {
 	if len(in.cluster.running()) < 2 {
 		return // a zombie needs another worker to take its shards
 	}
@@ -47,15 +56,28 @@ func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand) {
 	}
 	m := live[rng.IntN(len(live))]
 	hold := in.cfg.LeaseDuration + time.Duration(1000+rng.IntN(2000))*time.Millisecond
+	arm, what := m.arm, "right after its input read"
 	fired := make(chan bool, 1)
-	m.arm(func() { fired <- in.pauseStart(m, hold) })
+	fire := func() { fired <- in.pauseStart(m, hold) }
+	if atCommit {
+		hold = in.cfg.LeaseDuration + time.Duration(3000+rng.IntN(3000))*time.Millisecond
+		arm, what = m.armCommit, "holding its ledger commit"
+		fire = func() {
+			ok := in.pauseStart(m, hold)
+			fired <- ok
+			if ok {
+				sleepCtx(ctx, hold) // the commit reaches the ledger when the pause ends
+			}
+		}
+	}
+	arm(fire)
 	select {
 	case ok := <-fired:
 		if !ok {
 			return // paused already by another injector
 		}
 	case <-time.After(15 * time.Second):
-		m.arm(nil)
+		arm(nil)
 		select { // it may have fired meanwhile
 		case ok := <-fired:
 			if !ok {
@@ -65,7 +87,7 @@ func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand) {
 			return
 		}
 	case <-ctx.Done():
-		m.arm(nil)
+		arm(nil)
 		select {
 		case ok := <-fired:
 			if ok {
@@ -76,9 +98,16 @@ func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand) {
 		return
 	}
 	in.mu.Lock()
-	in.aimedPauses++
+	if atCommit {
+		in.aimedCommitPauses++
+	} else {
+		in.aimedPauses++
+	}
 	in.mu.Unlock()
-	in.log.Info("chaos: paused worker right after its input read", slog.String("worker", m.id), slog.Duration("for", hold))
+	in.log.Info("chaos: paused worker "+what, slog.String("worker", m.id), slog.Duration("for", hold))
+	if atCommit {
+		hold += 300 * time.Millisecond // resume once the held commit is on its way
+	}
 	sleepCtx(ctx, hold)
 	in.pauseEnd(m)
 }

@@ -121,6 +121,12 @@ type Config struct {
 	// test harness uses it to act at a precise moment of the client's work (e.g. to pause the
 	// client right after it read an object), so it must return promptly.
 	AfterForward func(op string, r *http.Request)
+	// BeforeForward, when set, is called with the operation name and the request of every call
+	// about to be forwarded upstream (after its latency; not for a call faulted before
+	// forwarding), on the call's goroutine. It may block to hold the call, e.g. to aim a
+	// latency tail at one write while the client is paused, so that the write reaches the
+	// server only after others did. It may read r.Body if it puts an equivalent body back.
+	BeforeForward func(op string, r *http.Request)
 
 	// Registerer, when set, gets the counter shardline_lab_apifault_calls_total.
 	Registerer prometheus.Registerer

@@ -142,14 +142,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.injected(op, d)
 		resetConn(w)
 	case KindLost:
+		p.beforeForward(op, r)
 		l := &lost{op: op}
 		p.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), lostKey{}, l)))
 		if !l.completed {
 			p.counts.add(op, KindNone) // the upstream failed on its own: nothing was lost by us
 		}
 	default:
+		p.beforeForward(op, r)
 		p.counts.add(op, KindNone)
 		p.rp.ServeHTTP(w, r)
+	}
+}
+
+func (p *Proxy) beforeForward(op string, r *http.Request) {
+	if p.cfg.BeforeForward != nil {
+		p.cfg.BeforeForward(op, r)
 	}
 }
 
