@@ -43,7 +43,7 @@ func TestMakeRecordRefusesOversize(t *testing.T) {
 			if !ok || !errors.Is(err, ErrOversize) || !neverPuttable(err) {
 				t.Fatalf("error %v, want an *OversizeError that is never puttable", err)
 			}
-			if oe.Size != tc.data+pk || oe.Limit != MaxRecordBytes || oe.ObjectID != "in/big.jpg" || oe.EventID != ev.ID {
+			if oe.Size != tc.data+pk || oe.Limit != MaxRecordBytes || oe.ObjectID != "in-bucket/big.jpg" || oe.EventID != ev.ID {
 				t.Errorf("OversizeError %+v", oe)
 			}
 		})

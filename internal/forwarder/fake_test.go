@@ -134,10 +134,10 @@ func newTestWriter(t *testing.T, kin Kinesis, adjust func(*WriterConfig)) (*Writ
 	return w, reg, clock
 }
 
-// testEvent returns a valid put event for bucket "in" and key.
+// testEvent returns a valid put event for bucket "in-bucket" and key.
 func testEvent(t testing.TB, key string, seq int) envelope.Event {
 	t.Helper()
-	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", key, envelope.OpPut,
+	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in-bucket", key, envelope.OpPut,
 		fmt.Sprintf("%016X", seq+1), "etag", "", 42, clockStart.Add(-time.Minute))
 	if err != nil {
 		t.Fatalf("envelope.New: %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/notification"
 )
@@ -37,8 +38,19 @@ type Config struct {
 	Parse ParseFunc
 
 	// Token, when not empty, is the shared secret the webhook requires in the Authorization
-	// header, either as "Bearer <token>" (what MinIO sends) or bare. Not used by HandleLambda.
+	// header, either as "Bearer <token>" (what MinIO sends) or bare. Empty means the webhook
+	// authenticates nothing but SNS signatures: `shardline forward` refuses to start that way
+	// unless the operator passes --insecure-no-auth. Not used by HandleLambda.
 	Token string
+	// InputBuckets is the allow-list of buckets whose events are forwarded; the empty list allows
+	// every bucket. Whatever the list, an event whose bucket is not a valid S3 bucket name (an ARN
+	// or access-point alias included) is refused. Refused events are never written to the
+	// stream; they are counted in events_refused_total by reason (foreign_bucket,
+	// invalid_bucket), logged, and acknowledged, since redelivering them cannot help.
+	InputBuckets bucket.AllowList
+	// SNS configures how the webhook authenticates SNS HTTP(S) subscription messages. Its zero
+	// value refuses every SNS message.
+	SNS SNSConfig
 	// MaxBodyBytes bounds a webhook body. Zero means DefaultMaxBodyBytes (8 MiB).
 	MaxBodyBytes int64
 	// BodyReadTimeout bounds reading one webhook body, so that a client trickling bytes cannot
@@ -64,6 +76,9 @@ func (c Config) Validate() error {
 	if c.BodyReadTimeout < 0 {
 		errs = append(errs, fmt.Errorf("BodyReadTimeout %s is negative", c.BodyReadTimeout))
 	}
+	if err := c.SNS.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("forwarder config: %w", err)
 	}
@@ -76,6 +91,8 @@ type Forwarder struct {
 	writer  EventWriter
 	parse   ParseFunc
 	token   string
+	buckets bucket.AllowList
+	sns     *snsVerifier
 	maxBody int64
 	readFor time.Duration
 	log     *slog.Logger
@@ -91,6 +108,8 @@ func New(cfg Config) (*Forwarder, error) {
 		writer:  cfg.Writer,
 		parse:   cfg.Parse,
 		token:   cfg.Token,
+		buckets: cfg.InputBuckets,
+		sns:     newSNSVerifier(cfg.SNS),
 		maxBody: cfg.MaxBodyBytes,
 		readFor: cfg.BodyReadTimeout,
 		log:     cfg.Logger,
@@ -119,26 +138,34 @@ func New(cfg Config) (*Forwarder, error) {
 	return f, nil
 }
 
-// deliver counts and logs the skips of res and writes its events; it returns nil only when every
-// event is in the stream.
-func (f *Forwarder) deliver(ctx context.Context, res notification.Result) error {
+// deliver counts and logs the skips of res, refuses the events whose bucket is invalid or not on
+// the allow-list, and writes the others; it returns how many it refused, and nil only when every
+// other event is in the stream.
+func (f *Forwarder) deliver(ctx context.Context, res notification.Result) (refused int, err error) {
 	for _, s := range res.Skipped {
 		f.metrics.skipped.WithLabelValues(s.Reason).Inc()
 		f.log.LogAttrs(ctx, slog.LevelInfo, "notification entry skipped",
 			slog.String("reason", s.Reason), slog.String("detail", s.Detail))
 	}
-	if len(res.Events) == 0 {
-		return nil
+	events, refusals := admit(f.buckets, res.Events)
+	for _, r := range refusals {
+		f.metrics.refused.WithLabelValues(r.reason).Inc()
+		f.log.LogAttrs(ctx, slog.LevelWarn, "event refused",
+			slog.String("reason", r.reason), slog.String("bucket", r.event.Bucket),
+			slog.String("key", r.event.Key), slog.String("op", r.event.Op), slog.Any("error", r.err))
 	}
-	if err := f.writer.Write(ctx, res.Events); err != nil {
+	if len(events) == 0 {
+		return len(refusals), nil
+	}
+	if err := f.writer.Write(ctx, events); err != nil {
 		f.log.LogAttrs(ctx, slog.LevelError, "events not forwarded",
-			slog.Int("events", len(res.Events)), slog.Any("error", err))
-		return err
+			slog.Int("events", len(events)), slog.Any("error", err))
+		return len(refusals), err
 	}
-	for _, ev := range res.Events {
+	for _, ev := range events {
 		f.log.LogAttrs(ctx, slog.LevelDebug, "event forwarded",
 			slog.String("bucket", ev.Bucket), slog.String("key", ev.Key),
 			slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op), slog.String("id", ev.ID))
 	}
-	return nil
+	return len(refusals), nil
 }

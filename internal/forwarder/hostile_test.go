@@ -31,7 +31,7 @@ func s3Record(eventName, key, seq string, edit func(obj, rec map[string]any)) ma
 	rec := map[string]any{
 		"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": eventName,
 		"eventTime": "2024-05-14T09:21:07.512Z",
-		"s3":        map[string]any{"bucket": map[string]any{"name": "in"}, "object": obj},
+		"s3":        map[string]any{"bucket": map[string]any{"name": "in-bucket"}, "object": obj},
 	}
 	if edit != nil {
 		edit(obj, rec)
@@ -116,7 +116,7 @@ func TestWebhookHostileInput(t *testing.T) {
 		{name: "token in the query string is not a token", header: map[string]string{}, body: good, wantStatus: 401, result: resultUnauthorized, noRead: true},
 
 		// Records: skipped with a reason, the rest forwarded.
-		{name: "s3:TestEvent", header: auth, body: `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-14T09:00:00Z","Bucket":"in"}`,
+		{name: "s3:TestEvent", header: auth, body: `{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-14T09:00:00Z","Bucket":"in-bucket"}`,
 			wantStatus: 200, result: resultForwarded, skipped: map[string]float64{"test_event": 1}},
 		{name: "keys: spaces, '+', %-escapes, unicode, 1,024 bytes", header: auth, body: notificationBody(t,
 			s3Record("ObjectCreated:Put", "my+photo%2B1.jpg", "01", nil),

@@ -52,7 +52,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed")
 		return
 	}
-	if !f.authorized(r.Header.Get("Authorization")) {
+	tokenOK := f.authorized(r.Header.Get("Authorization"))
+	snsHeader := r.Header.Get(SNSMessageTypeHeader) != ""
+	if !tokenOK && !(snsHeader && f.sns.enabled()) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shardline-forwarder"`)
 		h.fail(w, r, http.StatusUnauthorized, resultUnauthorized, "unauthorized")
 		return
@@ -81,7 +83,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadRequest, resultReadFailed, "cannot read body")
 		return
 	}
+	// Anything SNS-shaped must carry a valid SNS signature, whether or not the token matched: the
+	// token proves who posted, not that SNS published what the body claims.
+	if snsHeader || snsShaped(body) {
+		h.serveSNS(w, r, body)
+		return
+	}
+	h.forward(w, r, body)
+}
 
+// forward parses a notification body, writes its events and answers.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	f := h.f
 	res, err := f.parse(body)
 	if err != nil {
 		if errors.Is(err, notification.ErrMalformed) {
@@ -96,7 +109,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusInternalServerError, resultParseFailed, "cannot parse notification")
 		return
 	}
-	if err := f.deliver(r.Context(), res); err != nil {
+	refused, err := f.deliver(r.Context(), res)
+	if err != nil {
 		if neverPuttable(err) {
 			h.fail(w, r, http.StatusInternalServerError, resultWriteFailed, "event cannot be forwarded")
 			return
@@ -109,7 +123,70 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct {
 		Forwarded int `json:"forwarded"`
 		Skipped   int `json:"skipped"`
-	}{len(res.Events), len(res.Skipped)})
+		Refused   int `json:"refused,omitempty"`
+	}{len(res.Events) - refused, len(res.Skipped), refused})
+}
+
+// serveSNS authenticates an SNS message and handles it by type: a Notification's Message is
+// forwarded like any other body; a SubscriptionConfirmation is confirmed by visiting its
+// SubscribeURL (and logged, so the operator can confirm by hand if that fails); an
+// UnsubscribeConfirmation is logged.
+func (h *Handler) serveSNS(w http.ResponseWriter, r *http.Request, body []byte) {
+	f := h.f
+	m, rej := f.sns.verify(r.Context(), body)
+	if rej == nil && m.Type == snsSubscriptionConfirmation {
+		f.log.LogAttrs(r.Context(), slog.LevelWarn, "SNS subscription confirmation",
+			slog.String("topic", m.TopicArn), slog.String("subscribe_url", m.SubscribeURL))
+		rej = f.sns.confirm(r.Context(), m)
+	}
+	if rej != nil {
+		f.metrics.snsRejected.WithLabelValues(rej.reason).Inc()
+		f.log.LogAttrs(r.Context(), slog.LevelWarn, "SNS message rejected",
+			slog.String("reason", rej.reason), slog.String("error", rej.Error()),
+			slog.String("remote", r.RemoteAddr))
+		h.fail(w, r, snsRejectStatus(rej.reason), resultSNSRejected, "SNS message rejected ("+rej.reason+"): "+rej.msg)
+		return
+	}
+	f.metrics.snsVerified.WithLabelValues(m.Type).Inc()
+	switch m.Type {
+	case snsNotification:
+		h.forward(w, r, []byte(*m.Message))
+	case snsSubscriptionConfirmation:
+		f.log.LogAttrs(r.Context(), slog.LevelInfo, "SNS subscription confirmed", slog.String("topic", m.TopicArn))
+		f.metrics.requests.WithLabelValues(resultSNSControl).Inc()
+		writeJSON(w, http.StatusOK, struct {
+			Confirmed bool `json:"confirmed"`
+		}{true})
+	default: // UnsubscribeConfirmation: nothing to do but tell the operator
+		f.log.LogAttrs(r.Context(), slog.LevelWarn, "SNS unsubscribe confirmation",
+			slog.String("topic", m.TopicArn), slog.String("subscribe_url", m.SubscribeURL))
+		f.metrics.requests.WithLabelValues(resultSNSControl).Inc()
+		writeJSON(w, http.StatusOK, struct{}{})
+	}
+}
+
+// snsRejectStatus is the status of a rejected SNS message: 503 when the certificate or the
+// confirmation could not be reached (SNS retries), 400 for a body that is not an SNS message
+// SNS would send, 403 for everything that fails authentication.
+func snsRejectStatus(reason string) int {
+	switch reason {
+	case SNSRejectCertUnavailable, SNSRejectConfirmFailed:
+		return http.StatusServiceUnavailable
+	case SNSRejectMalformed, SNSRejectUnknownType, SNSRejectSignatureVersion:
+		return http.StatusBadRequest
+	}
+	return http.StatusForbidden
+}
+
+// snsShaped reports whether body is a JSON object with a top-level "Type", the key by which the
+// notification parser recognises an SNS envelope.
+func snsShaped(body []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return false
+	}
+	_, ok := top["Type"]
+	return ok
 }
 
 func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
@@ -153,12 +230,22 @@ func (f *Forwarder) authorized(header string) bool {
 	if f.token == "" {
 		return true
 	}
+	return TokenMatches(header, f.token)
+}
+
+// TokenMatches reports whether an Authorization header value carries token, as
+// "Bearer <token>" (any case of the scheme, blanks around the token ignored) or bare, comparing
+// in constant time. An empty token matches nothing.
+func TokenMatches(header, token string) bool {
+	if token == "" {
+		return false
+	}
 	if scheme, rest, ok := strings.Cut(header, " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if equalSecret(strings.TrimSpace(rest), f.token) {
+		if equalSecret(strings.TrimSpace(rest), token) {
 			return true
 		}
 	}
-	return equalSecret(header, f.token)
+	return equalSecret(header, token)
 }
 
 // equalSecret compares in constant time. Comparing digests keeps the time independent of the

@@ -21,7 +21,9 @@ import (
 // A payload that is not a notification at all is logged at error level with its size, counted
 // in shardline_forwarder_malformed_total, and acknowledged (nil): redelivering it would fail the
 // same way forever and, on an SQS source, hold up the batch around it. Records inside a valid
-// payload that cannot be forwarded are Skips, counted by reason, not errors.
+// payload that cannot be forwarded are Skips, counted by reason, not errors; so are events for a
+// bucket that is invalid or not on the input-bucket allow-list (events_refused_total), which are
+// never written to the stream.
 func (f *Forwarder) HandleLambda(ctx context.Context, raw json.RawMessage) error {
 	res, err := f.parse(raw)
 	if err != nil {
@@ -37,7 +39,7 @@ func (f *Forwarder) HandleLambda(ctx context.Context, raw json.RawMessage) error
 			slog.Int("bytes", len(raw)), slog.Any("error", err))
 		return fmt.Errorf("parse notification: %w", err)
 	}
-	if err := f.deliver(ctx, res); err != nil {
+	if _, err := f.deliver(ctx, res); err != nil {
 		f.metrics.requests.WithLabelValues(resultWriteFailed).Inc()
 		return fmt.Errorf("forward %d events: %w", len(res.Events), err)
 	}

@@ -60,9 +60,12 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 
 // handlerMetrics are the counters shared by the webhook and the Lambda entry point.
 type handlerMetrics struct {
-	skipped   *prometheus.CounterVec
-	requests  *prometheus.CounterVec
-	malformed prometheus.Counter
+	skipped     *prometheus.CounterVec
+	refused     *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	malformed   prometheus.Counter
+	snsRejected *prometheus.CounterVec
+	snsVerified *prometheus.CounterVec
 }
 
 // Request results, the values of the result label of requests_total.
@@ -77,6 +80,8 @@ const (
 	resultUnsupportedType  = "unsupported_media_type"
 	resultReadFailed       = "read_failed"
 	resultReadTimeout      = "read_timeout"
+	resultSNSRejected      = "sns_rejected"
+	resultSNSControl       = "sns_control"
 )
 
 func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {
@@ -85,6 +90,18 @@ func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {
 			Namespace: namespace, Name: "events_skipped_total",
 			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",
 		}, []string{"reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "events_refused_total",
+			Help: "Events refused and never written to the stream, by reason (foreign_bucket, invalid_bucket).",
+		}, []string{"reason"}),
+		snsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sns_rejected_total",
+			Help: "SNS messages posted to the webhook and rejected (unsigned, bad_signature, topic_not_allowed, cert_url, ...), by reason.",
+		}, []string{"reason"}),
+		snsVerified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "sns_verified_total",
+			Help: "SNS messages whose signature and topic were verified, by SNS message type.",
+		}, []string{"type"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "requests_total",
 			Help: "Webhook requests and Lambda invocations by result.",
@@ -99,6 +116,15 @@ func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {
 		return nil, err
 	}
 	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.refused, err = register(reg, m.refused); err != nil {
+		return nil, err
+	}
+	if m.snsRejected, err = register(reg, m.snsRejected); err != nil {
+		return nil, err
+	}
+	if m.snsVerified, err = register(reg, m.snsVerified); err != nil {
 		return nil, err
 	}
 	if m.malformed, err = register(reg, m.malformed); err != nil {
