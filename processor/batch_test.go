@@ -100,7 +100,7 @@ func TestCheckpointStopsBeforeUnfinished(t *testing.T) {
 	var others sync.WaitGroup
 	others.Add(2)
 	h.ledger.onCommit = func(e ledger.Entry, err error) {
-		if err == nil && e.Object != "in/b.jpg" {
+		if err == nil && e.Object != "inbox/b.jpg" {
 			others.Done()
 		}
 	}

@@ -68,6 +68,18 @@ type Leases interface {
 	Revoke(shardID string)
 }
 
+// BucketPolicy says which input buckets a worker handles events of; bucket.AllowList (parsed
+// from `work --input-buckets`) implements it.
+type BucketPolicy interface {
+	Allows(bucket string) bool
+}
+
+// DefaultHandlerTimeout is the default deadline of one handler call. The grayscale handler
+// converts the largest image it accepts (--max-pixels, --max-object-bytes) in seconds; a minute
+// leaves room for a slow S3 read while bounding what one hostile input costs a shard to
+// HandlerTimeout × MaxTimeouts plus backoff.
+const DefaultHandlerTimeout = time.Minute
+
 // Retry bounds the retries of transient failures.
 type Retry struct {
 	MaxAttempts int           // attempts per record before it is dead-lettered; default 8
@@ -95,6 +107,27 @@ type Config struct {
 	// exercise the ledger rule record by record.
 	NoCoalescing bool
 
+	// InputBuckets, when set, is the allow-list of input buckets: an event naming a bucket it
+	// does not allow is dead-lettered (ReasonForeignBucket) without a handler call, so without
+	// any read of that bucket. An event naming a bucket that is not a valid S3 bucket name (an
+	// ARN, which the SDK would treat as an access point; an alias; upper case…) is always
+	// dead-lettered (ReasonInvalidBucket), allow-list or not. nil allows every valid name.
+	InputBuckets BucketPolicy
+	// HandlerTimeout is the deadline of each handler call (its context carries it). A call still
+	// running at the deadline fails the attempt with a *TimeoutError, which is retried; the
+	// processor stops waiting for it even if the handler ignores its context. Default
+	// DefaultHandlerTimeout.
+	HandlerTimeout time.Duration
+	// MaxTimeouts is how many handler calls of one record may time out before the record is
+	// dead-lettered with ReasonTimeout (never more than Retry.MaxAttempts attempts in all).
+	// Default 2.
+	MaxTimeouts int
+	// MaxOverdueHandlers bounds the handler calls that ignored their deadline and still run in
+	// the background (they hold CPU and memory the processor cannot take back). When that many
+	// run, a handler call that times out is waited for instead of abandoned: the shard stalls
+	// rather than the worker running out of CPU. Default max(2, GOMAXPROCS).
+	MaxOverdueHandlers int
+
 	Retry Retry
 	// FenceTimeout bounds the check and repair of an output after a handler call of a record
 	// this worker abandoned (lease lost, shutdown); it runs even while shutting down. Default 10s.
@@ -121,6 +154,8 @@ func (c Config) Validate() error {
 		return errors.New("processor: KeyConcurrency must not be negative")
 	case c.FenceTimeout < 0:
 		return errors.New("processor: FenceTimeout must not be negative")
+	case c.HandlerTimeout < 0 || c.MaxTimeouts < 0 || c.MaxOverdueHandlers < 0:
+		return errors.New("processor: HandlerTimeout, MaxTimeouts and MaxOverdueHandlers must not be negative")
 	case c.Retry.MaxAttempts < 0 || c.Retry.Base < 0 || c.Retry.Max < 0:
 		return errors.New("processor: Retry values must not be negative")
 	}
@@ -142,6 +177,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FenceTimeout == 0 {
 		c.FenceTimeout = 10 * time.Second
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = DefaultHandlerTimeout
+	}
+	if c.MaxTimeouts == 0 {
+		c.MaxTimeouts = 2
+	}
+	if c.MaxOverdueHandlers == 0 {
+		c.MaxOverdueHandlers = max(2, runtime.GOMAXPROCS(0))
 	}
 	if c.ParentPoll == 0 {
 		c.ParentPoll = time.Second

@@ -37,7 +37,7 @@ func TestLedgerConflictRepair(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			winner := ledger.Entry{
-				Object: "in/a.jpg", Sequencer: norm(t, tc.winner.seq), Epoch: tc.winner.epoch, Op: tc.winner.op,
+				Object: "inbox/a.jpg", Sequencer: norm(t, tc.winner.seq), Epoch: tc.winner.epoch, Op: tc.winner.op,
 				Outcome: tc.winner.outcome, Worker: "worker-b", Shard: "shardId-000000000009",
 			}
 			h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
@@ -60,7 +60,7 @@ func TestLedgerConflictRepair(t *testing.T) {
 				want = append(want, "put a.jpg@01")
 			}
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, append(want, "put b.jpg@01")...))
-			if e, _ := h.ledger.entry("in/a.jpg"); e != winner {
+			if e, _ := h.ledger.entry("inbox/a.jpg"); e != winner {
 				t.Errorf("ledger entry = %+v, want the winner's %+v", e, winner)
 			}
 			if letters := h.dl.Letters(); len(letters) != 0 {
@@ -105,7 +105,7 @@ func TestConflictRepairWithoutLease(t *testing.T) {
 	h := newHarness(t)
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if ev.Key == "a.jpg" && attempt == 1 {
-			h.ledger.set(ledger.Entry{Object: "in/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpDelete, Outcome: ledger.OutcomeApplied})
+			h.ledger.set(ledger.Entry{Object: "inbox/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpDelete, Outcome: ledger.OutcomeApplied})
 		}
 		return nil
 	}
@@ -130,7 +130,7 @@ func TestConflictRepairWithoutLease(t *testing.T) {
 // raced the newer event's write).
 func TestDeadLetterCommitConflict(t *testing.T) {
 	h := newHarness(t)
-	newer := ledger.Entry{Object: "in/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpPut, Outcome: ledger.OutcomeApplied}
+	newer := ledger.Entry{Object: "inbox/a.jpg", Sequencer: norm(t, "02"), Op: envelope.OpPut, Outcome: ledger.OutcomeApplied}
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if ev.Key == "a.jpg" && attempt == 1 {
 			h.ledger.set(newer)
@@ -142,7 +142,7 @@ func TestDeadLetterCommitConflict(t *testing.T) {
 	h.process(h.put("a.jpg", "01"))
 
 	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01", "put a.jpg@01"))
-	if e, _ := h.ledger.entry("in/a.jpg"); e != newer {
+	if e, _ := h.ledger.entry("inbox/a.jpg"); e != newer {
 		t.Errorf("ledger entry = %+v, want the newer %+v", e, newer)
 	}
 	if letters := h.dl.Letters(); len(letters) != 1 || letters[0].Reason != "not_an_image" {
@@ -238,7 +238,7 @@ func TestContextCancelled(t *testing.T) {
 			name: "while reading the ledger",
 			setup: func(h *harness) {
 				h.ledger.getErr = func(object string, _ int) error {
-					if object == "in/a.jpg" {
+					if object == "inbox/a.jpg" {
 						h.cancel()
 						return context.Canceled
 					}
@@ -281,7 +281,7 @@ func TestContextCancelled(t *testing.T) {
 
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, tc.wantCalls...))
 			commits := h.ledger.Commits()
-			if len(commits) != 1 || commits[0].Object != "in/z.jpg" {
+			if len(commits) != 1 || commits[0].Object != "inbox/z.jpg" {
 				t.Errorf("ledger commits = %+v, want only in/z.jpg", commits)
 			}
 			if letters := h.dl.Letters(); len(letters) != 0 {

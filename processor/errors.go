@@ -3,6 +3,7 @@ package processor
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrPermanent marks a failure that retrying cannot fix (not an image, corrupt, too large, access
@@ -43,3 +44,32 @@ func ReasonOf(err error) string {
 	}
 	return ""
 }
+
+// ErrTimeout matches every *TimeoutError: a handler call that ran past its deadline.
+var ErrTimeout = errors.New("handler timed out")
+
+// TimeoutError is the failure of a handler call still running at its deadline (Config.
+// HandlerTimeout). It is transient: the record is retried, and dead-lettered with ReasonTimeout
+// after Config.MaxTimeouts of them. Overdue is true when the handler ignored its context and
+// was still running when the processor stopped waiting for it.
+type TimeoutError struct {
+	Timeout time.Duration
+	Overdue bool
+	Err     error // what the handler returned, when it returned; nil if it was abandoned
+}
+
+func (e *TimeoutError) Error() string {
+	switch {
+	case e.Overdue:
+		return fmt.Sprintf("handler still running after its %s deadline: abandoned", e.Timeout)
+	case e.Err != nil:
+		return fmt.Sprintf("handler timed out after %s: %v", e.Timeout, e.Err)
+	}
+	return fmt.Sprintf("handler timed out after %s", e.Timeout)
+}
+
+// Unwrap returns what the handler returned, if anything.
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrTimeout) true for every *TimeoutError.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }

@@ -26,7 +26,7 @@ import (
 const (
 	testShard  = "shardId-000000000007"
 	testWorker = "worker-a"
-	testBucket = "in"
+	testBucket = "inbox"
 	shardEnd   = "SHARD_END" // how fakeCheckpointer records Checkpoint(nil)
 )
 

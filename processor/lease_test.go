@@ -23,7 +23,7 @@ func assertGaveUp(t *testing.T, h *harness, reason string) {
 	assertMetric(t, h.reg, mStops, map[string]float64{`reason="` + reason + `"`: 1})
 
 	gets, handled, cps, puts := h.ledger.Gets(), len(h.handler.Calls()), len(h.cp.Calls()), h.dl.Puts()
-	h.process(h.put("later.jpg", "0FFF"), h.raw([]byte("junk"), "in/junk"))
+	h.process(h.put("later.jpg", "0FFF"), h.raw([]byte("junk"), "inbox/junk"))
 	h.shutdown(kcl.TERMINATE)
 	if got := h.ledger.Gets(); got != gets {
 		t.Errorf("later batch read the ledger %d times, want 0", got-gets)
@@ -99,7 +99,7 @@ func TestLeaseLostMidBatch(t *testing.T) {
 				h.leases.ownsFn = func() bool { return len(h.ledger.Commits()) < 1 }
 			},
 			records: func(h *harness) []types.Record {
-				return []types.Record{h.put("a.jpg", "01"), h.raw([]byte("junk"), "in/x"), h.put("c.jpg", "03")}
+				return []types.Record{h.put("a.jpg", "01"), h.raw([]byte("junk"), "inbox/x"), h.put("c.jpg", "03")}
 			},
 			wantCalls: []string{"put a.jpg@01"},
 		},
@@ -178,7 +178,7 @@ func TestLeaseLostMidBatch(t *testing.T) {
 
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, tc.wantCalls...))
 			commits := h.ledger.Commits()
-			if len(commits) != 1 || commits[0].Object != "in/a.jpg" {
+			if len(commits) != 1 || commits[0].Object != "inbox/a.jpg" {
 				t.Errorf("ledger commits = %+v, want only in/a.jpg", commits)
 			}
 			if letters := h.dl.Letters(); len(letters) != 0 {

@@ -29,6 +29,9 @@ type metrics struct {
 	behind       *prometheus.GaugeVec
 	shardsActive prometheus.Gauge
 	stops        *prometheus.CounterVec
+	timeouts     prometheus.Counter
+	overdue      prometheus.Gauge
+	overdueWaits prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -68,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shardline_worker_output_checks_total",
-			Help: "Checks of an output against the input's current state, by what prompted them (commit, conflict, duplicate, own_write, fence, dead_letter).",
+			Help: "Checks of an output against the input's current state, by what prompted them (commit, conflict, duplicate, own_write, fence, dead_letter, late).",
 		}, []string{"after"}),
 		parentWaits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_worker_parent_waits_total",
@@ -94,9 +97,25 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "shardline_worker_shard_stops_total",
 			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
 		}, []string{"reason"}),
+		timeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_handler_timeouts_total",
+			Help: "Handler calls still running at their deadline (--handler-timeout).",
+		}),
+		overdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "shardline_worker_handlers_overdue",
+			Help: "Handler calls that ignored their deadline and still run in the background (abandoned by their shard).",
+		}),
+		overdueWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shardline_worker_handler_overdue_waits_total",
+			Help: "Timed-out handler calls waited for instead of abandoned, because the overdue-handler limit was reached.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.checks, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops} {
+	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.checks, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops, m.timeouts, m.overdue, m.overdueWaits} {
 		reg.MustRegister(c)
+	}
+	// The hardening reasons are exported at zero, so that an alert on them needs no data first.
+	for _, r := range []string{ReasonForeignBucket, ReasonInvalidBucket, ReasonTimeout} {
+		m.deadLetters.WithLabelValues(r)
 	}
 	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {
 		m.records.WithLabelValues(o)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,9 @@ type Factory struct {
 	ctx context.Context
 	cfg Config
 	m   *metrics
+
+	calls    *handlerTracker // every handler goroutine, overdue ones included
+	overdueN atomic.Int64    // handler calls abandoned at their deadline and still running
 }
 
 var _ kcl.IRecordProcessorFactory = (*Factory)(nil)
@@ -29,12 +33,12 @@ func NewFactory(ctx context.Context, cfg Config) (*Factory, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer)}, nil
+	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker()}, nil
 }
 
 // CreateProcessor implements kcl.IRecordProcessorFactory.
 func (f *Factory) CreateProcessor() kcl.IRecordProcessor {
-	p := &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m}
+	p := &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m, f: f}
 	p.verifier, _ = f.cfg.Handler.(Verifier)
 	return p
 }
@@ -44,6 +48,7 @@ type shardProcessor struct {
 	ctx   context.Context
 	cfg   Config
 	m     *metrics
+	f     *Factory
 	log   *slog.Logger
 	shard string
 

@@ -274,7 +274,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name: "bad envelope is dead-lettered and the batch continues",
 			batches: func(h *harness) [][]types.Record {
-				return [][]types.Record{{h.put("a.jpg", "01"), h.raw([]byte("this is not JSON"), "in/x.jpg"), h.put("b.jpg", "02")}}
+				return [][]types.Record{{h.put("a.jpg", "01"), h.raw([]byte("this is not JSON"), "inbox/x.jpg"), h.put("b.jpg", "02")}}
 			},
 			wantCalls: []string{"put a.jpg@01", "put b.jpg@02"},
 			wantLedger: map[string]ledgerWant{
@@ -288,7 +288,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name: "bad envelope as the last record is checkpointed past",
 			batches: func(h *harness) [][]types.Record {
-				return [][]types.Record{{h.put("a.jpg", "01"), h.raw([]byte("{"), "in/x.jpg")}}
+				return [][]types.Record{{h.put("a.jpg", "01"), h.raw([]byte("{"), "inbox/x.jpg")}}
 			},
 			wantCalls:   []string{"put a.jpg@01"},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"put", "01", "applied", 0}},
@@ -301,7 +301,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			name: "unknown schema version",
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{
-					h.raw([]byte(`{"v":2,"id":"x","bucket":"in","key":"a.jpg","op":"put","sequencer":"0B"}`), "in/a.jpg"),
+					h.raw([]byte(`{"v":2,"id":"x","bucket":"in","key":"a.jpg","op":"put","sequencer":"0B"}`), "inbox/a.jpg"),
 					h.put("a.jpg", "01"),
 				}}
 			},
@@ -324,7 +324,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			wantLedger: map[string]ledgerWant{
 				"a.jpg": {"put", "01", "dead_lettered", 0}, "b.jpg": {"put", "02", "applied", 0},
 			},
-			wantLetters: []letterWant{{"not_an_image", 1, "in/a.jpg"}},
+			wantLetters: []letterWant{{"not_an_image", 1, "inbox/a.jpg"}},
 			wantCPs:     []int{3},
 			wantOut:     [4]float64{1, 0, 1, 1},
 			wantReasons: map[string]float64{"not_an_image": 1},
@@ -337,7 +337,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			},
 			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@02"},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"delete", "02", "applied", 0}},
-			wantLetters: []letterWant{{"not_an_image", 1, "in/a.jpg"}},
+			wantLetters: []letterWant{{"not_an_image", 1, "inbox/a.jpg"}},
 			wantCPs:     []int{1, 2},
 			wantOut:     [4]float64{1, 0, 0, 1},
 			wantReasons: map[string]float64{"not_an_image": 1},
@@ -355,7 +355,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 			},
 			wantCalls:   []string{"put a.jpg@01", "delete a.jpg@02"},
 			wantLedger:  map[string]ledgerWant{"a.jpg": {"delete", "02", "dead_lettered", 0}},
-			wantLetters: []letterWant{{"access_denied", 2, "in/a.jpg"}},
+			wantLetters: []letterWant{{"access_denied", 2, "inbox/a.jpg"}},
 			wantCPs:     []int{2},
 			wantOut:     [4]float64{1, 0, 0, 1},
 			wantReasons: map[string]float64{"access_denied": 1},
@@ -363,7 +363,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "epoch bump does not re-apply an event older than the ledger's",
 			epoch:   1,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B"), h.put("a.jpg", "0B")}}
 			},
@@ -374,7 +374,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "epoch bump re-applies the ledger's event, then its duplicate is dropped",
 			epoch:   1,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0C", Epoch: 0, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0C")}, {h.put("a.jpg", "0C")}}
 			},
@@ -386,7 +386,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "epoch bump re-applies the same event",
 			epoch:   3,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0B", Epoch: 2, Op: "put", Outcome: "dead_lettered"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0B", Epoch: 2, Op: "put", Outcome: "dead_lettered"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B")}}
 			},
@@ -398,7 +398,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "same epoch and sequencer as the ledger is a duplicate",
 			epoch:   1,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0B", Epoch: 1, Op: "put", Outcome: "applied"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0B", Epoch: 1, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B")}}
 			},
@@ -409,7 +409,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "a newer sequencer applies whatever the ledger entry's epoch",
 			epoch:   0,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0A", Epoch: 1, Op: "put", Outcome: "applied"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0A", Epoch: 1, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B")}}
 			},
@@ -421,7 +421,7 @@ func TestProcessRecordsScenarios(t *testing.T) {
 		{
 			name:    "the same sequencer in an older epoch than the ledger's is stale",
 			epoch:   0,
-			initial: []ledger.Entry{{Object: "in/a.jpg", Sequencer: "0B", Epoch: 1, Op: "put", Outcome: "applied"}},
+			initial: []ledger.Entry{{Object: "inbox/a.jpg", Sequencer: "0B", Epoch: 1, Op: "put", Outcome: "applied"}},
 			batches: func(h *harness) [][]types.Record {
 				return [][]types.Record{{h.put("a.jpg", "0B")}}
 			},
@@ -511,7 +511,7 @@ func TestAppliedEventDetails(t *testing.T) {
 	}
 	c := commits[0]
 	want := ledger.Entry{
-		Object: "in/photos/cat 1.jpg", Sequencer: ev.Sequencer, Epoch: 4, Op: envelope.OpPut, Outcome: ledger.OutcomeApplied,
+		Object: "inbox/photos/cat 1.jpg", Sequencer: ev.Sequencer, Epoch: 4, Op: envelope.OpPut, Outcome: ledger.OutcomeApplied,
 		EventID: ev.ID, SourceETag: ev.ETag, Worker: testWorker, Shard: testShard,
 	}
 	if c != want {
@@ -557,7 +557,7 @@ func TestDecodeFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
-			h.process(h.raw(tc.data, "in/a.jpg"), h.put("b.jpg", "01"))
+			h.process(h.raw(tc.data, "inbox/a.jpg"), h.put("b.jpg", "01"))
 
 			letters := h.dl.Letters()
 			if len(letters) != 1 {
@@ -565,7 +565,7 @@ func TestDecodeFailures(t *testing.T) {
 			}
 			l := letters[0]
 			if l.Reason != tc.reason || !bytes.Equal(l.Data, tc.data) || l.SequenceNumber != seqNo(1) ||
-				l.PartitionKey != "in/a.jpg" || l.Shard != testShard || l.Object != "" || l.Error == "" {
+				l.PartitionKey != "inbox/a.jpg" || l.Shard != testShard || l.Object != "" || l.Error == "" {
 				t.Errorf("dead letter = %+v, want reason %s with the raw data of record 1", l, tc.reason)
 			}
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put b.jpg@01"))
@@ -762,7 +762,7 @@ func TestTransientFailures(t *testing.T) {
 				t.Fatalf("dead letters = %+v, want 1", letters)
 			}
 			l := letters[0]
-			if l.Reason != tc.wantLetter || l.Attempts != tc.wantTries || l.Object != "in/a.jpg" ||
+			if l.Reason != tc.wantLetter || l.Attempts != tc.wantTries || l.Object != "inbox/a.jpg" ||
 				l.SequenceNumber != seqNo(1) || !bytes.Equal(l.Data, recs[0].Data) {
 				t.Errorf("dead letter = %+v, want reason %s after %d attempts for record 1 of in/a.jpg", l, tc.wantLetter, tc.wantTries)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
@@ -26,7 +27,38 @@ const (
 	ReasonUnknownVersion   = "unknown_schema_version"
 	ReasonRetriesExhausted = "retries_exhausted"
 	ReasonPermanent        = "permanent" // a handler's permanent error without a reason label
+	// ReasonForeignBucket: the event names a valid bucket that is not on the input allow-list
+	// (Config.InputBuckets); the bucket was not read.
+	ReasonForeignBucket = "foreign_bucket"
+	// ReasonInvalidBucket: the event names something that is not a valid S3 bucket name (an ARN,
+	// an access-point alias…); nothing was read.
+	ReasonInvalidBucket = "invalid_bucket"
+	// ReasonTimeout: handler calls of the record ran past their deadline Config.MaxTimeouts
+	// times (or the last attempt allowed by Config.Retry timed out).
+	ReasonTimeout = "timeout"
 )
+
+// refuseBucket returns the dead-letter reason and error of an event whose bucket the worker must
+// not read, or "" when the bucket is allowed.
+func (p *shardProcessor) refuseBucket(ev envelope.Event) (reason string, err error) {
+	if err := bucket.Valid(ev.Bucket); err != nil {
+		return ReasonInvalidBucket, Permanent(ReasonInvalidBucket, err)
+	}
+	if p.cfg.InputBuckets != nil && !p.cfg.InputBuckets.Allows(ev.Bucket) {
+		return ReasonForeignBucket, Permanent(ReasonForeignBucket, fmt.Errorf("bucket %q is not on the input allow-list", ev.Bucket))
+	}
+	return "", nil
+}
+
+// checksOutputAfter reports whether a dead letter of reason is followed by a check of the output.
+// A refused bucket is never read (not even to check); a timeout would only time out again.
+func checksOutputAfter(reason string) bool {
+	switch reason {
+	case ReasonForeignBucket, ReasonInvalidBucket, ReasonTimeout:
+		return false
+	}
+	return true
+}
 
 // decodeFailure dead-letters a record that is not a valid envelope and reports whether the
 // letter was stored.
@@ -55,6 +87,9 @@ type ledgerRead struct {
 // of ours (a write that landed although its response was lost), and when the record is abandoned
 // after a handler call (we lost the lease while writing).
 func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre *ledgerRead) bool {
+	if reason, err := p.refuseBucket(ev); err != nil {
+		return p.deadLetter(rec, &ev, reason, err, 0)
+	}
 	var err error
 	log := p.log.With(slog.String("key", ev.Key), slog.String("bucket", ev.Bucket), slog.String("sequencer", ev.Sequencer), slog.String("op", ev.Op))
 
@@ -62,10 +97,12 @@ func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre 
 		outcome  string
 		settle   string // set once the ledger has an outcome for ev: only check the output (why)
 		attempts int
+		timeouts int
 		wrote    bool // a handler call for ev ran (its write may have landed, whatever it returned)
 	)
-	err = p.retry(func(ctx context.Context) error {
-		attempts++
+	// step is one attempt: the ledger rule, handler and commit (apply), then the output check its
+	// outcome calls for; once an outcome is settled, only the check.
+	step := func(ctx context.Context) error {
 		if settle != "" {
 			return p.check(ctx, ev, settle)
 		}
@@ -92,6 +129,18 @@ func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre 
 			return nil
 		}
 		return p.check(ctx, ev, settle)
+	}
+	err = p.retry(func(ctx context.Context) error {
+		attempts++
+		err := step(ctx)
+		if errors.Is(err, ErrTimeout) {
+			// A handler that runs past its deadline usually does so on every attempt (a CPU
+			// bomb): give up after MaxTimeouts instead of MaxAttempts.
+			if timeouts++; timeouts >= p.cfg.MaxTimeouts {
+				return Permanent(ReasonTimeout, fmt.Errorf("%d handler calls timed out: %w", timeouts, err))
+			}
+		}
+		return err
 	})
 	switch {
 	case err == nil:
@@ -114,6 +163,8 @@ func (p *shardProcessor) processEvent(rec *types.Record, ev envelope.Event, pre 
 			reason = ReasonPermanent
 		}
 		return p.deadLetter(rec, &ev, reason, err, attempts)
+	case errors.Is(err, ErrTimeout):
+		return p.deadLetter(rec, &ev, ReasonTimeout, err, attempts)
 	default:
 		return p.deadLetter(rec, &ev, ReasonRetriesExhausted, err, attempts)
 	}
@@ -159,6 +210,7 @@ const (
 	checkOwnWrite  = "own_write" // after a stale drop that followed a handler call of ours
 	checkFence     = "fence"     // after a handler call made without the lease
 	checkDeadLet   = "dead_letter"
+	checkLate      = "late" // after a handler call abandoned at its deadline returned (deadline.go)
 )
 
 // fence runs after a handler call of a record this worker abandoned because it lost the lease:
@@ -178,11 +230,13 @@ func (p *shardProcessor) fence(ev envelope.Event) {
 
 func (p *shardProcessor) handle(ctx context.Context, ev envelope.Event) error {
 	start := time.Now()
-	err := p.cfg.Handler.Handle(ctx, ev)
+	err := p.callHandler(ctx, ev)
 	result := "ok"
 	switch {
 	case errors.Is(err, ErrPermanent):
 		result = "permanent"
+	case errors.Is(err, ErrTimeout):
+		result = "timeout"
 	case err != nil:
 		result = "error"
 	}
@@ -219,7 +273,7 @@ func (p *shardProcessor) check(ctx context.Context, ev envelope.Event, why strin
 		return nil
 	}
 	for round := 0; ; round++ {
-		ok, err := p.verifier.Verify(ctx, ev)
+		ok, err := p.verify(ctx, ev)
 		if err != nil {
 			return err
 		}
@@ -238,6 +292,13 @@ func (p *shardProcessor) check(ctx context.Context, ev envelope.Event, why strin
 			return err
 		}
 	}
+}
+
+// verify asks the Verifier, with the handler's deadline: a check reads what a handler reads.
+func (p *shardProcessor) verify(ctx context.Context, ev envelope.Event) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.HandlerTimeout)
+	defer cancel()
+	return p.verifier.Verify(ctx, ev)
 }
 
 // repair runs the handler to converge the output. A permanent failure (returned as is) is not
@@ -300,7 +361,7 @@ func (p *shardProcessor) deadLetter(rec *types.Record, ev *envelope.Event, reaso
 		attrs = append(attrs, slog.String("bucket", ev.Bucket), slog.String("key", ev.Key), slog.String("sequencer", ev.Sequencer))
 	}
 	p.log.Warn("record dead-lettered", attrs...)
-	if ev != nil {
+	if ev != nil && checksOutputAfter(reason) {
 		// The handler leaves no output for content it cannot convert, but a record that ran
 		// out of retries may have left anything: check, bounded (the record is accounted for).
 		_ = p.retry(func(ctx context.Context) error { return p.check(ctx, *ev, checkDeadLet) })

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/telemetry"
 	"github.com/shardline/shardline/internal/worker"
@@ -39,6 +40,9 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		keyConc      int
 		noStealing   bool
 		uncond       bool
+		inputBuckets string
+		handlerTO    time.Duration
+		maxTimeouts  int
 	)
 	c.register(fs, streamFlag|tableFlags)
 	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
@@ -58,11 +62,21 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
 	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
 	fs.BoolVar(&uncond, "unconditional-writes", false, "write and delete outputs without If-Match/If-None-Match (only for stores that mishandle them)")
+	fs.StringVar(&inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events of other buckets are dead-lettered unread (foreign_bucket). Empty: every valid bucket name (invalid names and ARNs are always refused)")
+	durationFlag(fs, &handlerTO, "handler-timeout", processor.DefaultHandlerTimeout, "deadline of one handler call; a call past it is retried, then dead-lettered (timeout)")
+	fs.IntVar(&maxTimeouts, "max-handler-timeouts", 2, "handler calls of one record that may time out before it is dead-lettered as timeout")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
 	if outputBucket == "" {
 		return fmt.Errorf("%w: --output-bucket (or %s) is required", errUsage, EnvName("output-bucket"))
+	}
+	allow, err := bucket.ParseAllowList(inputBuckets)
+	if err != nil {
+		return fmt.Errorf("%w: --input-buckets: %v", errUsage, err)
+	}
+	if handlerTO <= 0 || maxTimeouts <= 0 {
+		return fmt.Errorf("%w: --handler-timeout and --max-handler-timeouts must be positive", errUsage)
 	}
 	log, err := c.logger(env.Stderr)
 	if err != nil {
@@ -92,6 +106,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, IdleBetweenReads: idle,
 		MaxRecords: maxRecords, StopTimeout: stopTimeout,
 		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
+		InputBuckets: allow, HandlerTimeout: handlerTO, MaxTimeouts: maxTimeouts,
 		Registerer: reg, Logger: log, OnReady: func() { ready.Set(true) },
 	}
 	if err := cfg.Validate(); err != nil {

@@ -18,6 +18,7 @@ import (
 	kclworker "github.com/vmware/vmware-go-kcl-v2/clientlibrary/worker"
 
 	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/processor"
@@ -57,6 +58,16 @@ type Config struct {
 	// processor.DefaultKeyConcurrency().
 	KeyConcurrency int
 
+	// InputBuckets is the allow-list of input buckets (see processor.Config.InputBuckets): events
+	// of other buckets, and of anything that is not a valid bucket name, are dead-lettered
+	// unread. Empty (the zero value) allows every valid bucket name.
+	InputBuckets bucket.AllowList
+	// HandlerTimeout is the deadline of each handler call; default
+	// processor.DefaultHandlerTimeout. MaxTimeouts is how many calls of one record may time out
+	// before it is dead-lettered as "timeout"; default 2.
+	HandlerTimeout time.Duration
+	MaxTimeouts    int
+
 	Retry      processor.Retry
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -77,8 +88,9 @@ func (c Config) Validate() error {
 	if c.Kinesis == nil || c.DynamoDB == nil || c.Handler == nil {
 		return errors.New("worker: Kinesis, DynamoDB and Handler are required")
 	}
-	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 {
-		return errors.New("worker: durations, MaxRecords and KeyConcurrency must not be negative")
+	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 ||
+		c.HandlerTimeout < 0 || c.MaxTimeouts < 0 {
+		return errors.New("worker: durations, MaxRecords, KeyConcurrency and MaxTimeouts must not be negative")
 	}
 	if c.MaxRecords > 10000 {
 		return errors.New("worker: MaxRecords must be at most 10000 (the GetRecords limit)")
@@ -152,10 +164,16 @@ func Run(ctx context.Context, cfg Config) error {
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
 		Topology:   &topology{kc: cfg.Kinesis, stream: cfg.StreamName, leases: cp},
 		ParentPoll: cfg.ShardSyncInterval / 2, KeyConcurrency: cfg.KeyConcurrency,
+		InputBuckets: cfg.InputBuckets, HandlerTimeout: cfg.HandlerTimeout, MaxTimeouts: cfg.MaxTimeouts,
 		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.InputBuckets.Empty() {
+		log.Warn("no input-bucket allow-list: events of every valid bucket name are handled (set --input-buckets)")
+	} else {
+		log.Info("input-bucket allow-list", slog.Any("buckets", cfg.InputBuckets.Names()))
 	}
 
 	kc := kclConfig(cfg, log)
@@ -178,11 +196,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	drain := time.NewTimer(cfg.StopTimeout * 2 / 3)
 	defer drain.Stop()
+	stopBy := time.Now().Add(cfg.StopTimeout)
 	deadline := time.NewTimer(cfg.StopTimeout)
 	defer deadline.Stop()
 	for {
 		select {
 		case <-done:
+			// Handler calls abandoned at their deadline may still run (they ignore their
+			// context): give them what is left of the stop timeout, then exit without them.
+			waitCtx, cancel := context.WithDeadline(context.Background(), stopBy)
+			running := factory.WaitHandlers(waitCtx)
+			cancel()
+			if running > 0 {
+				log.Warn("exiting with handler calls still running past their deadline", slog.Int("handlers", running))
+			}
 			log.Info("worker stopped cleanly")
 			return nil
 		case <-drain.C:
