@@ -3,6 +3,7 @@ package forwarder
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/sequencer"
 )
@@ -354,4 +356,294 @@ func TestWebhookTrickledBodyTimesOut(t *testing.T) {
 		t.Errorf("%d PutRecords calls", n)
 	}
 	assertCounter(t, reg, "shardline_forwarder_requests_total", map[string]string{"result": resultReadTimeout}, 1)
+}
+
+// TestWebhookSNSHostile posts SNS messages to the webhook: only a message signed (v1 or v2) with
+// the certificate at an https SNS SigningCertURL, from an allow-listed topic, is used; forged,
+// re-signed, unsigned, foreign-topic and foreign-certificate-URL messages are rejected with a
+// reason, counted, and write nothing. The certificate URL is fetched only after every cheap check
+// passed, through the injected fetcher (no network).
+func TestWebhookSNSHostile(t *testing.T) {
+	const token = "correct horse battery staple"
+	real, attacker := testSigners()
+	s3Put := notificationBody(t, s3Record("ObjectCreated:Put", "a.jpg", "0A", nil))
+	s3Delete := notificationBody(t, s3Record("ObjectRemoved:Delete", "a.jpg", "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF", nil))
+	foreign := notificationBody(t, s3Record("ObjectCreated:Put", "a.jpg", "0A", func(_, rec map[string]any) {
+		rec["s3"].(map[string]any)["bucket"] = map[string]any{"name": "someone-elses"}
+	}))
+	signed := func(s *snsSigner, m map[string]any) map[string]any { s.sign(t, m); return m }
+	edit := func(m map[string]any, f func(map[string]any)) map[string]any { f(m); return m }
+	snsHeader := func(typ string) map[string]string {
+		return map[string]string{SNSMessageTypeHeader: typ, "Content-Type": "text/plain; charset=UTF-8"}
+	}
+	withToken := map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+
+	tests := []struct {
+		name       string
+		header     map[string]string
+		msg        map[string]any
+		topics     []string // nil: testTopic
+		fetchFails bool
+		wantStatus int
+		reason     string   // sns_rejected_total label; "" when accepted
+		wantKeys   []string // keys written to Kinesis
+		refused    string   // events_refused_total label, when one event is refused
+		fetches    []string // URLs the fetcher was asked for
+	}{
+		{name: "signed v1 notification", header: snsHeader("Notification"), msg: signed(real, snsNotificationMsg(s3Put, "1")),
+			wantStatus: 200, wantKeys: []string{"a.jpg"}, fetches: []string{testCertURL}},
+		{name: "signed v2 notification", header: snsHeader("Notification"), msg: signed(real, snsNotificationMsg(s3Put, "2")),
+			wantStatus: 200, wantKeys: []string{"a.jpg"}, fetches: []string{testCertURL}},
+		{name: "signed v2 notification without Subject", header: snsHeader("Notification"),
+			msg:        signed(real, edit(snsNotificationMsg(s3Put, "2"), func(m map[string]any) { delete(m, "Subject") })),
+			wantStatus: 200, wantKeys: []string{"a.jpg"}, fetches: []string{testCertURL}},
+		{name: "signed, posted with the token and no SNS header", header: withToken, msg: signed(real, snsNotificationMsg(s3Put, "2")),
+			wantStatus: 200, wantKeys: []string{"a.jpg"}, fetches: []string{testCertURL}},
+		{name: "signed, from an allowed topic, for a foreign bucket", header: snsHeader("Notification"), msg: signed(real, snsNotificationMsg(foreign, "2")),
+			wantStatus: 200, refused: RefusedForeignBucket, fetches: []string{testCertURL}},
+
+		{name: "forged: Message replaced after signing", header: snsHeader("Notification"),
+			msg:        edit(signed(real, snsNotificationMsg(s3Put, "2")), func(m map[string]any) { m["Message"] = s3Delete }),
+			wantStatus: 403, reason: SNSRejectBadSignature, fetches: []string{testCertURL}},
+		{name: "forged: Subject added after signing", header: snsHeader("Notification"),
+			msg: edit(signed(real, edit(snsNotificationMsg(s3Put, "2"), func(m map[string]any) { delete(m, "Subject") })),
+				func(m map[string]any) { m["Subject"] = "x" }),
+			wantStatus: 403, reason: SNSRejectBadSignature, fetches: []string{testCertURL}},
+		{name: "forged: v2 signature presented as v1", header: snsHeader("Notification"),
+			msg:        edit(signed(real, snsNotificationMsg(s3Put, "2")), func(m map[string]any) { m["SignatureVersion"] = "1" }),
+			wantStatus: 403, reason: SNSRejectBadSignature, fetches: []string{testCertURL}},
+		{name: "re-signed by another key, SNS's certificate URL", header: snsHeader("Notification"), msg: signed(attacker, snsNotificationMsg(s3Delete, "2")),
+			wantStatus: 403, reason: SNSRejectBadSignature, fetches: []string{testCertURL}},
+		{name: "re-signed, certificate on another host", header: snsHeader("Notification"),
+			msg:        signed(attacker, edit(snsNotificationMsg(s3Delete, "2"), func(m map[string]any) { m["SigningCertURL"] = "https://evil.example/SimpleNotificationService-x.pem" })),
+			wantStatus: 403, reason: SNSRejectCertURL},
+		{name: "re-signed, certificate on a look-alike host", header: snsHeader("Notification"),
+			msg: signed(attacker, edit(snsNotificationMsg(s3Delete, "2"), func(m map[string]any) {
+				m["SigningCertURL"] = "https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-x.pem"
+			})),
+			wantStatus: 403, reason: SNSRejectCertURL},
+		{name: "certificate over http", header: snsHeader("Notification"),
+			msg: signed(real, edit(snsNotificationMsg(s3Put, "2"), func(m map[string]any) {
+				m["SigningCertURL"] = "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem"
+			})),
+			wantStatus: 403, reason: SNSRejectCertURL},
+		{name: "unsigned", header: snsHeader("Notification"),
+			msg:        edit(snsNotificationMsg(s3Delete, "2"), func(m map[string]any) { delete(m, "Signature") }),
+			wantStatus: 403, reason: SNSRejectUnsigned},
+		{name: "unsigned, SNS-shaped, posted with the token", header: withToken,
+			msg:        edit(snsNotificationMsg(s3Delete, "2"), func(m map[string]any) { delete(m, "SigningCertURL") }),
+			wantStatus: 403, reason: SNSRejectUnsigned},
+		{name: "signature not base64", header: snsHeader("Notification"),
+			msg:        edit(snsNotificationMsg(s3Delete, "2"), func(m map[string]any) { m["Signature"] = "%%%" }),
+			wantStatus: 403, reason: SNSRejectBadSignature},
+		{name: "unknown SignatureVersion", header: snsHeader("Notification"),
+			msg:        edit(signed(real, snsNotificationMsg(s3Put, "2")), func(m map[string]any) { m["SignatureVersion"] = "3" }),
+			wantStatus: 400, reason: SNSRejectSignatureVersion},
+		{name: "topic not allowed", header: snsHeader("Notification"),
+			msg:        signed(real, edit(snsNotificationMsg(s3Put, "2"), func(m map[string]any) { m["TopicArn"] = "arn:aws:sns:us-east-1:999999999999:other" })),
+			wantStatus: 403, reason: SNSRejectTopicNotAllowed},
+		{name: "no topic allowed", header: withToken, topics: []string{}, msg: signed(real, snsNotificationMsg(s3Put, "2")),
+			wantStatus: 403, reason: SNSRejectDisabled},
+		{name: "unknown Type", header: snsHeader("Notification"),
+			msg:        edit(signed(real, snsNotificationMsg(s3Put, "2")), func(m map[string]any) { m["Type"] = "Announcement" }),
+			wantStatus: 400, reason: SNSRejectUnknownType},
+		{name: "SNS header, not an SNS message", header: snsHeader("Notification"), msg: map[string]any{"Records": []any{}},
+			wantStatus: 400, reason: SNSRejectMalformed},
+		{name: "certificate cannot be fetched", header: snsHeader("Notification"), fetchFails: true, msg: signed(real, snsNotificationMsg(s3Put, "2")),
+			wantStatus: 503, reason: SNSRejectCertUnavailable, fetches: []string{testCertURL}},
+
+		{name: "signed SubscriptionConfirmation is confirmed", header: snsHeader("SubscriptionConfirmation"),
+			msg: signed(real, snsConfirmationMsg("SubscriptionConfirmation")), wantStatus: 200, fetches: []string{testCertURL, testSubscribe}},
+		{name: "forged SubscriptionConfirmation is not visited", header: snsHeader("SubscriptionConfirmation"),
+			msg:        signed(attacker, snsConfirmationMsg("SubscriptionConfirmation")),
+			wantStatus: 403, reason: SNSRejectBadSignature, fetches: []string{testCertURL}},
+		{name: "signed SubscriptionConfirmation with a foreign SubscribeURL", header: snsHeader("SubscriptionConfirmation"),
+			msg: signed(real, edit(snsConfirmationMsg("SubscriptionConfirmation"), func(m map[string]any) {
+				m["SubscribeURL"] = "https://evil.example/?Action=ConfirmSubscription"
+			})),
+			wantStatus: 403, reason: SNSRejectSubscribeURL, fetches: []string{testCertURL}},
+		{name: "signed UnsubscribeConfirmation", header: snsHeader("UnsubscribeConfirmation"),
+			msg: signed(real, snsConfirmationMsg("UnsubscribeConfirmation")), wantStatus: 200, fetches: []string{testCertURL}},
+
+		{name: "signed, but neither token nor SNS header", header: map[string]string{"Content-Type": "text/plain"},
+			msg: signed(real, snsNotificationMsg(s3Put, "2")), wantStatus: 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kin := &fakeKinesis{}
+			w, reg, _ := newTestWriter(t, kin, nil)
+			fetcher := &fakeFetcher{certs: map[string][]byte{testCertURL: real.pem}}
+			if tc.fetchFails {
+				fetcher.fail = errors.New("connection refused")
+			}
+			topics := tc.topics
+			if topics == nil {
+				topics = []string{testTopic}
+			}
+			f, err := New(Config{Writer: w, Token: token, InputBuckets: bucket.MustParseAllowList("in-bucket"),
+				SNS: SNSConfig{TopicARNs: topics, Fetch: fetcher.fetch}, Registerer: reg, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := json.Marshal(tc.msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhook", strings.NewReader(string(body)))
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			f.Handler().ServeHTTP(rec, req)
+
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if tc.reason != "" && !strings.Contains(rec.Body.String(), tc.reason) {
+				t.Errorf("answer does not name the reason %q: %s", tc.reason, rec.Body)
+			}
+			var keys []string
+			for _, in := range kin.sent() {
+				for _, ev := range decodeRecords(t, in) {
+					keys = append(keys, ev.Key)
+				}
+			}
+			if fmt.Sprint(keys) != fmt.Sprint(tc.wantKeys) && len(keys)+len(tc.wantKeys) > 0 {
+				t.Errorf("Kinesis received keys %q, want %q", keys, tc.wantKeys)
+			}
+			if got := fetcher.urls(); fmt.Sprint(got) != fmt.Sprint(tc.fetches) && len(got)+len(tc.fetches) > 0 {
+				t.Errorf("fetched %q, want %q", got, tc.fetches)
+			}
+			if tc.reason != "" {
+				assertCounter(t, reg, "shardline_forwarder_sns_rejected_total", map[string]string{"reason": tc.reason}, 1)
+				assertCounter(t, reg, "shardline_forwarder_requests_total", map[string]string{"result": resultSNSRejected}, 1)
+			}
+			if tc.refused != "" {
+				assertCounter(t, reg, "shardline_forwarder_events_refused_total", map[string]string{"reason": tc.refused}, 1)
+			}
+			if tc.wantStatus == 200 {
+				assertCounter(t, reg, "shardline_forwarder_sns_verified_total", map[string]string{"type": tc.msg["Type"].(string)}, 1)
+			}
+		})
+	}
+}
+
+// TestWebhookSNSExpiredCertificate: a message signed with a certificate outside its validity
+// period is rejected.
+func TestWebhookSNSExpiredCertificate(t *testing.T) {
+	old := expiredSigner()
+	kin := &fakeKinesis{}
+	w, reg, _ := newTestWriter(t, kin, nil)
+	fetcher := &fakeFetcher{certs: map[string][]byte{testCertURL: old.pem}}
+	f, err := New(Config{Writer: w, Token: "t", SNS: SNSConfig{TopicARNs: []string{testTopic}, Fetch: fetcher.fetch}, Registerer: reg, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := snsNotificationMsg(notificationBody(t, s3Record("ObjectCreated:Put", "a.jpg", "0A", nil)), "2")
+	old.sign(t, m)
+	body, _ := json.Marshal(m)
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(string(body)))
+	req.Header.Set(SNSMessageTypeHeader, "Notification")
+	rec := httptest.NewRecorder()
+	f.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("status %d, want 403: %s", rec.Code, rec.Body)
+	}
+	assertCounter(t, reg, "shardline_forwarder_sns_rejected_total", map[string]string{"reason": SNSRejectCertInvalid}, 1)
+	if len(kin.sent()) != 0 {
+		t.Fatal("an event of an expired certificate reached Kinesis")
+	}
+}
+
+// TestWebhookBucketAllowList: events for a bucket off the allow-list, or whose bucket is not a
+// valid S3 bucket name (ARNs, access-point aliases, IP addresses, upper case), are refused with a
+// counted reason and never written; the others in the same body are forwarded.
+func TestWebhookBucketAllowList(t *testing.T) {
+	const token = "t0k"
+	inBucket := func(name string) func(_, rec map[string]any) {
+		return func(_, rec map[string]any) { rec["s3"].(map[string]any)["bucket"] = map[string]any{"name": name} }
+	}
+	body := notificationBody(t,
+		s3Record("ObjectCreated:Put", "ok.jpg", "01", nil),
+		s3Record("ObjectRemoved:Delete", "a.jpg", "02", inBucket("other-bucket")),
+		s3Record("ObjectCreated:Put", "b.jpg", "03", inBucket("arn:aws:s3:::in-bucket")),
+		s3Record("ObjectCreated:Put", "c.jpg", "04", inBucket("arn:aws:s3:us-east-1:123456789012:accesspoint/ap")),
+		s3Record("ObjectCreated:Put", "d.jpg", "05", inBucket("ap-abcdefgh-s3alias")),
+		s3Record("ObjectCreated:Put", "e.jpg", "06", inBucket("IN-BUCKET")),
+		s3Record("ObjectCreated:Put", "f.jpg", "07", inBucket("10.0.0.1")),
+		s3Record("ObjectCreated:Put", "g.jpg", "08", inBucket("in-bucket/../other")),
+	)
+	tests := []struct {
+		name     string
+		allow    string
+		wantKeys []string
+		refused  map[string]float64
+	}{
+		{"allow-list", "in-bucket", []string{"ok.jpg"}, map[string]float64{RefusedForeignBucket: 1, RefusedInvalidBucket: 6}},
+		{"empty allow-list still validates names", "", []string{"ok.jpg", "a.jpg"}, map[string]float64{RefusedInvalidBucket: 6}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kin := &fakeKinesis{}
+			w, reg, _ := newTestWriter(t, kin, nil)
+			f, err := New(Config{Writer: w, Token: token, InputBuckets: bucket.MustParseAllowList(tc.allow), Registerer: reg, Logger: testLogger(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhook", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			rec := httptest.NewRecorder()
+			f.Handler().ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			var keys []string
+			for _, in := range kin.sent() {
+				for _, ev := range decodeRecords(t, in) {
+					keys = append(keys, ev.Key)
+				}
+			}
+			if fmt.Sprint(keys) != fmt.Sprint(tc.wantKeys) {
+				t.Errorf("Kinesis received %q, want %q", keys, tc.wantKeys)
+			}
+			refused := int(sum(tc.refused))
+			assertJSON(t, rec.Body.Bytes(), fmt.Sprintf(`{"forwarded":%d,"skipped":0,"refused":%d}`, len(tc.wantKeys), refused))
+			for _, reason := range []string{RefusedForeignBucket, RefusedInvalidBucket} {
+				assertCounter(t, reg, "shardline_forwarder_events_refused_total", map[string]string{"reason": reason}, tc.refused[reason])
+			}
+		})
+	}
+}
+
+// TestLambdaBucketAllowList: the Lambda entry point refuses the same way, and acknowledges the
+// refused events (a redelivery could not change the answer).
+func TestLambdaBucketAllowList(t *testing.T) {
+	kin := &fakeKinesis{}
+	w, reg, _ := newTestWriter(t, kin, nil)
+	f, err := New(Config{Writer: w, InputBuckets: bucket.MustParseAllowList("in-bucket"), Registerer: reg, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := notificationBody(t,
+		s3Record("ObjectCreated:Put", "ok.jpg", "01", nil),
+		s3Record("ObjectRemoved:Delete", "x.jpg", "02", func(_, rec map[string]any) {
+			rec["s3"].(map[string]any)["bucket"] = map[string]any{"name": "other-bucket"}
+		}),
+		s3Record("ObjectRemoved:Delete", "y.jpg", "03", func(_, rec map[string]any) {
+			rec["s3"].(map[string]any)["bucket"] = map[string]any{"name": "arn:aws:s3:::other-bucket"}
+		}))
+	if err := f.HandleLambda(t.Context(), json.RawMessage(body)); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, in := range kin.sent() {
+		for _, ev := range decodeRecords(t, in) {
+			keys = append(keys, ev.Key)
+		}
+	}
+	if fmt.Sprint(keys) != "[ok.jpg]" {
+		t.Fatalf("Kinesis received %q, want only ok.jpg", keys)
+	}
+	assertCounter(t, reg, "shardline_forwarder_events_refused_total", map[string]string{"reason": RefusedForeignBucket}, 1)
+	assertCounter(t, reg, "shardline_forwarder_events_refused_total", map[string]string{"reason": RefusedInvalidBucket}, 1)
 }

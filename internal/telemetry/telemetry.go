@@ -4,13 +4,11 @@ package telemetry
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -58,32 +56,13 @@ func Mux(g prometheus.Gatherer, ready *Readiness) *http.ServeMux {
 	return mux
 }
 
-// Serve listens on addr and serves h until ctx is cancelled, then shuts down gracefully. It
-// returns the listener error, if any, other than the normal close.
+// Serve listens on addr and serves h with the default ServerConfig until ctx is cancelled, then
+// shuts down gracefully. It returns the listener error, if any, other than the normal close.
 func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return ServeListener(ctx, ln, h, log)
+	return ServerConfig{}.Serve(ctx, addr, h, log)
 }
 
 // ServeListener is Serve on an existing listener.
 func ServeListener(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", slog.String("addr", ln.Addr().String()))
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := srv.Shutdown(shutdownCtx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		return serr
-	}
-	return err
+	return ServerConfig{}.ServeListener(ctx, ln, h, log)
 }
