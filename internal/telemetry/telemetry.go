@@ -40,11 +40,13 @@ func (r *Readiness) Set(v bool) { r.ready.Store(v) }
 // Ready reports the flag.
 func (r *Readiness) Ready() bool { return r.ready.Load() }
 
-// Mux returns a handler with /metrics, /healthz (the process is alive) and /readyz (the process
-// is ready to work).
+// Mux returns a handler with /metrics (unless g is nil, when metrics are served on another
+// listener), /healthz (the process is alive) and /readyz (the process is ready to work).
 func Mux(g prometheus.Gatherer, ready *Readiness) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	if g != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if ready == nil || !ready.Ready() {

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestForwardRefusesToStartWithoutAuth is the hostile default: a forwarder started with no
+// --webhook-token must not accept unauthenticated events; it refuses to start unless the operator
+// says --insecure-no-auth. Every case runs with a cancelled context, so a forwarder that does start
+// stops at once (exit 0) instead of serving.
+func TestForwardRefusesToStartWithoutAuth(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		say  []string
+	}{
+		{"no token", nil, nil, 2, []string{"--webhook-token", "--insecure-no-auth", "SHARDLINE_WEBHOOK_TOKEN"}},
+		{"blank token", []string{"--webhook-token", "  "}, nil, 2, []string{"--webhook-token"}},
+		{"token flag", []string{"--webhook-token", "s3cret"}, nil, 0, nil},
+		{"token from the environment", nil, map[string]string{"SHARDLINE_WEBHOOK_TOKEN": "s3cret"}, 0, nil},
+		{"explicitly insecure", []string{"--insecure-no-auth"}, nil, 0, []string{"insecure"}},
+		{"insecure and a token", []string{"--insecure-no-auth", "--webhook-token", "s3cret"}, nil, 2, []string{"--insecure-no-auth", "--webhook-token"}},
+		{"invalid input bucket", []string{"--webhook-token", "s3cret", "--input-buckets", "in-a,Not_A_Bucket"}, nil, 2, []string{"--input-buckets", "Not_A_Bucket"}},
+		{"input bucket ARN", []string{"--webhook-token", "s3cret", "--input-buckets", "arn:aws:s3:::in-a"}, nil, 2, []string{"--input-buckets", "ARN"}},
+		{"invalid SNS topic ARN", []string{"--webhook-token", "s3cret", "--sns-topic-arns", "arn:aws:sqs:us-east-1:123456789012:q"}, nil, 2, []string{"--sns-topic-arns"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"SHARDLINE_LISTEN": "127.0.0.1:0", "SHARDLINE_REGION": "us-east-1"}
+			for k, v := range tc.env {
+				vars[k] = v
+			}
+			env, out, errOut := testEnv(vars)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			code := Main(ctx, append([]string{"forward"}, tc.args...), env)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			}
+			for _, s := range tc.say {
+				if !strings.Contains(out.String()+errOut.String(), s) {
+					t.Errorf("output does not say %q:\n%s%s", s, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestForwardServesWebhookAndMetricsApart starts `forward` with a token and --metrics-listen: an
+// unauthenticated POST gets 401, /metrics is served on the metrics listener only (and counts the
+// refusal), and both listeners stop when the context ends.
+func TestForwardServesWebhookAndMetricsApart(t *testing.T) {
+	webhook, metrics := freeAddr(t), freeAddr(t)
+	env, _, errOut := testEnv(map[string]string{"SHARDLINE_REGION": "us-east-1", "SHARDLINE_WEBHOOK_TOKEN": "s3cret"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"forward", "--listen", webhook, "--metrics-listen", metrics, "--input-buckets", "in-bucket"}, env)
+	}()
+	stopped := false
+	stop := func() int {
+		cancel()
+		stopped = true
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(30 * time.Second):
+			t.Fatal("forward did not stop after its context ended")
+			return -1
+		}
+	}
+	t.Cleanup(func() {
+		if !stopped {
+			stop()
+		}
+	})
+	waitUp(t, "http://"+webhook+"/healthz", done, errOut)
+	waitUp(t, "http://"+metrics+"/healthz", done, errOut)
+
+	resp, err := http.Post("http://"+webhook+"/webhook", "application/json", strings.NewReader(`{"Records":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated POST: %d, want 401", resp.StatusCode)
+	}
+	if code := getStatus(t, "http://"+webhook+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the webhook listener: %d, want 404", code)
+	}
+	body := getBody(t, "http://"+metrics+"/metrics")
+	if !strings.Contains(body, `shardline_forwarder_requests_total{result="unauthorized"} 1`) {
+		t.Errorf("metrics listener does not count the refusal:\n%s", body)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("forward exited %d; stderr:\n%s", code, errOut)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitUp polls url until it answers 200, the command exits, or a deadline passes.
+func waitUp(t *testing.T, url string, done <-chan int, errOut fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case code := <-done:
+			t.Fatalf("forward exited %d before serving; stderr:\n%s", code, errOut)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not up within 20s; stderr:\n%s", url, errOut)
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline above
+	}
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
