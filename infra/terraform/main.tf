@@ -120,6 +120,7 @@ module "forwarder" {
   name                 = local.forwarder_name
   zip_path             = local.lambda_zip_path
   stream_name          = module.stream.name
+  input_buckets        = [local.input_bucket]
   stream_arn           = local.stream_arn
   kms_key_arn          = var.kms_key_arn
   eventbridge_rule_arn = var.notify_eventbridge ? local.rule_arn : null

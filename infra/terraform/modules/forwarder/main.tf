@@ -115,7 +115,8 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
-      SHARDLINE_STREAM = var.stream_name
+      SHARDLINE_STREAM        = var.stream_name
+      SHARDLINE_INPUT_BUCKETS = join(",", var.input_buckets)
     }
   }
 

@@ -13,6 +13,12 @@ variable "stream_name" {
   type        = string
 }
 
+variable "input_buckets" {
+  description = "Input buckets whose events the forwarder accepts (SHARDLINE_INPUT_BUCKETS); events for any other bucket are refused. Empty: any valid bucket name."
+  type        = list(string)
+  default     = []
+}
+
 variable "stream_arn" {
   description = "ARN of that stream (the only resource the role may write to)."
   type        = string
