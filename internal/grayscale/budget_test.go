@@ -3,6 +3,7 @@ package grayscale
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-// budgetProbe records what a Handler's pixel budget does. The first image to acquire pixels
+// budgetProbe records what a Handler's memory budget does. The first put to acquire bytes
 // holds them until hold is closed.
 type budgetProbe struct {
 	t                  *testing.T
@@ -33,11 +34,12 @@ type budgetProbe struct {
 	mu                 sync.Mutex
 	events             []string
 	inFlight, acquires int64
+	size               int64
 }
 
 func installProbe(t *testing.T, h *Handler) *budgetProbe {
 	t.Helper()
-	p := &budgetProbe{t: t, waiting: make(chan int64, 4), acquired: make(chan int64, 4), hold: make(chan struct{})}
+	p := &budgetProbe{t: t, size: h.budget.size, waiting: make(chan int64, 4), acquired: make(chan int64, 4), hold: make(chan struct{})}
 	h.budget.onWait = func(n int64) { p.record("wait", 0); p.waiting <- n }
 	h.budget.onAcquire = func(n int64) {
 		if first := p.record("acquire", n) == 1; first {
@@ -51,7 +53,7 @@ func installProbe(t *testing.T, h *Handler) *budgetProbe {
 	return p
 }
 
-// record appends an event, checks that the pixels in flight stay within the budget and returns
+// record appends an event, checks that the bytes in flight stay within the budget and returns
 // how many acquisitions there have been.
 func (p *budgetProbe) record(ev string, delta int64) int64 {
 	p.mu.Lock()
@@ -61,8 +63,8 @@ func (p *budgetProbe) record(ev string, delta int64) int64 {
 	if ev == "acquire" {
 		p.acquires++
 	}
-	if p.inFlight > 100 {
-		p.t.Errorf("%d pixels in flight, more than the budget of 100", p.inFlight)
+	if p.inFlight > p.size {
+		p.t.Errorf("%d bytes in flight, more than the budget of %d", p.inFlight, p.size)
 	}
 	return p.acquires
 }
@@ -73,9 +75,20 @@ func (p *budgetProbe) log() []string {
 	return append([]string(nil), p.events...)
 }
 
-// TestPixelBudgetSerialises runs two puts whose images (64 pixels each) do not fit in the
-// budget (100 pixels) together: the second waits until the first has released its pixels.
-func TestPixelBudgetSerialises(t *testing.T) {
+// oneAndAHalf returns a MemoryBudget that holds the admission cost of data once, not twice.
+func oneAndAHalf(t *testing.T, data []byte) func(*Config) {
+	t.Helper()
+	h := newTestHandler(t, newFakeStore(), nil)
+	cost, err := h.admissionCost(data, int64(len(data)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *Config) { c.MemoryBudget = cost + cost/2 }
+}
+
+// TestMemoryBudgetSerialises runs two puts whose costs do not fit in the budget together: the
+// second waits until the first has written its output and released its bytes.
+func TestMemoryBudgetSerialises(t *testing.T) {
 	for _, format := range []string{"jpeg", "png"} {
 		t.Run(format, func(t *testing.T) {
 			store := newFakeStore()
@@ -85,7 +98,7 @@ func TestPixelBudgetSerialises(t *testing.T) {
 			}
 			store.add(inBucket, "a", data, "")
 			store.add(inBucket, "b", data, "")
-			h := newTestHandler(t, store, func(c *Config) { c.MaxPixels, c.PixelBudget = 100, 100 })
+			h := newTestHandler(t, store, oneAndAHalf(t, data))
 			p := installProbe(t, h)
 
 			var wg sync.WaitGroup
@@ -96,7 +109,7 @@ func TestPixelBudgetSerialises(t *testing.T) {
 			receive(t, p.waiting, "the second put to wait")
 			select {
 			case <-p.acquired:
-				t.Fatal("the second put acquired pixels while the first held them")
+				t.Fatal("the second put acquired bytes while the first held them")
 			default:
 			}
 			close(p.hold)
@@ -119,14 +132,14 @@ func TestPixelBudgetSerialises(t *testing.T) {
 	}
 }
 
-// TestPixelBudgetCancel: a put waiting for pixels returns its context's error (transient) when
+// TestMemoryBudgetCancel: a put waiting for bytes returns its context's error (transient) when
 // the context ends, and writes nothing.
-func TestPixelBudgetCancel(t *testing.T) {
+func TestMemoryBudgetCancel(t *testing.T) {
 	store := newFakeStore()
 	data := encodeJPEG(t, gradient(8, 8))
 	store.add(inBucket, "a", data, "")
 	store.add(inBucket, "b", data, "")
-	h := newTestHandler(t, store, func(c *Config) { c.MaxPixels, c.PixelBudget = 100, 100 })
+	h := newTestHandler(t, store, oneAndAHalf(t, data))
 	p := installProbe(t, h)
 
 	var wg sync.WaitGroup
@@ -151,5 +164,30 @@ func TestPixelBudgetCancel(t *testing.T) {
 	}
 	if n := store.puts.Load(); n != 1 {
 		t.Errorf("%d outputs written, want 1", n)
+	}
+}
+
+// TestDefaultMemoryBudget: the default budget follows an explicit PixelBudget, else the Go memory
+// limit, else MaxPixels.
+func TestDefaultMemoryBudget(t *testing.T) {
+	const noLimit = math.MaxInt64
+	tests := []struct {
+		name                             string
+		pixelBudget, maxPixels, memLimit int64
+		want                             int64
+	}{
+		{"no limit: four 8-bit RGBA images", 0, DefaultMaxPixels, noLimit, 800_000_000},
+		{"memory limit: half of it", 0, DefaultMaxPixels, 966367641, 966367641 / 2},
+		{"pixel budget: 4 bytes a pixel", 100_000_000, DefaultMaxPixels, 1 << 30, 400_000_000},
+		{"small images: at least 256 MiB", 0, 110, noLimit, 256 << 20},
+		{"huge max pixels: no overflow", 0, math.MaxInt64 / 2, noLimit, math.MaxInt64},
+		{"huge pixel budget: no overflow", math.MaxInt64 / 2, DefaultMaxPixels, noLimit, math.MaxInt64},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := defaultMemoryBudget(tc.pixelBudget, tc.maxPixels, tc.memLimit); got != tc.want {
+				t.Errorf("defaultMemoryBudget(%d, %d, %d) = %d, want %d", tc.pixelBudget, tc.maxPixels, tc.memLimit, got, tc.want)
+			}
+		})
 	}
 }

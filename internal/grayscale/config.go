@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"runtime/debug"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,9 +21,13 @@ const (
 	DefaultMaxBytes int64 = 64 << 20
 	// DefaultJPEGQuality is the JPEG quality used when Config.JPEGQuality is 0.
 	DefaultJPEGQuality = 90
-	// DefaultPixelBudgetImages is how many images of MaxPixels pixels fit in the default pixel
-	// budget: Config.PixelBudget 0 means DefaultPixelBudgetImages × MaxPixels.
+	// DefaultPixelBudgetImages is how many 8-bit RGBA images of MaxPixels pixels fit in the
+	// default memory budget when the process has no memory limit (see Config.MemoryBudget).
 	DefaultPixelBudgetImages = 4
+	// DefaultMemoryLimitShare: with a Go memory limit, the default memory budget is the limit
+	// divided by this, leaving the rest for the runtime, the garbage collector's headroom and
+	// everything else the worker holds.
+	DefaultMemoryLimitShare = 2
 )
 
 // ObjectStore is the part of *s3.Client the handler uses, so that unit tests can pass a small
@@ -53,13 +59,22 @@ type Config struct {
 	// upright JPEG input already coarser than JPEGQuality keeps its own quantisation (its luma
 	// coefficients are copied, not re-encoded), so no output is finer than its input.
 	JPEGQuality int
-	// PixelBudget bounds the pixels (width×height from the image header) of all images one
-	// Handler holds decoded at a time, whatever the number of concurrent Handle calls: a put
-	// waits, respecting its context, until its image fits. It must be at least MaxPixels so that
-	// every accepted image fits on its own. 0 means DefaultPixelBudgetImages × MaxPixels: with
-	// the defaults 200 million pixels, which is about 300 MB of decoded 4:2:0 JPEG planes or
-	// 800 MB of 8-bit RGBA (16-bit formats take twice that).
+	// PixelBudget, when MemoryBudget is 0 and PixelBudget is not, sets MemoryBudget to
+	// PixelBudget × 4 bytes, its meaning before images were costed by format and path (8-bit
+	// RGBA). It must then be at least MaxPixels.
 	PixelBudget int64
+	// MemoryBudget bounds the bytes all puts of one Handler hold at once, whatever the number of
+	// concurrent Handle calls: before it reads an input body, a put reserves the body (its
+	// Content-Length, or MaxBytes when unknown) plus what converting the image costs on its path
+	// (bytes per pixel by format and path, from the header read in the body's first 64 KiB;
+	// docs/limits.md), waiting, respecting its context, until that fits; it holds the
+	// reservation until its output is written. An image that needs more than the whole budget
+	// is refused (ReasonOverMemoryBudget). 0 means PixelBudget × 4 if PixelBudget is set;
+	// otherwise the Go memory limit (GOMEMLIMIT, which `shardline work` sets from the
+	// container's memory limit) divided by DefaultMemoryLimitShare if there is one, else
+	// DefaultPixelBudgetImages × MaxPixels × 4 bytes (800 MB with the defaults; at least
+	// 256 MiB).
+	MemoryBudget int64
 	// UnconditionalWrites turns off If-Match / If-None-Match on output writes and deletes, for
 	// stores that mishandle them. By default they are sent, and turned off by themselves if the
 	// store answers 501 NotImplemented.
@@ -88,7 +103,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("grayscale config: JPEGQuality %d is outside 1–100 (0 for the default)", c.JPEGQuality)
 	case c.PixelBudget < 0:
 		return fmt.Errorf("grayscale config: PixelBudget %d is negative", c.PixelBudget)
-	case c.PixelBudget > 0 && c.PixelBudget < c.withDefaults().MaxPixels:
+	case c.MemoryBudget < 0:
+		return fmt.Errorf("grayscale config: MemoryBudget %d is negative", c.MemoryBudget)
+	case c.MemoryBudget == 0 && c.PixelBudget > 0 && c.PixelBudget < c.withDefaults().MaxPixels:
 		return fmt.Errorf("grayscale config: PixelBudget %d is less than MaxPixels %d, so the largest accepted image would never fit",
 			c.PixelBudget, c.withDefaults().MaxPixels)
 	}
@@ -112,11 +129,30 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.PixelBudget == 0 {
-		c.PixelBudget = DefaultPixelBudgetImages * c.MaxPixels
-		if c.PixelBudget/DefaultPixelBudgetImages != c.MaxPixels { // overflow: MaxPixels is huge
-			c.PixelBudget = c.MaxPixels
-		}
+	if c.MemoryBudget == 0 {
+		c.MemoryBudget = defaultMemoryBudget(c.PixelBudget, c.MaxPixels, debug.SetMemoryLimit(-1))
 	}
 	return c
+}
+
+// minDefaultMemoryBudget is the least default memory budget without a memory limit, so that a
+// small MaxPixels still admits a body of MaxBytes.
+const minDefaultMemoryBudget = 256 << 20
+
+// defaultMemoryBudget is Config.MemoryBudget's default for a PixelBudget, a MaxPixels and a Go
+// memory limit (math.MaxInt64 when there is none).
+func defaultMemoryBudget(pixelBudget, maxPixels, memLimit int64) int64 {
+	const rgba = 4
+	switch {
+	case pixelBudget > 0:
+		if pixelBudget > math.MaxInt64/rgba {
+			return math.MaxInt64
+		}
+		return pixelBudget * rgba
+	case memLimit > 0 && memLimit < math.MaxInt64:
+		return memLimit / DefaultMemoryLimitShare
+	case maxPixels > math.MaxInt64/(DefaultPixelBudgetImages*rgba):
+		return math.MaxInt64
+	}
+	return max(DefaultPixelBudgetImages*maxPixels*rgba, minDefaultMemoryBudget)
 }

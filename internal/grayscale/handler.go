@@ -26,9 +26,11 @@ const maxKeyLen = envelope.MaxKeyLen
 // Handler is the grayscale handler. It is safe for concurrent use; it holds no per-event state.
 type Handler struct {
 	cfg         Config
-	budget      *pixelBudget // shared by all in-flight puts
+	budget      *memoryBudget // shared by all in-flight puts
 	m           *metrics
 	conditional atomic.Bool // send If-Match / If-None-Match (off once the store said 501)
+
+	onDecoder func(name string) // test hook: conversion.onDecoder
 }
 
 // New returns a Handler for cfg, or cfg.Validate's error.
@@ -37,7 +39,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	h := &Handler{cfg: cfg, budget: newPixelBudget(cfg.PixelBudget), m: newMetrics(cfg.Registerer)}
+	h := &Handler{cfg: cfg, budget: newMemoryBudget(cfg.MemoryBudget), m: newMetrics(cfg.Registerer)}
 	h.conditional.Store(!cfg.UnconditionalWrites)
 	return h, nil
 }
@@ -135,7 +137,11 @@ func (h *Handler) converge(ctx context.Context, ev envelope.Event, outKey string
 		h.m.inSync.Inc()
 		return nil // already derived from the input's current content
 	}
-	data, contentType, err := h.convert(ctx, ev, obj)
+	data, contentType, res, err := h.convert(ctx, ev, obj)
+	if err == nil {
+		// The output and the input body stay in memory until the write is done.
+		defer res.release()
+	}
 	if err != nil {
 		if errors.Is(err, processor.ErrPermanent) {
 			// The current content cannot be converted: no output may stay derived from older
@@ -190,62 +196,128 @@ func (h *Handler) converge(ctx context.Context, ev envelope.Event, outKey string
 	return s3Error("put", h.cfg.OutputBucket, outKey, err)
 }
 
-// convert reads the input's body and returns its grayscale copy.
-func (h *Handler) convert(ctx context.Context, ev envelope.Event, obj *s3.GetObjectOutput) ([]byte, string, error) {
-	data, err := h.readBody(ctx, ev, obj)
-	if err != nil {
-		return nil, "", err
-	}
+// sniffBytes is how much of a body is read before its memory is reserved: enough for the
+// header of every supported format, EXIF and all, in all but unusual files.
+const sniffBytes = 64 << 10
+
+// worstPerPixel bounds conversionCost's bytes per pixel on every path; it costs an image whose
+// header is not within the first sniffBytes of its body.
+const worstPerPixel = 32
+
+// convert reads the input's body and returns its grayscale copy, with the reservation of the
+// memory budget that covers the body and the conversion; the caller releases it once the output
+// is written. The body's first sniffBytes are read before the reservation, the rest after it.
+func (h *Handler) convert(ctx context.Context, ev envelope.Event, obj *s3.GetObjectOutput) ([]byte, string, *reservation, error) {
 	src := fmt.Sprintf("s3://%s/%s", ev.Bucket, ev.Key)
+	if obj.Body == nil {
+		return nil, "", nil, processor.Permanent(ReasonEmptyObject, fmt.Errorf("%s: no body", src))
+	}
+	defer obj.Body.Close()
+	limit := h.cfg.MaxBytes
+	size := aws.ToInt64(obj.ContentLength)
+	if size > limit {
+		return nil, "", nil, processor.Permanent(ReasonTooLarge, fmt.Errorf("%s: %d bytes, more than the limit of %d", src, size, limit))
+	}
+	bodyCap := limit // what the body may grow to
+	if size > 0 {
+		bodyCap = size
+	}
+	body := ctxReader{ctx: ctx, r: obj.Body}
+	prefix := make([]byte, min(bodyCap, sniffBytes))
+	n, err := io.ReadFull(body, prefix)
+	complete := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) // the body is shorter
+	if err != nil && !complete {
+		return nil, "", nil, readError(ctx, src, err)
+	}
+	prefix = prefix[:n]
+	if n == 0 {
+		return nil, "", nil, processor.Permanent(ReasonEmptyObject, fmt.Errorf("%s: zero bytes", src))
+	}
+
+	cost, err := h.admissionCost(prefix, bodyCap, complete || int64(n) == size)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("%s: %w", src, err)
+	}
+	res, err := h.budget.reserve(ctx, cost, src)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("%s: %w", src, err)
+	}
+	out, contentType, err := h.convertBody(ctx, src, body, prefix, complete, bodyCap, res)
+	if err != nil {
+		res.release()
+		return nil, "", nil, err
+	}
+	return out, contentType, res, nil
+}
+
+// admissionCost returns the bytes a put reserves before reading the rest of a body of at most
+// bodyCap bytes whose first bytes are prefix (all of it if complete): the body and the
+// conversion, costed from the header in the prefix. If the prefix holds no complete header,
+// that is the worst case (at most the whole budget); if it is the whole body, the header's
+// error is returned (permanent).
+func (h *Handler) admissionCost(prefix []byte, bodyCap int64, complete bool) (int64, error) {
+	info, err := checkImage(prefix, h.cfg.MaxPixels)
+	if err != nil {
+		if complete {
+			return 0, err
+		}
+		return min(h.budget.size, bodyCap+bytes.MinRead+costFixed+worstPerPixel*h.cfg.MaxPixels), nil
+	}
+	hdr, err := readHeader(prefix, info)
+	if err != nil {
+		return 0, err
+	}
+	c, _ := conversionCost(hdr, int(bodyCap))
+	return bodyCap + bytes.MinRead + c, nil
+}
+
+// convertBody reads the rest of a body whose first bytes are prefix (all of it if complete),
+// enforcing MaxBytes, and converts it, growing res if the image costs more than res holds.
+func (h *Handler) convertBody(ctx context.Context, src string, body io.Reader, prefix []byte, complete bool, bodyCap int64, res *reservation) ([]byte, string, error) {
+	limit := h.cfg.MaxBytes
+	data := prefix
+	if !complete {
+		buf := bytes.NewBuffer(make([]byte, 0, bodyCap+bytes.MinRead)) // room for the read that sees EOF
+		buf.Write(prefix)
+		if _, err := buf.ReadFrom(io.LimitReader(body, limit+1-int64(len(prefix)))); err != nil {
+			return nil, "", readError(ctx, src, err)
+		}
+		data = buf.Bytes()
+	}
+	if int64(len(data)) > limit {
+		return nil, "", processor.Permanent(ReasonTooLarge, fmt.Errorf("%s: more than the limit of %d bytes", src, limit))
+	}
 	info, err := checkImage(data, h.cfg.MaxPixels)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", src, err)
 	}
-	// The decoded image and its grayscale copy exist only between acquire and release, so
-	// PixelBudget bounds them across all concurrent puts.
-	release, err := h.budget.acquire(ctx, int64(info.Width)*int64(info.Height))
+	hdr, err := readHeader(data, info)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", src, err)
 	}
-	out, contentType, err := convertData(ctx, data, info, h.cfg.MaxPixels, h.cfg.JPEGQuality)
-	release()
+	held := int64(cap(data)) // the body as allocated
+	c, _ := conversionCost(hdr, len(data))
+	if err := res.growTo(ctx, held+c, src); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", src, err)
+	}
+	conv := conversion{maxPixels: h.cfg.MaxPixels, quality: h.cfg.JPEGQuality, onDecoder: h.onDecoder,
+		beforeFallback: func(ctx context.Context) error {
+			return res.growTo(ctx, held+jpegFallbackCost(hdr), src+" (image/jpeg fallback)")
+		}}
+	out, contentType, err := convertData(ctx, data, hdr, conv)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", src, err)
 	}
 	return out, contentType, nil
 }
 
-// readBody reads and closes obj's body, enforcing MaxBytes before and while reading.
-func (h *Handler) readBody(ctx context.Context, ev envelope.Event, obj *s3.GetObjectOutput) ([]byte, error) {
-	src := fmt.Sprintf("s3://%s/%s", ev.Bucket, ev.Key)
-	if obj.Body == nil {
-		return nil, processor.Permanent(ReasonEmptyObject, fmt.Errorf("%s: no body", src))
+// readError wraps an error reading src's body: ctx's error if ctx ended, else the read error;
+// both are transient.
+func readError(ctx context.Context, src string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("reading %s: %w", src, ctxErr)
 	}
-	defer obj.Body.Close()
-
-	limit := h.cfg.MaxBytes
-	size := aws.ToInt64(obj.ContentLength)
-	if size > limit {
-		return nil, processor.Permanent(ReasonTooLarge, fmt.Errorf("%s: %d bytes, more than the limit of %d", src, size, limit))
-	}
-	var buf bytes.Buffer
-	if size > 0 {
-		buf.Grow(int(size) + bytes.MinRead) // room for the final read that sees EOF
-	}
-	n, err := buf.ReadFrom(io.LimitReader(ctxReader{ctx: ctx, r: obj.Body}, limit+1))
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, fmt.Errorf("reading %s: %w", src, ctxErr)
-		}
-		return nil, fmt.Errorf("reading %s: %w", src, err)
-	}
-	switch {
-	case n > limit:
-		return nil, processor.Permanent(ReasonTooLarge, fmt.Errorf("%s: more than the limit of %d bytes", src, limit))
-	case n == 0:
-		return nil, processor.Permanent(ReasonEmptyObject, fmt.Errorf("%s: zero bytes", src))
-	}
-	return buf.Bytes(), nil
+	return fmt.Errorf("reading %s: %w", src, err)
 }
 
 // outputState is what HeadObject found at the output key.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -651,6 +652,8 @@ func TestConfig(t *testing.T) {
 		{name: "budget negative", cfg: Config{Store: store, OutputBucket: "o", PixelBudget: -1}, wantErr: "PixelBudget"},
 		{name: "budget below max pixels", cfg: Config{Store: store, OutputBucket: "o", MaxPixels: 10, PixelBudget: 9}, wantErr: "PixelBudget"},
 		{name: "budget below default max pixels", cfg: Config{Store: store, OutputBucket: "o", PixelBudget: DefaultMaxPixels - 1}, wantErr: "PixelBudget"},
+		{name: "memory budget negative", cfg: Config{Store: store, OutputBucket: "o", MemoryBudget: -1}, wantErr: "MemoryBudget"},
+		{name: "memory budget overrides pixel budget", cfg: Config{Store: store, OutputBucket: "o", MemoryBudget: 1 << 30, PixelBudget: 9}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -672,7 +675,7 @@ func TestConfig(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		h := newTestHandler(t, store, nil)
 		if h.cfg.MaxPixels != DefaultMaxPixels || h.cfg.MaxBytes != DefaultMaxBytes || h.cfg.JPEGQuality != DefaultJPEGQuality ||
-			h.cfg.PixelBudget != DefaultPixelBudgetImages*DefaultMaxPixels {
+			h.cfg.MemoryBudget != defaultMemoryBudget(0, DefaultMaxPixels, debug.SetMemoryLimit(-1)) || h.budget.size != h.cfg.MemoryBudget {
 			t.Errorf("defaults not applied: %+v", h.cfg)
 		}
 	})

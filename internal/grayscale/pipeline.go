@@ -2,22 +2,50 @@ package grayscale
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 
 	"github.com/shardline/shardline/internal/jpegluma"
+	"github.com/shardline/shardline/processor"
 )
 
-// convertData turns data, which checkImage accepted as info, into the encoded grayscale output
-// and its content type. Errors are those of decodeImage, toGray and encodeImage.
+// conversion is how convertData converts: the limits and quality it applies, and a hook.
+type conversion struct {
+	maxPixels int64
+	quality   int
+	// beforeFallback, when set, runs before an upright JPEG that jpegluma did not take is
+	// decoded by image/jpeg; its error is returned as is. The Handler grows its memory
+	// reservation there, tests count fallbacks.
+	beforeFallback func(ctx context.Context) error
+	// onDecoder, when set, is told which decoder starts: "jpegluma", "image/jpeg" or
+	// "imaging". A test hook.
+	onDecoder func(name string)
+}
+
+func (c conversion) decoder(name string) {
+	if c.onDecoder != nil {
+		c.onDecoder(name)
+	}
+}
+
+// convertData turns data, whose header readHeader read as hdr from all of data, into the encoded
+// grayscale output and its content type. Errors are those of decodeImage, toGray and
+// encodeImage, and a permanent ReasonTooComplex for a JPEG over the scan limits, which readHeader
+// found (scanJPEG) or jpegluma did.
 //
 // JPEGs whose EXIF orientation needs no transform take the fast path (convertJPEG); every other
 // input is decoded by imaging (with EXIF orientation applied), converted by toGray and encoded.
-func convertData(ctx context.Context, data []byte, info imageInfo, maxPixels int64, quality int) ([]byte, string, error) {
-	if info.Format == "jpeg" && jpegOrientation(data) <= 1 {
-		return convertJPEG(ctx, data, maxPixels, quality)
+// ctx is checked between the stages, and by every stage as it reads or writes.
+func convertData(ctx context.Context, data []byte, hdr imageHeader, c conversion) ([]byte, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
 	}
-	img, err := decodeImage(ctx, data, maxPixels)
+	if hdr.Format == "jpeg" && hdr.orientation <= 1 {
+		return convertJPEG(ctx, data, c)
+	}
+	c.decoder("imaging")
+	img, err := decodeImage(ctx, data, c.maxPixels)
 	if err != nil {
 		return nil, "", err
 	}
@@ -25,7 +53,7 @@ func convertData(ctx context.Context, data []byte, info imageInfo, maxPixels int
 	if err != nil {
 		return nil, "", fmt.Errorf("converting: %w", err)
 	}
-	return encodeImage(ctx, gray, info.Format, quality)
+	return encodeImage(ctx, gray, hdr.Format, c.quality)
 }
 
 // convertJPEG converts an upright JPEG. jpegluma re-encodes the input's luma DCT coefficients as
@@ -33,18 +61,29 @@ func convertData(ctx context.Context, data []byte, info imageInfo, maxPixels int
 // Files jpegluma does not take (CMYK, RGB, arithmetic coding, …) or finds malformed go to
 // image/jpeg, which decodes data and whose luma plane (or per-pixel luma for other colour
 // spaces) is encoded at quality; image/jpeg also decides whether a malformed file is corrupt.
-func convertJPEG(ctx context.Context, data []byte, maxPixels int64, quality int) ([]byte, string, error) {
+// A file jpegluma refuses for its cost (*jpegluma.LimitError) is refused, never decoded.
+func convertJPEG(ctx context.Context, data []byte, c conversion) ([]byte, string, error) {
 	// Pages of the output buffer that are never written are never touched, so sizing it for
 	// the worst case costs no memory.
+	c.decoder("jpegluma")
 	out, err := jpegluma.Transcode(ctx, make([]byte, 0, len(data)+4096), data,
-		jpegluma.Options{Quality: quality, MaxPixels: maxPixels})
+		jpegluma.Options{Quality: c.quality, MaxPixels: c.maxPixels})
 	if err == nil {
 		return out, contentTypeJPEG, nil
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, "", ctxErr
 	}
-	img, err := decodeJPEG(ctx, data, maxPixels)
+	if le := (*jpegluma.LimitError)(nil); errors.As(err, &le) {
+		return nil, "", processor.Permanent(ReasonTooComplex, err)
+	}
+	if c.beforeFallback != nil {
+		if err := c.beforeFallback(ctx); err != nil {
+			return nil, "", err
+		}
+	}
+	c.decoder("image/jpeg")
+	img, err := decodeJPEG(ctx, data, c.maxPixels)
 	if err != nil {
 		return nil, "", err
 	}
@@ -54,9 +93,9 @@ func convertJPEG(ctx context.Context, data []byte, maxPixels int64, quality int)
 		if err != nil {
 			return nil, "", fmt.Errorf("converting: %w", err)
 		}
-		return encodeImage(ctx, g, "jpeg", quality)
+		return encodeImage(ctx, g, "jpeg", c.quality)
 	}
-	return encodeImage(ctx, gray, "jpeg", quality)
+	return encodeImage(ctx, gray, "jpeg", c.quality)
 }
 
 // lumaPlane returns the luma of a decoded JPEG as an *image.Gray with its origin at (0, 0) that

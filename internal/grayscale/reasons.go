@@ -12,6 +12,14 @@ const (
 	// ReasonTooManyPixels means the image header declares more than Config.MaxPixels pixels, or
 	// a zero width or height. The image is not decoded.
 	ReasonTooManyPixels = "too_many_pixels"
+	// ReasonTooComplex means decoding the image would cost far more work than its size
+	// justifies: a JPEG with more scans, or scans decoding more blocks, than the limits
+	// (docs/limits.md). It is refused before any decoder runs, and never retried.
+	ReasonTooComplex = "too_complex"
+	// ReasonOverMemoryBudget means the input body plus what converting it costs on its path
+	// (bytes per pixel by format, docs/limits.md) exceed the Handler's whole memory budget, so
+	// it could never be admitted. A larger budget (more memory) would convert it.
+	ReasonOverMemoryBudget = "over_memory_budget"
 	// ReasonCorruptImage means the input has a supported format's signature but its header or
 	// data cannot be decoded.
 	ReasonCorruptImage = "corrupt_image"

@@ -15,5 +15,6 @@
 // What it does not transcode (arithmetic coding, 12-bit samples, lossless or hierarchical
 // frames, RGB, CMYK and YCCK files, luma that is not the most sampled component) is reported as
 // an *UnsupportedError; malformed or truncated data as a *FormatError. Callers fall back to a full
-// decoder for both.
+// decoder for both. A file over a limit (MaxScans, Options.MaxPixels) is a *LimitError: a full
+// decoder would cost more, so callers refuse it instead.
 package jpegluma

@@ -21,6 +21,19 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("jpegluma: malformed JPEG at byte %d: %s", e.Offset, e.What)
 }
 
+// LimitError reports a JPEG that exceeds a limit on the work or memory it may cost (more scans
+// than MaxScans, more pixels than Options.MaxPixels). A full decoder would cost at least as much,
+// so callers must refuse the file, not fall back to one.
+type LimitError struct {
+	What string // e.g. "300 scans, more than the limit of 256"
+}
+
+func (e *LimitError) Error() string { return "jpegluma: JPEG over a limit: " + e.What }
+
+func limitErr(format string, args ...any) error {
+	return &LimitError{What: fmt.Sprintf(format, args...)}
+}
+
 func formatErr(off int, format string, args ...any) error {
 	return &FormatError{Offset: off, What: fmt.Sprintf(format, args...)}
 }

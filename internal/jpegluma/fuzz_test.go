@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzTranscode feeds arbitrary bytes to Transcode: it must never panic, fail only with an
-// *UnsupportedError or *FormatError, and every output must be a grayscale JPEG of the size the
+// *UnsupportedError, *FormatError or *LimitError, and every output must be a grayscale JPEG of the size the
 // input declares that image/jpeg decodes.
 func FuzzTranscode(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*.jpg")
@@ -30,7 +30,8 @@ func FuzzTranscode(f *testing.F) {
 		if err != nil {
 			var ue *UnsupportedError
 			var fe *FormatError
-			if !errors.As(err, &ue) && !errors.As(err, &fe) {
+			var le *LimitError
+			if !errors.As(err, &ue) && !errors.As(err, &fe) && !errors.As(err, &le) {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

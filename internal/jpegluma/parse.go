@@ -1,9 +1,9 @@
 package jpegluma
 
-// maxScans bounds the scans of one file: a progressive file needs about a dozen (libjpeg-turbo
-// refuses more than 500 with TJFLAG_LIMITSCANS), and a hostile
-// one with thousands would make every band revisit all of them.
-const maxScans = 256
+// MaxScans bounds the scans of one file: a progressive file needs about a dozen (libjpeg-turbo
+// refuses more than 500 with TJFLAG_LIMITSCANS), and a hostile one with thousands would make
+// every band revisit all of them. A file with more is refused with a *LimitError.
+const MaxScans = 256
 
 // component is one frame component.
 type component struct {
@@ -133,8 +133,8 @@ func parse(data []byte) (*frame, error) {
 			if !haveFrame {
 				return nil, formatErr(segPos, "SOS before SOF")
 			}
-			if len(f.scans) >= maxScans {
-				return nil, unsupported("more than %d scans", maxScans)
+			if len(f.scans) >= MaxScans {
+				return nil, limitErr("more than %d scans", MaxScans)
 			}
 			s, err := f.parseSOS(seg, segPos, &dc, &ac)
 			if err != nil {

@@ -14,21 +14,21 @@ type Options struct {
 	// coarser of the input's and the IJG/image/jpeg table for Quality, and the coefficients are
 	// requantised to it. An input already coarser than Quality keeps its own quantisation.
 	Quality int
-	// MaxPixels, when positive, makes frames of more pixels an *UnsupportedError.
+	// MaxPixels, when positive, makes frames of more pixels a *LimitError.
 	MaxPixels int64
 }
 
 // Transcode appends to dst a one-component baseline JPEG holding the luma of the JPEG in data
 // and returns the extended slice. Width, height and (with Options.Quality 0) every decoded pixel
 // equal the input's luma plane; no metadata is copied. Errors are *UnsupportedError,
-// *FormatError or ctx's error; on error the returned slice is dst unchanged.
+// *FormatError, *LimitError or ctx's error; on error the returned slice is dst unchanged.
 func Transcode(ctx context.Context, dst, data []byte, opt Options) ([]byte, error) {
 	f, err := parse(data)
 	if err != nil {
 		return dst, err
 	}
 	if opt.MaxPixels > 0 && int64(f.width) > opt.MaxPixels/int64(f.height) {
-		return dst, unsupported("%d×%d pixels, more than the limit of %d", f.width, f.height, opt.MaxPixels)
+		return dst, limitErr("%d×%d pixels, more than the limit of %d", f.width, f.height, opt.MaxPixels)
 	}
 	t := newTranscoder(f, data, opt)
 	out := t.writeHeader(dst)

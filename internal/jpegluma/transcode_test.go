@@ -197,8 +197,8 @@ func TestUnsupported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Transcode(context.Background(), nil, data, Options{MaxPixels: 1000}); !errors.As(err, new(*UnsupportedError)) {
-		t.Errorf("157×101 pixels with MaxPixels 1000: error %v, want *UnsupportedError", err)
+	if _, err := Transcode(context.Background(), nil, data, Options{MaxPixels: 1000}); !errors.As(err, new(*LimitError)) {
+		t.Errorf("157×101 pixels with MaxPixels 1000: error %v, want *LimitError", err)
 	}
 }
 
