@@ -46,6 +46,7 @@ func commands() []command {
 		{"reprocess", "rewind checkpoints so that workers replay (--epoch-bump: apply again)", runReprocess},
 		{"redrive", "put dead-lettered records back into the stream", runRedrive},
 		{"reconcile", "compare input and output buckets; --fix enqueues repairs", runReconcile},
+		{"ledger", "reset one object's ledger entry and enqueue a converging event (ledger reset)", runLedger},
 		{"healthcheck", "probe a /healthz endpoint (container health check; no shell needed)", runHealthcheck},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) error {
 			_, err := fmt.Fprintln(env.Stdout, "shardline", Version)

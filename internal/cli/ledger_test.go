@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/ledgerreset"
+	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/sequencer"
+)
+
+func TestWriteLedgerResetGolden(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	entry := &ledger.Entry{Object: "in/a.jpg", Sequencer: strings.Repeat("F", sequencer.Width), Epoch: 0, Op: "put", Outcome: "applied", UpdatedAt: at, Worker: "worker-1"}
+	ev, err := envelope.New(ledgerreset.Source, ledgerreset.EventName, "in-bucket", "a.jpg", envelope.OpPut, strings.Repeat("0", sequencer.Width-1)+"1", "", "", 0, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, tc := range []struct {
+		name string
+		res  ledgerreset.Result
+		err  error
+	}{
+		{"reset", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Reset: true, Event: &ev, Enqueued: true}, nil},
+		{"dry run", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev, DryRun: true}, nil},
+		{"no entry", ledgerreset.Result{Object: "in/b.jpg", Event: &ev, Enqueued: true}, nil},
+		{"refused", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev}, ledgerreset.ErrChanged},
+	} {
+		buf.WriteString("== " + tc.name + "\n")
+		if err := writeLedgerReset(&buf, tc.res, tc.err); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goldenFile(t, "ledger_reset.golden", buf.Bytes())
+}
+
+func TestLedgerResetCommand(t *testing.T) {
+	p := pipelinetest.New(t, 1)
+	ctx := context.Background()
+	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Repeat("F", sequencer.Width)
+	if err := led.Commit(ctx, ledger.Entry{Object: p.Input + "/a.jpg", Sequencer: forged, Op: "put", Outcome: ledger.OutcomeApplied}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		say  string
+	}{
+		{"key missing", []string{"ledger", "reset", "--bucket", p.Input}, 2, "--bucket and --key are required"},
+		{"ARN as bucket", []string{"ledger", "reset", "--bucket", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap", "--key", "a.jpg"}, 2, "an ARN is not a bucket name"},
+		{"no subcommand", []string{"ledger"}, 2, "usage: shardline ledger reset"},
+		{"dry run", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg", "--dry-run"}, 0, "would reset the entry (dry run)"},
+		{"reset", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, 0, "entry reset: every event of the object applies again"},
+		{"again: no entry, enqueues only", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, 0, "ledger entry: none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, out, errOut := testEnv(p.Env())
+			if code := opsMain(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
+				t.Fatalf("exit %d (want %d), output does not say %q:\n%s%s", code, tc.code, tc.say, out, errOut)
+			}
+		})
+	}
+	if e, found, err := led.Get(ctx, p.Input+"/a.jpg"); err != nil || found {
+		t.Fatalf("entry after the reset: %+v, %v, %v", e, found, err)
+	}
+}
