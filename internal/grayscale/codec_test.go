@@ -100,6 +100,10 @@ func TestToGray(t *testing.T) {
 		{name: "translucent nrgba", img: translucentGradient(17, 9), wantAlpha: true},
 		{name: "translucent rgba (premultiplied)", img: rgbaAlpha, wantAlpha: true},
 		{name: "paletted with transparency", img: pal, wantAlpha: true},
+		{name: "16-bit translucent nrgba", img: noiseNRGBA64(17, 9), wantAlpha: true},
+		{name: "16-bit opaque rgba", img: noiseRGBA64Opaque(17, 9)},
+		{name: "16-bit gray", img: gray16(17, 9)},
+		{name: "nycbcra", img: nycbcra(17, 9), wantAlpha: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +143,37 @@ func TestToGray(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func gray16(w, h int) *image.Gray16 {
+	img := image.NewGray16(image.Rect(0, 0, w, h))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 37)
+	}
+	return img
+}
+
+func nycbcra(w, h int) *image.NYCbCrA {
+	img := image.NewNYCbCrA(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio444)
+	for i := range img.Y {
+		img.Y[i], img.Cb[i], img.Cr[i], img.A[i] = uint8(i*7), uint8(i*13), uint8(255-i*5), uint8(i*29)
+	}
+	return img
+}
+
+// TestToGrayAllocatesPerImage: toGray's allocations do not grow with the pixels for the image
+// types the decoders return (img.At would allocate for every pixel: a CPU bomb at 50 MP).
+func TestToGrayAllocatesPerImage(t *testing.T) {
+	for _, img := range []image.Image{noiseNRGBA64(64, 64), noiseRGBA64Opaque(64, 64), gray16(64, 64), nycbcra(64, 64), image.NewCMYK(image.Rect(0, 0, 64, 64))} {
+		allocs := testing.AllocsPerRun(3, func() {
+			if _, err := toGray(context.Background(), img); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 20 {
+			t.Errorf("%T: %.0f allocations for 4096 pixels, want a few per image", img, allocs)
+		}
 	}
 }
 
