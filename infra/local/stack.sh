@@ -38,6 +38,9 @@ DYNAMODB_PORT=${SHARDLINE_DYNAMODB_PORT:-4568}
 MOTO_PORT=${SHARDLINE_MOTO_PORT:-4569}
 FORWARD_PORT=${SHARDLINE_FORWARD_PORT:-8085}
 WEBHOOK_URL=${SHARDLINE_WEBHOOK_URL:-http://$HOST:$FORWARD_PORT/webhook}
+# The token MinIO's webhook target sends (Authorization: Bearer …) and `forward` requires: the
+# caller's SHARDLINE_WEBHOOK_TOKEN, else a random one made when MinIO starts. It is kept in
+# $RUN_DIR/minio.webhook-token and `env` exports it as SHARDLINE_WEBHOOK_TOKEN.
 WEBHOOK_TOKEN=${SHARDLINE_WEBHOOK_TOKEN:-}
 REGION=us-east-1
 # Local-only credentials: MinIO's root user and what every client signs with. Deliberately not
@@ -267,9 +270,13 @@ start_minio() {
 		# Events persist here and are retried while the forwarder is not listening yet.
 		MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_${WEBHOOK_ID}="$DATA_DIR/minio-events"
 	)
-	if [[ -n "$WEBHOOK_TOKEN" ]]; then
-		envs+=(MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}="$WEBHOOK_TOKEN")
+	local token=$WEBHOOK_TOKEN
+	if [[ -z "$token" ]]; then
+		token=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 	fi
+	[[ "$token" =~ ^[A-Za-z0-9._/+-]+$ ]] || die "SHARDLINE_WEBHOOK_TOKEN may only use [A-Za-z0-9._/+-]"
+	(umask 077 && printf '%s\n' "$token" >"$RUN_DIR/minio.webhook-token")
+	envs+=(MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_${WEBHOOK_ID}="$token")
 	launch minio "${envs[@]}" -- "$BIN_DIR/minio" server --anonymous \
 		--address "$HOST:$S3_PORT" --console-address "$HOST:$S3_CONSOLE_PORT" "$DATA_DIR/minio"
 }
@@ -376,7 +383,7 @@ stop_one() {
 		kill -KILL "$pid" 2>/dev/null || true
 		while alive "$pid"; do sleep 0.1; done
 	fi
-	rm -f "$(pid_file "$name")" "$RUN_DIR/$name.port"
+	rm -f "$(pid_file "$name")" "$RUN_DIR/$name.port" "$RUN_DIR/$name.webhook-token"
 	log "$name stopped (pid $pid)"
 }
 
@@ -446,6 +453,11 @@ export SHARDLINE_MINIO_WEBHOOK_ARN=$WEBHOOK_ARN
 export SHARDLINE_WEBHOOK_ADDR=$(cat "$RUN_DIR/minio.webhook" 2>/dev/null || echo "$HOST:$FORWARD_PORT")
 export SHARDLINE_STACK=local
 EOF
+	# The token the running MinIO sends; none for a MinIO started before tokens were configured.
+	local token
+	if token=$(cat "$RUN_DIR/minio.webhook-token" 2>/dev/null) && [[ "$token" =~ ^[A-Za-z0-9._/+-]+$ ]]; then
+		echo "export SHARDLINE_WEBHOOK_TOKEN=$token"
+	fi
 }
 
 usage() {

@@ -142,7 +142,12 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	if err != nil {
 		return nil, err
 	}
-	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", procEnv, "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style")
+	fwdToken, err := proc.NewToken()
+	if err != nil {
+		return nil, err
+	}
+	fwdEnv := append(append([]string(nil), procEnv...), "SHARDLINE_WEBHOOK_TOKEN="+fwdToken)
+	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", fwdEnv, "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style", "--input-buckets", in)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +155,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	if err := fwd.WaitReady(ctx, "http://"+fwdAddr+"/readyz", 60*time.Second); err != nil {
 		return nil, err
 	}
-	px := &proxy{target: "http://" + fwdAddr + "/webhook", bucket: in, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b)), dupP: 0.1, holdP: 0.1}
+	px := &proxy{target: "http://" + fwdAddr + "/webhook", token: fwdToken, minioToken: cfg.WebhookToken, bucket: in, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b)), dupP: 0.1, holdP: 0.1}
 	if cfg.NoDuplicates {
 		px.dupP = 0
 	}
@@ -170,7 +175,9 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	bgWG.Add(2)
 	go func() {
 		defer bgWG.Done()
-		_ = telemetry.ServeListener(bg, ln, px, slog.New(slog.DiscardHandler))
+		// The proxy answers MinIO only after the forwarder did, which may retry PutRecords for
+		// its whole put deadline.
+		_ = telemetry.ServerConfig{WriteTimeout: 2 * time.Minute}.ServeListener(bg, ln, px, slog.New(slog.DiscardHandler))
 	}()
 	go func() {
 		defer bgWG.Done()

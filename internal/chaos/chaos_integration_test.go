@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -31,7 +32,7 @@ func TestShortChaos(t *testing.T) {
 	defer cancel()
 	r, err := chaos.Run(ctx, clients, chaos.Config{
 		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
-		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: localstack.WebhookAddr(t), LogDir: t.TempDir(),
+		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: localstack.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Log("\n" + out.String())

@@ -50,10 +50,14 @@ type Config struct {
 	Versioned bool
 
 	WebhookAddr string // where MinIO posts notifications; default 127.0.0.1:8085
-	NotifyARN   string // MinIO queue ARN; default arn:minio:sqs::SHARDLINE:webhook
-	LogDir      string // process logs; default .local/log
-	Out         io.Writer
-	Logger      *slog.Logger
+	// WebhookToken is the token MinIO's webhook target sends (stack.sh env exports it as
+	// SHARDLINE_WEBHOOK_TOKEN); the proxy refuses MinIO requests without it. Empty: MinIO's
+	// requests are not checked. The forwarder always requires a token: one the harness makes.
+	WebhookToken string
+	NotifyARN    string // MinIO queue ARN; default arn:minio:sqs::SHARDLINE:webhook
+	LogDir       string // process logs; default .local/log
+	Out          io.Writer
+	Logger       *slog.Logger
 }
 
 func (c *Config) defaults() error {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/notification"
 	"github.com/shardline/shardline/internal/proc"
 )
@@ -16,10 +17,12 @@ import (
 // a duplicated notification is sent again a few seconds later; a held one is acknowledged to
 // MinIO at once but reaches the forwarder only later, after newer events of the same key.
 type proxy struct {
-	target string
-	bucket string
-	dupP   float64 // probability a notification is sent twice
-	holdP  float64 // probability a notification is held back and released out of order
+	target     string
+	token      string // sent to the forwarder
+	minioToken string // required of MinIO's requests; empty: not checked
+	bucket     string
+	dupP       float64 // probability a notification is sent twice
+	holdP      float64 // probability a notification is held back and released out of order
 
 	mu         sync.Mutex
 	rng        *rand.Rand
@@ -35,6 +38,10 @@ type queued struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.minioToken != "" && !forwarder.TokenMatches(r.Header.Get("Authorization"), p.minioToken) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -72,7 +79,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *proxy) send(ctx context.Context, body []byte) error {
-	return proc.PostJSON(ctx, p.target, body)
+	return proc.PostJSON(ctx, p.target, p.token, body)
 }
 
 // release sends every queued notification that is due (all of them when flush is set) and keeps

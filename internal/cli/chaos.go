@@ -38,6 +38,7 @@ func runChaos(ctx context.Context, env *Env, args []string) error {
 	fs.BoolVar(&cfg.NoOperators, "no-operators", false, "run no operator commands (reconcile --fix, redrive, reprocess --epoch-bump, reshard scale) during the load")
 	fs.BoolVar(&cfg.Versioned, "versioned", true, "version the input bucket; the load also deletes specific versions and removes delete markers (-versioned=false: unversioned)")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
+	fs.StringVar(&cfg.WebhookToken, "webhook-token", "", "token MinIO's webhook target sends (stack.sh env exports it); the chaos proxy refuses requests without it; empty: not checked")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")
 	fs.StringVar(&cfg.LogDir, "log-dir", ".local/log", "directory for the processes' logs")
 	if err := parse(fs, args, env); err != nil {

@@ -34,15 +34,19 @@ import (
 
 // Config configures a demo run.
 type Config struct {
-	Binary      string        // the shardline executable to start as forwarder and workers
-	PhotosDir   string        // directory of JPEG/PNG photos, default /usr/share/backgrounds/mate
-	WebhookAddr string        // where MinIO posts notifications, default 127.0.0.1:8085
-	NotifyARN   string        // MinIO queue ARN, default arn:minio:sqs::SHARDLINE:webhook
-	Workers     int           // worker processes, default 2
-	LogDir      string        // subprocess logs, default .local/log
-	Timeout     time.Duration // bound on waiting for catch-up, default 5m
-	Out         io.Writer     // the report
-	Logger      *slog.Logger
+	Binary      string // the shardline executable to start as forwarder and workers
+	PhotosDir   string // directory of JPEG/PNG photos, default /usr/share/backgrounds/mate
+	WebhookAddr string // where MinIO posts notifications, default 127.0.0.1:8085
+	// WebhookToken is the token MinIO's webhook target sends (stack.sh env exports it as
+	// SHARDLINE_WEBHOOK_TOKEN); the proxy refuses MinIO requests without it. Empty: MinIO's
+	// requests are not checked. The forwarder always requires a token: one the demo makes.
+	WebhookToken string
+	NotifyARN    string        // MinIO queue ARN, default arn:minio:sqs::SHARDLINE:webhook
+	Workers      int           // worker processes, default 2
+	LogDir       string        // subprocess logs, default .local/log
+	Timeout      time.Duration // bound on waiting for catch-up, default 5m
+	Out          io.Writer     // the report
+	Logger       *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -116,7 +120,12 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 			}
 		}
 	}()
-	fwd, err := proc.Start(cfg.Binary, cfg.LogDir, "demo-", "forwarder", append([]string{"forward", "--listen", fwdAddr}, base...)...)
+	fwdToken, err := proc.NewToken()
+	if err != nil {
+		return err
+	}
+	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "demo-", "forwarder", []string{"SHARDLINE_WEBHOOK_TOKEN=" + fwdToken},
+		append([]string{"forward", "--listen", fwdAddr, "--input-buckets", n.input}, base...)...)
 	if err != nil {
 		return err
 	}
@@ -145,14 +154,18 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 	}
 
 	// MinIO posts to the webhook address; the capture proxy there passes everything on.
-	px := &proxy{target: "http://" + fwdAddr + "/webhook", bucket: n.input}
+	px := &proxy{target: "http://" + fwdAddr + "/webhook", token: fwdToken, minioToken: cfg.WebhookToken, bucket: n.input}
 	ln, err := net.Listen("tcp", cfg.WebhookAddr)
 	if err != nil {
 		return fmt.Errorf("webhook address %s (is another demo or forwarder running?): %w", cfg.WebhookAddr, err)
 	}
 	proxyCtx, stopProxy := context.WithCancel(ctx)
 	var g errgroup.Group
-	g.Go(func() error { return telemetry.ServeListener(proxyCtx, ln, px, slog.New(slog.DiscardHandler)) })
+	// The proxy answers MinIO only after the forwarder did, which may retry PutRecords for its
+	// whole put deadline.
+	g.Go(func() error {
+		return telemetry.ServerConfig{WriteTimeout: 2 * time.Minute}.ServeListener(proxyCtx, ln, px, slog.New(slog.DiscardHandler))
+	})
 	defer func() {
 		stopProxy()
 		_ = g.Wait()
@@ -176,7 +189,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 
 	// Resend captured notifications: exact duplicates, and one older than its successor.
 	bodies, _ := px.snapshot()
-	resent, err := sc.resend(ctx, "http://"+fwdAddr+"/webhook", bodies)
+	resent, err := sc.resend(ctx, "http://"+fwdAddr+"/webhook", fwdToken, bodies)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	err := demo.Run(ctx, clients, demo.Config{
-		Binary: bin, PhotosDir: dir, WebhookAddr: localstack.WebhookAddr(t), LogDir: t.TempDir(),
+		Binary: bin, PhotosDir: dir, WebhookAddr: localstack.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Timeout: 2 * time.Minute, Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Log("\n" + out.String())

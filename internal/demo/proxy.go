@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/notification"
 )
 
@@ -20,8 +21,10 @@ type captured struct {
 // bucket (so the demo can later resend some as duplicates or stale events) and passes the
 // forwarder's answer back, so MinIO retries whatever the forwarder refused.
 type proxy struct {
-	target string // forwarder webhook URL
-	bucket string // only notifications of this bucket are forwarded
+	target     string // forwarder webhook URL
+	token      string // sent to the forwarder
+	minioToken string // required of MinIO's requests; empty: not checked
+	bucket     string // only notifications of this bucket are forwarded
 
 	mu       sync.Mutex
 	bodies   []captured
@@ -31,6 +34,10 @@ type proxy struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.minioToken != "" && !forwarder.TokenMatches(r.Header.Get("Authorization"), p.minioToken) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -47,9 +54,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, p.target, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
+	req.Header.Set("Authorization", "Bearer "+p.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		p.mu.Lock()

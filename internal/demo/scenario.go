@@ -118,7 +118,7 @@ func (s *scenario) run(ctx context.Context) error {
 // resend posts captured notifications straight to the forwarder again: three exact duplicates
 // and, for a re-uploaded key, its first (now older) notification. It returns the number of
 // events resent.
-func (s *scenario) resend(ctx context.Context, url string, bodies []captured) (int, error) {
+func (s *scenario) resend(ctx context.Context, url, token string, bodies []captured) (int, error) {
 	events, dups := 0, 0
 	sentStale := false
 	for _, c := range bodies {
@@ -135,7 +135,7 @@ func (s *scenario) resend(ctx context.Context, url string, bodies []captured) (i
 		default:
 			continue
 		}
-		if err := proc.PostJSON(ctx, url, c.body); err != nil {
+		if err := proc.PostJSON(ctx, url, token, c.body); err != nil {
 			return events, fmt.Errorf("resend %s: %w", ev.Key, err)
 		}
 		events++

@@ -5,6 +5,8 @@ package proc
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -133,14 +135,18 @@ func (p *Process) Exited() (bool, error) {
 	}
 }
 
-// PostJSON posts a notification body to a forwarder's webhook and returns an error unless it
-// answered 2xx (the error carries the start of the answer).
-func PostJSON(ctx context.Context, url string, body []byte) error {
+// PostJSON posts a notification body to a forwarder's webhook with token as Bearer credentials
+// (none when empty) and returns an error unless it answered 2xx (the error carries the start of
+// the answer).
+func PostJSON(ctx context.Context, url, token string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -152,4 +158,13 @@ func PostJSON(ctx context.Context, url string, body []byte) error {
 		return fmt.Errorf("forwarder answered %s: %s", resp.Status, msg)
 	}
 	return nil
+}
+
+// NewToken returns a random webhook token (64 hex digits) for a harness's own forwarder.
+func NewToken() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
 }
