@@ -111,6 +111,17 @@ func safeDecodeWith(decode func(io.Reader) (image.Image, error), r io.Reader) (i
 	return decode(r)
 }
 
+// pngRawBytes returns the bytes of img's samples as png.Encode writes them: 1 a pixel for
+// *image.Gray, 4 for everything toGray returns with alpha.
+func pngRawBytes(img image.Image) int64 {
+	b := img.Bounds()
+	px := int64(b.Dx()) * int64(b.Dy())
+	if _, ok := img.(*image.Gray); ok {
+		return px
+	}
+	return 4 * px
+}
+
 // encodeImage encodes img in the output format for an input of the given format (JPEG stays
 // JPEG, everything else becomes PNG) and returns the bytes and their content type. Encoding an
 // in-memory image fails only when ctx ends (transient) or the encoder rejects the image, which
@@ -124,6 +135,11 @@ func encodeImage(ctx context.Context, img image.Image, inputFormat string, jpegQ
 		contentType = contentTypeJPEG
 		err = jpeg.Encode(w, img, &jpeg.Options{Quality: jpegQuality})
 	} else {
+		// One allocation of the largest a PNG of these pixels gets (deflate's stored blocks,
+		// a filter byte a row, chunk framing), instead of a buffer that doubles as it grows and
+		// leaves its old copies as garbage; pages never written are never touched.
+		raw := pngRawBytes(img)
+		buf.Grow(int(raw + raw/64 + int64(img.Bounds().Dy()) + 64<<10))
 		err = png.Encode(w, img)
 	}
 	if err != nil {

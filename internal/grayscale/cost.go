@@ -9,15 +9,17 @@ import "math"
 // are upper bounds) and fails if an estimate falls below what was allocated. docs/limits.md has
 // the table.
 const (
-	// costFixed covers decoder tables, zlib and Huffman state, row buffers and the like.
-	costFixed = 1 << 20
+	// costFixed covers decoder tables, zlib and Huffman state (a flate compressor is about a
+	// megabyte), row buffers and the like.
+	costFixed = 2 << 20
 	// jpegLumaPerColumn is jpegluma's coefficient band: up to 16 block rows of 64 int16
 	// coefficients and a mask, per 8 columns, plus the output's band of Huffman codes.
 	jpegLumaPerColumn = 288
-	// Output bytes per pixel: an 8-bit gray JPEG is under 1 B/px even for noise; a PNG is at
-	// most its raw samples and a little framing. Both grow in a bytes.Buffer, which holds the
-	// old and the doubled copy while growing: 1.5× the final size.
+	// Output bytes per pixel: an 8-bit gray JPEG is under 1 B/px even for noise, in a
+	// bytes.Buffer that doubles as it grows (1.5× the final size). A PNG gets one buffer of its
+	// worst size (encodeImage): 4 B/px with alpha plus framing.
 	jpegOutPerPixel = 1.5
+	pngOutPerPixel  = 4.1
 	// Bytes per pixel of imaging's *image.NRGBA for a rotated or flipped image, and of an 8-bit
 	// gray copy with or without alpha.
 	nrgbaPerPixel, grayPerPixel = 4, 1
@@ -43,12 +45,13 @@ func conversionCost(hdr imageHeader, inputLen int) (int64, string) {
 	case "png":
 		return perPixel(pngPerPixel(hdr.png)), "png"
 	case "gif": // *image.Paletted, then a gray copy with alpha and its PNG
-		return perPixel(1 + 4 + 1.5*4), "gif"
+		return perPixel(1 + nrgbaPerPixel + pngOutPerPixel), "gif"
 	case "bmp", "webp": // at most 8-bit RGBA (lossless WebP, 32-bit BMP)
-		return perPixel(4 + 4 + 1.5*4), hdr.Format
+		return perPixel(4 + nrgbaPerPixel + pngOutPerPixel), hdr.Format
 	}
-	// TIFF and anything else: up to 16-bit RGBA.
-	return perPixel(8 + 4 + 1.5*4), hdr.Format
+	// TIFF and anything else: up to 16-bit RGBA, whose decoder also reads every strip into a
+	// buffer of the uncompressed samples.
+	return perPixel(8 + 8 + nrgbaPerPixel + pngOutPerPixel), hdr.Format
 }
 
 // jpegFallbackCost is conversionCost's "jpeg_decode" path: the cost of an upright JPEG that
@@ -116,7 +119,7 @@ func parsePNGHeader(data []byte) pngLayout {
 // (4 bytes a pixel at 8 bits, 8 at 16 bits, for gray too since a tRNS chunk makes it NRGBA; 1
 // for a palette), a second one as large for an interlaced file (each pass is decoded into its
 // own image first), the gray copy (*image.NRGBA, 4 bytes, when any pixel may be transparent)
-// and its PNG (at most its raw 4 bytes a pixel, grown in a buffer).
+// and its PNG (at most its raw 4 bytes a pixel and framing).
 func pngPerPixel(p pngLayout) float64 {
 	decoded := 4.0
 	switch {
@@ -128,7 +131,7 @@ func pngPerPixel(p pngLayout) float64 {
 	if p.interlaced {
 		decoded *= 2
 	}
-	return decoded + nrgbaPerPixel + 1.5*nrgbaPerPixel
+	return decoded + nrgbaPerPixel + pngOutPerPixel
 }
 
 // imageHeader is what the handler knows about an image before decoding it.

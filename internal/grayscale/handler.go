@@ -202,7 +202,7 @@ const sniffBytes = 64 << 10
 
 // worstPerPixel bounds conversionCost's bytes per pixel on every path; it costs an image whose
 // header is not within the first sniffBytes of its body.
-const worstPerPixel = 32
+const worstPerPixel = 40
 
 // convert reads the input's body and returns its grayscale copy, with the reservation of the
 // memory budget that covers the body and the conversion; the caller releases it once the output
