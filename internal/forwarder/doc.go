@@ -23,6 +23,9 @@
 //	shardline_forwarder_put_records_failed_total         records given up on (not in the stream)
 //	shardline_forwarder_put_records_requests_total{result}  PutRecords calls: ok, partial, error
 //	shardline_forwarder_events_skipped_total{reason}     events not forwarded as work, by reason
+//	shardline_forwarder_events_refused_total{reason}     events refused: foreign_bucket, invalid_bucket
+//	shardline_forwarder_sns_rejected_total{reason}       SNS messages that failed verification
+//	shardline_forwarder_sns_verified_total{type}         SNS messages verified, by SNS type
 //	shardline_forwarder_requests_total{result}           webhook requests and Lambda invocations
 //	shardline_forwarder_malformed_total                  payloads that were not a notification
 package forwarder

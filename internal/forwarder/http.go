@@ -24,8 +24,10 @@ const HealthPath = "/healthz"
 // other S3-compatible servers, or an SNS HTTP subscription) and answers 200 only after their
 // events are in the stream.
 //
-// Responses: 200 {"forwarded":N,"skipped":M}; 400 a body that is not a notification (a resend
-// cannot fix it); 401 a missing or wrong token (nothing is read or written); 405 not a POST; 408
+// Responses: 200 {"forwarded":N,"skipped":M,"refused":R} (R, events for a bucket off the
+// allow-list or with an invalid name, only when not zero); 400 a body that is not a notification
+// (a resend cannot fix it); 401 a missing or wrong token (nothing is read or written); 403 (or
+// 400, 503) an SNS message that fails verification, with the reason; 405 not a POST; 408
 // a body not received within the read timeout; 413 a body over the limit; 415 a Content-Type
 // other than application/json, text/plain (SNS) or none; 503 the events did not all reach the stream (the sender should retry); 500 an event that
 // can never be put (invalid or oversize) or a parser failure other than a malformed body, which
@@ -33,8 +35,10 @@ const HealthPath = "/healthz"
 // {"error": "..."}. Skips are counted by reason and logged; they do not fail the request.
 //
 // MinIO's webhook target sends its auth_token as "Authorization: Bearer <token>". An SNS HTTP(S)
-// subscription can only send Basic credentials taken from the endpoint URL, which the Handler
-// does not check: protect such an endpoint at the network or load balancer instead.
+// subscription cannot send a bearer token; its messages (requests with the x-amz-sns-message-type
+// header) are authenticated by their signature instead, and every SNS-shaped body (a top-level
+// "Type") must carry a valid signature from an allow-listed topic, token or not (see SNSConfig).
+// EventBridge-shaped bodies carry no signature: only the token authenticates them.
 type Handler struct{ f *Forwarder }
 
 // Handler returns the webhook of f.
