@@ -1,7 +1,8 @@
 # A managed policy for the people (or CI jobs) who run shardline's operations commands against this
 # deployment: `status` (leases, checkpoints, lag), `reshard` (split, merge, UpdateShardCount),
 # `reprocess` (reset checkpoints, bump the epoch) and `redrive` (dead letters back into the
-# stream), `reconcile` (compare the buckets; --fix puts repair events on the stream). Attach it to
+# stream), `reconcile` (compare the buckets; --fix puts repair events on the stream), `ledger reset`
+# (a conditional DeleteItem on one ledger entry, then one event on the stream). Attach it to
 # their role; it grants nothing outside this deployment's stream and tables (and read access to
 # its buckets).
 

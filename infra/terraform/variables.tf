@@ -333,7 +333,7 @@ variable "assign_public_ip" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_operator_policy" {
-  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive|reconcile` (attach it to their role)."
+  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive|reconcile|ledger reset` (attach it to their role)."
   type        = bool
   default     = true
 }
