@@ -1,11 +1,16 @@
 // Package policycheck checks a Terraform plan (the JSON of `terraform show -json PLANFILE`) against
 // shardline's deployment rules, before anything is applied:
 //
-//   - IAM is scoped: no Allow statement grants an action pattern with '*' or NotAction, or a
-//     resource "*" (except for the few actions that have no resource-level permissions, such as
-//     ecr:GetAuthorizationToken), NotResource, or an ARN whose region, account or resource name
-//     is a bare '*'; no AWS managed administrator or *FullAccess policy is attached; no trust or
-//     resource policy allows the principal "*".
+//   - IAM is scoped: no Allow statement grants an action pattern with a wildcard ('*' or '?',
+//     which IAM reads as any one character) or NotAction, or a resource "*" (except for the few
+//     actions that have no resource-level permissions, such as ecr:GetAuthorizationToken),
+//     NotResource, an ARN with a wildcard in its partition, service, region or account, an S3
+//     ARN with a wildcard in its bucket name, or an ARN whose resource name is only wildcards;
+//     no AWS managed administrator or *FullAccess policy is attached; no trust or resource
+//     policy allows everyone, in any of the forms IAM accepts: "Principal": "*", {"AWS": "*"},
+//     {"AWS": ["*"]}, a wildcard ARN such as {"AWS": "arn:aws:iam::*:root"},
+//     {"CanonicalUser": "*"}, {"Service": "*"}, {"Federated": "*"}, or NotPrincipal; a
+//     principal type IAM does not define is a finding too.
 //   - Data at rest is encrypted: every S3 bucket has a default encryption configuration, Kinesis
 //     streams use KMS, SQS queues and SNS topics are encrypted, EBS/EFS/RDS storage is encrypted.
 //     (DynamoDB tables and CloudWatch log groups are always encrypted at rest.)

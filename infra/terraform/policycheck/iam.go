@@ -37,9 +37,16 @@ var resourcelessActions = map[string]bool{
 // adminPolicy matches AWS managed policies that grant a whole service or account.
 var adminPolicy = regexp.MustCompile(`^arn:aws[a-z-]*:iam::aws:policy/(.*/)?(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]*FullAccess[A-Za-z0-9_]*)$`)
 
-// typedResourceWildcard matches an ARN resource part that names every resource of a type:
-// "*", "table/*", "function:*".
-var typedResourceWildcard = regexp.MustCompile(`^([A-Za-z0-9-]+[/:])?\*$`)
+// typedResourceWildcard matches an ARN resource part that names every resource of a type, or
+// every one with a name of a few characters: "*", "table/*", "function:*", "table/?", "??".
+var typedResourceWildcard = regexp.MustCompile(`^([A-Za-z0-9-]+[/:])?[*?]+$`)
+
+// wildcardChars are IAM's wildcards: '*' matches any run of characters, '?' any one character.
+// IAM applies both to actions and to ARNs, so '?' widens a grant just as '*' does.
+const wildcardChars = "*?"
+
+// hasWildcard reports whether an action, ARN or principal contains an IAM wildcard.
+func hasWildcard(s string) bool { return strings.ContainsAny(s, wildcardChars) }
 
 type statement struct {
 	Sid          string          `json:"Sid"`
@@ -86,8 +93,11 @@ func CheckPolicyDocument(doc string, kind DocKind) ([]Problem, error) {
 			name = fmt.Sprintf("statement %q", s.Sid)
 		}
 		if kind == Trust || kind == Resource {
-			if isPublicPrincipal(s.Principal) || len(s.NotPrincipal) > 0 {
-				probs = append(probs, Problem{RulePublicPrincipal, name + " allows any principal (\"*\" or NotPrincipal)"})
+			if len(s.NotPrincipal) > 0 {
+				probs = append(probs, Problem{RulePublicPrincipal, name + " uses NotPrincipal (allows every principal but those listed)"})
+			}
+			if why := publicPrincipal(s.Principal); why != "" {
+				probs = append(probs, Problem{RulePublicPrincipal, name + " allows " + why})
 			}
 		}
 		if kind == Trust {
@@ -105,8 +115,8 @@ func checkActionsAndResources(name string, s statement) []Problem {
 	}
 	actions := stringList(s.Action)
 	for _, a := range actions {
-		if strings.Contains(a, "*") {
-			probs = append(probs, Problem{RuleWildcardAction, fmt.Sprintf("%s allows action pattern %q", name, a)})
+		if hasWildcard(a) {
+			probs = append(probs, Problem{RuleWildcardAction, fmt.Sprintf("%s allows action pattern %q (IAM wildcards: '*' any characters, '?' any one character)", name, a)})
 		}
 	}
 	if len(s.NotResource) > 0 {
@@ -139,27 +149,31 @@ func allResourceless(actions []string) bool {
 }
 
 // wildcardARN says why an ARN matches more than one deployment's resources, or "".
+// '?' counts as a wildcard wherever '*' does.
 func wildcardARN(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) < 6 || parts[0] != "arn" {
-		if strings.Contains(arn, "*") {
+		if hasWildcard(arn) {
 			return "is a wildcard pattern, not an ARN"
 		}
 		return ""
 	}
-	service, region, account, res := parts[2], parts[3], parts[4], parts[5]
+	partition, service, region, account, res := parts[1], parts[2], parts[3], parts[4], parts[5]
 	switch {
-	case service == "*" || strings.Contains(service, "*"):
-		return "matches every service"
-	case region == "*":
-		return "matches every region"
-	case account == "*":
-		return "matches every account"
+	case hasWildcard(partition):
+		return "matches more than one partition (wildcard in the partition)"
+	case hasWildcard(service):
+		return "matches more than one service (wildcard in the service)"
+	case hasWildcard(region):
+		return "matches more than one region (wildcard in the region)"
+	case hasWildcard(account):
+		return "matches more than one account (wildcard in the account)"
 	}
 	if service == "s3" {
+		// S3 ARNs name no account: a wildcard in the bucket name reaches other accounts' buckets.
 		bucket, _, _ := strings.Cut(res, "/")
-		if strings.Contains(bucket, "*") {
-			return "matches every bucket"
+		if hasWildcard(bucket) {
+			return "matches more than one bucket, in any account (wildcard in the bucket name)"
 		}
 		return ""
 	}
@@ -169,25 +183,55 @@ func wildcardARN(arn string) string {
 	return ""
 }
 
-// isPublicPrincipal reports "Principal": "*" or {"AWS": "*"} (also inside a list).
-func isPublicPrincipal(raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return false
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s == "*"
+// publicPrincipalKeys are the principal types a policy may name; a wildcard in any of them opens
+// the statement to everyone of that type, which for AWS and CanonicalUser is the whole internet.
+var publicPrincipalKeys = []string{"AWS", "CanonicalUser", "Federated", "Service"}
+
+// publicPrincipal says which principal of a statement lets anyone in, or "": "*" (as a string
+// or inside a list), {"AWS": "*"}, {"AWS": ["*"]}, a wildcard ARN such as
+// {"AWS": "arn:aws:iam::*:root"}, {"CanonicalUser": "*"}, {"Service": "*"}, {"Federated": "*"},
+// and principal types IAM does not define (which this check cannot judge).
+func publicPrincipal(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
 	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
-		return false
+		// "Principal": "*" (or a list of strings, which IAM rejects but which is judged the same).
+		for _, v := range stringList(raw) {
+			if hasWildcard(v) {
+				return fmt.Sprintf("any principal (Principal %q)", v)
+			}
+		}
+		if len(stringList(raw)) == 0 {
+			return "an unreadable principal " + string(raw)
+		}
+		return ""
 	}
-	for _, v := range stringList(m["AWS"]) {
-		if v == "*" {
-			return true
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		known := false
+		for _, pk := range publicPrincipalKeys {
+			known = known || k == pk
+		}
+		if !known {
+			return fmt.Sprintf("a principal of unknown type %q (want one of %s)", k, strings.Join(publicPrincipalKeys, ", "))
+		}
+		vals := stringList(m[k])
+		if len(vals) == 0 && len(m[k]) > 0 && string(m[k]) != "[]" {
+			return fmt.Sprintf("an unreadable %s principal %s", k, m[k])
+		}
+		for _, v := range vals {
+			if hasWildcard(v) {
+				return fmt.Sprintf("any principal ({%q: %q})", k, v)
+			}
 		}
 	}
-	return false
+	return ""
 }
 
 // stringList decodes a policy value that is a string or a list of strings.

@@ -197,10 +197,31 @@ broken_must_fail() {
 			missing=1
 		fi
 	done
+	# Each of these resources of test/broken breaks its rule in one way of its own (every form
+	# of public principal, '?' wildcards): each must be caught, by address.
+	local want
+	for want in \
+		"iam-public-principal aws_iam_role.anyone" \
+		"iam-public-principal aws_iam_role.anyone_string" \
+		"iam-public-principal aws_iam_role.anyone_aws_list" \
+		"iam-public-principal aws_iam_role.any_account_root" \
+		"iam-public-principal aws_iam_role.any_service" \
+		"iam-public-principal aws_iam_role.any_federated" \
+		"iam-public-principal aws_sqs_queue_policy.not_principal" \
+		"public-bucket aws_s3_bucket_policy.public" \
+		"public-bucket aws_s3_bucket_policy.canonical_user" \
+		"iam-wildcard-action aws_iam_role_policy.question_action" \
+		"iam-wildcard-resource aws_iam_role_policy.question_bucket" \
+		"iam-wildcard-resource aws_iam_role_policy.question_account"; do
+		if ! grep -qF "$want: " <<<"$out"; then
+			echo "missing finding: $want"
+			missing=1
+		fi
+	done
 	return $missing
 }
 step broken-plan-must-fail broken_must_fail
-sed 's/^/   /' "$work/logs/broken-plan-must-fail.log" | grep -E '^   (iam-|unencrypted|public-|policycheck:)' | head -n 40
+sed 's/^/   /' "$work/logs/broken-plan-must-fail.log" | grep -E '^   (iam-|unencrypted|public-|policycheck:)' | head -n 60
 
 step apply tf -chdir="$stack" apply -input=false -auto-approve plan.out
 state_present() {

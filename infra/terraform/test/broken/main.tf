@@ -26,6 +26,107 @@ resource "aws_iam_role" "anyone" {
   })
 }
 
+# iam-public-principal, every other way to write "anyone" (one role each; issue 12, finding 7):
+# "*" as a string, "*" in an AWS list, every account's root, every service, every federated
+# provider.
+resource "aws_iam_role" "anyone_string" {
+  name = "broken-anyone-string"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = "*", Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role" "anyone_aws_list" {
+  name = "broken-anyone-aws-list"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = ["arn:aws:iam::123456789012:root", "*"] }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role" "any_account_root" {
+  name = "broken-any-account-root"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = "arn:aws:iam::*:root" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role" "any_service" {
+  name = "broken-any-service"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "*" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_iam_role" "any_federated" {
+  name = "broken-any-federated"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Federated = "*" }, Action = "sts:AssumeRoleWithWebIdentity" }]
+  })
+}
+
+# iam-public-principal: NotPrincipal allows everyone but the one listed.
+resource "aws_sqs_queue_policy" "not_principal" {
+  queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/broken-plain"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect       = "Allow"
+      NotPrincipal = { AWS = "arn:aws:iam::123456789012:root" }
+      Action       = "sqs:SendMessage"
+      Resource     = "arn:aws:sqs:us-east-1:123456789012:broken-plain"
+    }]
+  })
+}
+
+# public-bucket (a public principal in a bucket policy): every canonical user.
+resource "aws_s3_bucket_policy" "canonical_user" {
+  bucket = "broken-public-bucket"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { CanonicalUser = "*" }
+      Action    = "s3:GetObject"
+      Resource  = "arn:aws:s3:::broken-public-bucket/*"
+    }]
+  })
+}
+
+# iam-wildcard-action: '?' is an IAM wildcard (any one character), here in an action.
+resource "aws_iam_role_policy" "question_action" {
+  name = "question-action"
+  role = aws_iam_role.anyone.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "s3:Get?bject", Resource = "arn:aws:s3:::broken-public-bucket/*" }]
+  })
+}
+
+# iam-wildcard-resource: '?' in a bucket name (S3 ARNs name no account: any account's bucket).
+resource "aws_iam_role_policy" "question_bucket" {
+  name = "question-bucket"
+  role = aws_iam_role.anyone.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "s3:ListBucket", Resource = "arn:aws:s3:::broken-public-bucket?" }]
+  })
+}
+
+# iam-wildcard-resource: '?' in the account of an ARN (ten accounts).
+resource "aws_iam_role_policy" "question_account" {
+  name = "question-account"
+  role = aws_iam_role.anyone.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "dynamodb:GetItem", Resource = "arn:aws:dynamodb:us-east-1:12345678901?:table/broken" }]
+  })
+}
+
 # iam-wildcard-action + iam-wildcard-resource: "*" on "*".
 resource "aws_iam_role_policy" "admin" {
   name = "admin"
