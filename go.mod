@@ -15,7 +15,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
-	github.com/sirupsen/logrus v1.8.1
+	github.com/sirupsen/logrus v1.10.2
 	github.com/vmware/vmware-go-kcl-v2 v1.0.0
 	golang.org/x/image v0.48.0
 	golang.org/x/sync v0.25.0
