@@ -4,11 +4,12 @@
 // deletes that output.
 //
 // Inputs are checked before they are decoded (byte size against MaxBytes, format and dimensions
-// against MaxPixels from the image header alone) so that a hostile file, such as a small PNG that
-// claims to be 100000×100000 pixels, cannot exhaust the worker's memory. Peak memory for one event
-// is bounded by roughly MaxBytes for the input, plus the decoded image (up to 8 bytes a pixel for
-// 16-bit formats), plus the 1–4 byte a pixel grayscale copy and the encoded output. Across
-// concurrent events, Config.PixelBudget bounds the pixels decoded at once.
+// against MaxPixels from the image header alone, and for a JPEG its scans against the limits on
+// decoding work) so that a hostile file, such as a small PNG that claims to be 100000×100000
+// pixels or a small JPEG of 300 scans, costs neither memory nor CPU. Across concurrent events,
+// Config.MemoryBudget bounds the bytes held at once: each put reserves its body and what its
+// conversion allocates on its path (bytes per pixel by format and path, from the header, see
+// docs/limits.md) before it reads the body, and holds them until its output is written.
 //
 // Upright JPEGs (no EXIF orientation other than 1) skip imaging and skip decoding altogether:
 // package jpegluma re-encodes the luma component's DCT coefficients as a grayscale JPEG, in bands,
