@@ -67,6 +67,13 @@ lint: ## gofmt and go vet
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# govulncheck against an offline database built from golang.org/x/vulndb's OSV files; both are
+# pinned in tools/go.mod (bump there with go get); waived standard-library findings, each for one
+# Go version, are in .ci/vuln-waivers. Needs only the Go module proxy.
+.PHONY: vuln
+vuln: ## govulncheck ./... on an offline vulnerability database (tools/go.mod pins it; cached in .local/vuln)
+	GO=$(GO) .ci/vuln
+
 # Packages whose integration tests also run on moto_server, a second, independent implementation
 # of the DynamoDB, Kinesis and S3 wire protocols: ledger, leases and checkpoints, dead letters, and
 # forward -> work -> output. Tests moto cannot serve skip themselves (localstack.SkipOnMoto).
@@ -76,7 +83,7 @@ lint: ## gofmt and go vet
 MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./internal/worker/
 
 .PHONY: test test-moto
-test: lint ## unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then test-moto and infra-test
+test: lint vuln ## lint, vuln, then unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then test-moto and infra-test
 	$(STACK) up
 	rc=0; $(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./... || rc=$$?; $(STACK) down; exit $$rc
 	$(MAKE) test-moto
