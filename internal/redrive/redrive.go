@@ -11,6 +11,12 @@
 // If the entry does not record the event yet (the worker stores the letter before it commits the
 // dead_lettered outcome), the letter is left for a later run: redriving it then would race that
 // commit, which would turn the redriven copy into a duplicate and lose the record.
+//
+// Redrive fails fast, before it touches the ledger, when the stream cannot take records: it
+// describes the stream first (missing, no access, not ACTIVE or UPDATING: an error, nothing
+// changed). An error that retrying cannot fix (awsretry.Retryable: access denied, validation, a
+// disabled KMS key, ...) stops it at once; only throttling, server faults and transport errors
+// are retried until Config.Deadline.
 package redrive
 
 import (
@@ -26,6 +32,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/shardline/shardline/internal/awsretry"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
@@ -33,6 +40,7 @@ import (
 
 // Kinesis is the part of *kinesis.Client redrive uses.
 type Kinesis interface {
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
 	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
 }
 
@@ -124,6 +132,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.Deadline == 0 {
 		cfg.Deadline = 2 * time.Minute
+	}
+	if !cfg.DryRun {
+		if err := writable(ctx, cfg.Kinesis, cfg.Stream); err != nil {
+			return Result{}, err
+		}
 	}
 	all, err := cfg.Letters.List(ctx)
 	if err != nil {
@@ -230,9 +243,11 @@ func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []i
 		}
 		out, err := r.cfg.Kinesis.PutRecords(ctx, in)
 		var refused []int
+		permanent := false
 		switch {
 		case err != nil:
-			lastErr, refused = err, pending
+			lastErr, refused = fmt.Errorf("PutRecords: %w", err), pending
+			permanent = !awsretry.Retryable(err)
 		case len(out.Records) != len(pending):
 			lastErr, refused = fmt.Errorf("PutRecords answered %d results for %d records", len(out.Records), len(pending)), pending
 		default:
@@ -241,6 +256,7 @@ func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []i
 				if code := aws.ToString(rec.ErrorCode); code != "" {
 					lastErr = fmt.Errorf("%s: %s", code, aws.ToString(rec.ErrorMessage))
 					refused = append(refused, i)
+					permanent = permanent || !awsretry.RecordRetryable(code)
 					continue
 				}
 				r.res.InStream++
@@ -261,6 +277,12 @@ func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []i
 		if len(pending) == 0 {
 			return nil
 		}
+		if permanent {
+			for _, i := range pending {
+				r.res.Letters[i].Error = "not accepted by the stream: " + lastErr.Error()
+			}
+			return fmt.Errorf("%d records not accepted by the stream (not retried): %w", len(pending), lastErr)
+		}
 		wait := time.Duration(rand.Int64N(int64(min(100*time.Millisecond<<min(attempt, 6), 5*time.Second)) + 1))
 		if time.Now().Add(wait).After(deadline) {
 			for _, i := range pending {
@@ -277,4 +299,23 @@ func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []i
 		}
 	}
 	return nil
+}
+
+// writable checks that the stream exists, that redrive may describe it and that it takes records
+// (ACTIVE or UPDATING), so that a wrong name or a missing permission fails before any ledger entry
+// is reopened. The SDK's own retryer covers throttling and transport errors of this one call.
+func writable(ctx context.Context, k Kinesis, stream string) error {
+	out, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", stream, err)
+	}
+	if out.StreamDescriptionSummary == nil {
+		return fmt.Errorf("stream %s: DescribeStreamSummary answered no summary", stream)
+	}
+	switch st := out.StreamDescriptionSummary.StreamStatus; st {
+	case types.StreamStatusActive, types.StreamStatusUpdating:
+		return nil
+	default:
+		return fmt.Errorf("stream %s is %s: it takes records only when ACTIVE or UPDATING", stream, st)
+	}
 }
