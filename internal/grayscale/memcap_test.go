@@ -44,19 +44,7 @@ func TestHostileImagesUnderMemoryCap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the test binary and converts a few hundred megapixels")
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		t.Skipf("no go tool to build the child with: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "grayscale.test")
-	build := exec.Command(goTool, "test", "-c", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the child: %v\n%s", err, out)
-	}
-	ctx := t.Context()
-	child := exec.CommandContext(ctx, bin, "-test.run=^TestMemCapChild$", "-test.v", "-test.count=1")
-	child.Env = []string{"SHARDLINE_MEMCAP_CHILD=1", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no GOMEMLIMIT, no AUTOMEMLIMIT
-	out, err := child.CombinedOutput()
+	out, err := runWithoutRace(t, "^TestMemCapChild$", "SHARDLINE_MEMCAP_CHILD=1")
 	t.Logf("child output:\n%s", out)
 	if err != nil {
 		t.Fatalf("the child died or failed under the cap: %v", err)
@@ -70,6 +58,24 @@ func TestHostileImagesUnderMemoryCap(t *testing.T) {
 			t.Errorf("%s: outcome %s", r[1], r[2])
 		}
 	}
+}
+
+// runWithoutRace builds this package's test binary without -race and runs the tests matching
+// run in it, in an environment of PATH, HOME and env only (no GOMEMLIMIT, no AUTOMEMLIMIT). It
+// returns the combined output and the error of the run.
+func runWithoutRace(t *testing.T, run string, env ...string) ([]byte, error) {
+	t.Helper()
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		t.Skipf("no go tool to build the test binary with: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "grayscale.test")
+	if out, err := exec.Command(goTool, "test", "-c", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("building the test binary without -race: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "-test.run="+run, "-test.v", "-test.count=1")
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
+	return cmd.CombinedOutput()
 }
 
 // memCapInputs are the child's 20 inputs, by key; the key starts with the wanted outcome:
