@@ -1,4 +1,4 @@
-# syntax=docker/dockerfile:1.7
+# syntax=docker/dockerfile:1.7@sha256:a57df69d0ea827fb7266491f2813635de6f17269be881f696fbfdf2d83dda33e
 #
 # shardline worker image: `shardline work` by default; any other subcommand as the command
 # (`docker run IMAGE forward`, `docker run IMAGE version`).
@@ -6,8 +6,8 @@
 #   docker buildx build --platform linux/arm64 --build-arg VERSION=$(git describe --always --dirty) \
 #     -t shardline:dev .
 #
-# Reproducible: the Go toolchain is pinned (GO_IMAGE; pin it by digest too with
-# --build-arg GO_IMAGE=golang:1.26.8-bookworm@sha256:...), modules are verified against go.sum,
+# Reproducible: every base image is pinned by tag and by digest (the tag says what it is, the
+# digest is what is pulled), modules are verified against go.sum,
 # and the binary is built by `make build`, whose BUILD_FLAGS (-trimpath, -ldflags "-s -w -X
 # ...Version=...") are the only definition of the release flags. VERSION is passed in because the
 # build context has no .git. The final stage is distroless/static: CA certificates, /etc/passwd
@@ -16,8 +16,16 @@
 # definition in infra/terraform/modules/workers); there is no HEALTHCHECK here because the same
 # image also runs `forward`, which serves /healthz on another port.
 
-ARG GO_IMAGE=golang:1.26.8-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
+# Base images: tag@digest, the digest of the multi-platform index (manifest list), so that one
+# pin serves every --platform. To update one, resolve the tag's current index digest and replace
+# both parts together, e.g.
+#   docker buildx imagetools inspect golang:1.26.8-bookworm --format '{{json .Manifest.Digest}}'
+#   docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot --format '{{json .Manifest.Digest}}'
+#   docker buildx imagetools inspect docker/dockerfile:1.7 --format '{{json .Manifest.Digest}}'
+# (or `crane digest IMAGE:TAG`). The Go patch release follows go.mod's go line; a newer one with
+# standard-library fixes (see .ci/vuln-waivers) is a one-line change here.
+ARG GO_IMAGE=golang:1.26.8-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 
 # The build runs on the builder's own platform and cross-compiles (CGO is off), which is much
 # faster than emulating the target platform.
