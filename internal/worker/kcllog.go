@@ -2,24 +2,35 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 
+	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 	"github.com/vmware/vmware-go-kcl-v2/logger"
+
+	"github.com/shardline/shardline/checkpoint"
 )
 
-// kclLogger routes the KCL's printf-style logging into slog.
+// kclLogger routes the KCL's printf-style logging into slog. The lines the KCL logs often (see
+// translateKCL) become structured lines an operator can act on, at a level that says whether
+// they are signal or noise; the others are formatted without the library's Go-syntax dumps of
+// request structs.
 type kclLogger struct{ l *slog.Logger }
 
 var _ logger.Logger = kclLogger{}
 
 func (k kclLogger) log(level slog.Level, format string, args ...any) {
+	level, msg, attrs := translateKCL(level, format, args)
 	if !k.l.Enabled(context.Background(), level) {
 		return
 	}
-	k.l.Log(context.Background(), level, fmt.Sprintf(format, args...), slog.String("component", "kcl"))
+	k.l.LogAttrs(context.Background(), level, msg, append(attrs, slog.String("component", "kcl"))...)
 }
 
+// The KCL's Infof lines are its internal progress ("Found 2 shards", "Release lease for shard
+// …"): shardline logs what matters of that itself, so they are debug.
 func (k kclLogger) Debugf(format string, args ...any) { k.log(slog.LevelDebug, format, args...) }
 func (k kclLogger) Infof(format string, args ...any)  { k.log(slog.LevelDebug, format, args...) }
 func (k kclLogger) Warnf(format string, args ...any)  { k.log(slog.LevelWarn, format, args...) }
@@ -36,4 +47,91 @@ func (k kclLogger) WithFields(f logger.Fields) logger.Logger {
 		attrs = append(attrs, slog.Any(key, v))
 	}
 	return kclLogger{l: k.l.With(attrs...)}
+}
+
+// translateKCL turns one KCL log call (its level, format and arguments, exactly as
+// vmware-go-kcl-v2 v1.0.0 makes it) into the level, message and attributes shardline logs.
+func translateKCL(level slog.Level, format string, args []any) (slog.Level, string, []slog.Attr) {
+	arg := func(i int) any {
+		if i < len(args) {
+			return args[i]
+		}
+		return nil
+	}
+	str := func(key string, i int) slog.Attr { return slog.String(key, fmt.Sprint(arg(i))) }
+	errAt := func(i int) slog.Attr { return slog.Any("error", arg(i)) }
+	errIs := func(i int, target error) bool {
+		err, ok := arg(i).(error)
+		return ok && errors.Is(err, target)
+	}
+	switch format {
+	case "Error in ListShards: %s Error: %+v Request: %s":
+		// Once per failed shard sync; the request dump (all nil pointers but the stream) goes.
+		return slog.LevelError, "shard sync failed: cannot list the stream's shards", []slog.Attr{str("stream", 0), errAt(1)}
+	case "Error syncing shards: %+v, Retrying in %d ms...":
+		// Repeats the ListShards line above.
+		return slog.LevelDebug, "shard sync failed, retrying", []slog.Attr{errAt(0), slog.Any("retry_in_ms", arg(1))}
+	case "Error in rebalance: %+v":
+		if errIs(0, chk.ErrShardNotAssigned) {
+			// The usual answer while any shard is free: take free shards before stealing.
+			return slog.LevelDebug, "lease rebalancing skipped: some shards are not held yet", nil
+		}
+		return slog.LevelWarn, "lease rebalancing failed", []slog.Attr{errAt(0)}
+	case "Couldn't fetch checkpoint: %+v":
+		return slog.LevelWarn, "cannot read a lease from the lease table", []slog.Attr{errAt(0)}
+	case "Cannot get lease: %+v":
+		return slog.LevelError, "cannot take a lease", []slog.Attr{errAt(0)}
+	case "Error in getRecords: %+v":
+		if errIs(0, checkpoint.ErrLeaseLost) {
+			return slog.LevelInfo, "shard consumer stopped: the lease is no longer ours", []slog.Attr{errAt(0)}
+		}
+		return slog.LevelError, "shard consumer stopped", []slog.Attr{errAt(0)}
+	case "Unable to get shard iterator for %s: %v":
+		return slog.LevelError, "cannot get a shard iterator", []slog.Attr{str("shard", 0), errAt(1)}
+	case "Error in waiting for parent shard: %v to finish. Error: %+v":
+		return slog.LevelError, "cannot wait for the parent shard to finish", []slog.Attr{str("parent_shard", 0), errAt(1)}
+	case "Error getting records from Kinesis that cannot be retried: %+v Request: %s":
+		return slog.LevelError, "GetRecords failed", []slog.Attr{errAt(0)}
+	case "Error getting records from shard %v: %+v":
+		return slog.LevelWarn, "GetRecords throttled (KMS), retrying", []slog.Attr{str("shard", 0), errAt(1)}
+	case "Failed to remove shard lease info: %s Error: %+v":
+		return slog.LevelWarn, "cannot remove the lease of a shard that left the stream", []slog.Attr{str("shard", 0), errAt(1)}
+	case "Failed to release shard lease or shard: %s Error: %+v":
+		return slog.LevelDebug, "lease release failed (it expires by itself)", []slog.Attr{str("shard", 0), errAt(1)}
+	case "Failed to initialize Worker: %+v", "Failed to start Checkpointer: %+v":
+		// Run logs the same error as "worker not started".
+		return slog.LevelDebug, "KCL worker initialization failed", []slog.Attr{errAt(0)}
+	case "message":
+		// log.Errorf("message", "Throughput Exceeded Error: …", "shardId", id, "retryCount", n,
+		// "error", err): a message and key-value pairs, not a format.
+		if len(args) > 0 {
+			attrs := make([]slog.Attr, 0, len(args)/2)
+			for i := 1; i+1 < len(args); i += 2 {
+				attrs = append(attrs, slog.Any(fmt.Sprint(args[i]), args[i+1]))
+			}
+			return level, fmt.Sprint(args[0]), attrs
+		}
+	}
+	return level, fmt.Sprintf(format, printable(args)...), nil
+}
+
+// printable replaces the arguments the KCL dumps with %s or %v that print as Go syntax (request
+// structs full of pointers: "&{%!s(*string=<nil>) …}") by their type name.
+func printable(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = a
+		switch a.(type) {
+		case nil, error, fmt.Stringer:
+			continue
+		}
+		t := reflect.TypeOf(a)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() == reflect.Struct {
+			out[i] = "<" + reflect.TypeOf(a).String() + ">"
+		}
+	}
+	return out
 }
