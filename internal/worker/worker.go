@@ -68,10 +68,18 @@ type Config struct {
 	HandlerTimeout time.Duration
 	MaxTimeouts    int
 
+	// NotReadyAfter and NotLiveAfter bound Health (see Assess): with no successful shard sync
+	// or lease-table call for longer than NotReadyAfter the worker is not ready, for longer
+	// than NotLiveAfter it is stuck (not live). Defaults 2 × and 12 × ShardSyncInterval.
+	NotReadyAfter time.Duration
+	NotLiveAfter  time.Duration
+	// Health, if not nil, is kept up to date by Run for /healthz and /readyz.
+	Health *Health
+
 	Retry      processor.Retry
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	// OnReady is called once the worker has started (for /readyz).
+	// OnReady is called once the worker has started.
 	OnReady func()
 }
 
@@ -89,8 +97,11 @@ func (c Config) Validate() error {
 		return errors.New("worker: Kinesis, DynamoDB and Handler are required")
 	}
 	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 ||
-		c.HandlerTimeout < 0 || c.MaxTimeouts < 0 {
+		c.HandlerTimeout < 0 || c.MaxTimeouts < 0 || c.NotReadyAfter < 0 || c.NotLiveAfter < 0 {
 		return errors.New("worker: durations, MaxRecords, KeyConcurrency and MaxTimeouts must not be negative")
+	}
+	if d := c.withDefaults(); d.NotLiveAfter <= d.NotReadyAfter {
+		return fmt.Errorf("worker: NotLiveAfter (%s) must be longer than NotReadyAfter (%s)", d.NotLiveAfter, d.NotReadyAfter)
 	}
 	if c.MaxRecords > 10000 {
 		return errors.New("worker: MaxRecords must be at most 10000 (the GetRecords limit)")
@@ -114,6 +125,12 @@ func (c Config) withDefaults() Config {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = 30 * time.Second
 	}
+	if c.NotReadyAfter == 0 {
+		c.NotReadyAfter = 2 * c.ShardSyncInterval
+	}
+	if c.NotLiveAfter == 0 {
+		c.NotLiveAfter = 12 * c.ShardSyncInterval
+	}
 	if c.Registerer == nil {
 		c.Registerer = prometheus.NewRegistry()
 	}
@@ -125,6 +142,9 @@ func (c Config) withDefaults() Config {
 
 // Run starts the worker and blocks until ctx is cancelled, then shuts down within StopTimeout:
 // stop fetching, let in-flight records finish or abandon them, checkpoint, release leases.
+//
+// Before starting, it checks that the stream and the tables exist and answer: a missing one is
+// an error wrapping ErrMissingResource that names it and says how to create it.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -170,6 +190,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := preflight(ctx, resourceChecks(cfg, func(ctx context.Context) error {
+		_, err := led.Epoch(ctx)
+		return err
+	}), log); err != nil {
+		log.Error("worker not started", slog.String("error", err.Error()))
+		return err
+	}
 	if cfg.InputBuckets.Empty() {
 		log.Warn("no input-bucket allow-list: events of every valid bucket name are handled (set --input-buckets)")
 	} else {
@@ -177,17 +204,27 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	kc := kclConfig(cfg, log)
-	// rawRecords*: the KCL must not de-aggregate records (see rawrecords.go).
-	w := kclworker.NewWorker(rawRecordsFactory{factory}, kc).WithKinesis(rawRecordsClient(cfg.Kinesis)).WithCheckpointer(cp)
+	// rawRecords*: the KCL must not de-aggregate records (see rawrecords.go). observed*: what
+	// the KCL achieves is recorded for Health (see progress.go).
+	prog := newProgress(cfg.WorkerID, cp, time.Now)
+	w := kclworker.NewWorker(rawRecordsFactory{factory}, kc).
+		WithKinesis(observedKinesis(rawRecordsClient(cfg.Kinesis), prog)).
+		WithCheckpointer(observedCheckpointer{Checkpointer: cp, p: prog})
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("start KCL worker: %w", err)
+		err = fmt.Errorf("start KCL worker: %w", err)
+		log.Error("worker not started", slog.String("error", err.Error()))
+		return err
 	}
-	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable))
+	cfg.Health.start(Bounds{NotReadyAfter: cfg.NotReadyAfter, NotLiveAfter: cfg.NotLiveAfter}, prog, time.Now)
+	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable),
+		slog.Duration("not_ready_after", cfg.NotReadyAfter), slog.Duration("not_live_after", cfg.NotLiveAfter))
 	if cfg.OnReady != nil {
 		cfg.OnReady()
 	}
 	<-ctx.Done()
 
+	cfg.Health.stop()
+	stopping := time.Now()
 	log.Info("shutting down", slog.Duration("stop_timeout", cfg.StopTimeout))
 	done := make(chan struct{})
 	go func() {
@@ -210,7 +247,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if running > 0 {
 				log.Warn("exiting with handler calls still running past their deadline", slog.Int("handlers", running))
 			}
-			log.Info("worker stopped cleanly")
+			log.Info("worker stopped cleanly", slog.Duration("took", time.Since(stopping).Round(time.Millisecond)))
 			return nil
 		case <-drain.C:
 			log.Warn("drain period over: abandoning in-flight records")
