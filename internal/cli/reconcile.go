@@ -66,15 +66,28 @@ func runReconcile(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if asJSON {
-		if jerr := opsJSON(env.Stdout, res, true); jerr != nil {
-			return jerr
-		}
+		err = errors.Join(opsJSON(env.Stdout, res, true), err)
+	} else {
+		err = errors.Join(writeReconcile(env.Stdout, cfg, res), err)
+	}
+	if err != nil {
 		return err
 	}
-	if werr := writeReconcile(env.Stdout, cfg, res); werr != nil {
-		return werr
+	return reconcileStatus(res, cfg.Fix)
+}
+
+// reconcileStatus is nil when every key is in sync, dead-lettered or has a repair enqueued, and
+// an exit status 3 error otherwise: scripts tell "out of sync" from "in sync" and from a failure.
+func reconcileStatus(r reconcile.Result, fix bool) error {
+	n := r.Unrepaired()
+	switch {
+	case n == 0:
+		return nil
+	case fix:
+		return attention("%s out of sync and not repaired (see REPAIR)", opsPlural(n, "key"))
+	default:
+		return attention("%s out of sync (run with --fix to repair)", opsPlural(n, "key"))
 	}
-	return err
 }
 
 func writeReconcile(w io.Writer, cfg reconcile.Config, r reconcile.Result) error {

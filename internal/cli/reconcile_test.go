@@ -38,18 +38,54 @@ func TestReconcileCommand(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	p.PutInput("a.jpg", pipelinetest.JPEG(t, 1))
 	env, out, errOut := testEnv(p.Env())
-	if code := opsMain(context.Background(), []string{"reconcile", "--bucket", p.Input, "--output", p.Output, "--json"}, env); code != 0 {
-		t.Fatalf("reconcile: exit %d\n%s", code, errOut)
+	err := runReconcile(context.Background(), env, []string{"--bucket", p.Input, "--output", p.Output, "--json"})
+	if code := statusOf(err); err == nil || code != exitAttention || !strings.Contains(err.Error(), "1 key out of sync (run with --fix to repair)") {
+		t.Fatalf("reconcile with a missing output: exit status %d (%v), want 3\n%s", code, err, errOut)
 	}
 	var res reconcile.Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Problems) != 1 || res.Problems[0].Kind != reconcile.Missing {
 		t.Fatalf("result %+v, %v\n%s", res, err, out)
 	}
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(context.Background(), []string{"reconcile", "--bucket", p.Input, "--output", p.Output, "--fix"}, env); code != 0 {
-		t.Fatalf("reconcile --fix: exit %d\n%s", code, errOut)
+	if err := runReconcile(context.Background(), env, []string{"--bucket", p.Input, "--output", p.Output, "--fix"}); err != nil {
+		t.Fatalf("reconcile --fix: %v (exit status %d)\n%s", err, statusOf(err), errOut)
 	}
 	if !strings.Contains(out.String(), "1 repair event enqueued") {
 		t.Fatalf("output:\n%s", out)
+	}
+}
+
+// TestReconcileExitStatus: 3 when keys are out of sync and not repaired, else 0 (nil).
+func TestReconcileExitStatus(t *testing.T) {
+	missing := reconcile.Problem{Key: "a.jpg", Kind: reconcile.Missing}
+	repaired := reconcile.Problem{Key: "b.jpg", Kind: reconcile.Stale, Fix: "put", Sequencer: "01"}
+	failed := reconcile.Problem{Key: "c.jpg", Kind: reconcile.Orphaned, FixError: "not enqueued: throttled"}
+	dead := reconcile.Problem{Key: "d.txt", Kind: reconcile.DeadLettered}
+	tests := []struct {
+		name     string
+		problems []reconcile.Problem
+		fix      bool
+		want     int
+		say      string
+	}{
+		{"in sync", nil, false, 0, ""},
+		{"dead-lettered only", []reconcile.Problem{dead}, false, 0, ""},
+		{"out of sync", []reconcile.Problem{missing, dead}, false, exitAttention, "1 key out of sync (run with --fix to repair)"},
+		{"all repaired", []reconcile.Problem{repaired, dead}, true, 0, ""},
+		{"a repair failed", []reconcile.Problem{repaired, failed}, true, exitAttention, "1 key out of sync and not repaired"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := reconcileStatus(reconcile.Result{Problems: tc.problems}, tc.fix)
+			if tc.want == 0 {
+				if err != nil {
+					t.Fatalf("err = %v, want nil (exit 0)", err)
+				}
+				return
+			}
+			if statusOf(err) != tc.want || !strings.Contains(err.Error(), tc.say) {
+				t.Fatalf("err = %v (status %d), want status %d saying %q", err, statusOf(err), tc.want, tc.say)
+			}
+		})
 	}
 }

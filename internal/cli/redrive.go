@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,20 +56,35 @@ func runRedrive(ctx context.Context, env *Env, args []string) error {
 		Kinesis: clients.Kinesis, Letters: letters, Ledger: led, Stream: c.stream,
 		Filter: filter, DryRun: dryRun, Deadline: deadline,
 		OnProgress: func(p redrive.Progress) {
-			line.Printf("redrive: %d/%d in the stream, %d letters removed", p.InStream, p.Selected, p.Deleted)
+			line.Printf("redrive: %d/%d in the stream, %s removed", p.InStream, p.Selected, opsPlural(p.Deleted, "letter"))
 		},
 	})
 	line.Done()
 	if asJSON {
-		if jerr := opsJSON(env.Stdout, res, true); jerr != nil {
-			return jerr
-		}
+		err = errors.Join(opsJSON(env.Stdout, res, true), err)
+	} else {
+		err = errors.Join(writeRedrive(env.Stdout, res, dryRun), err)
+	}
+	if err != nil || dryRun {
 		return err
 	}
-	if werr := writeRedrive(env.Stdout, res, dryRun); werr != nil {
-		return werr
+	return redriveStatus(res)
+}
+
+// redriveStatus is nil when every selected letter was redriven (and removed), and an exit status
+// 3 error when some stay: waiting for their worker's ledger commit, empty, or in the stream but
+// not removed. Running redrive again later is safe.
+func redriveStatus(r redrive.Result) error {
+	kept := 0
+	for _, l := range r.Letters {
+		if !l.Done {
+			kept++
+		}
 	}
-	return err
+	if kept == 0 {
+		return nil
+	}
+	return attention("%d of %s stay (see RESULT); run redrive again later", kept, opsPlural(r.Selected, "selected letter"))
 }
 
 func writeRedrive(w io.Writer, r redrive.Result, dryRun bool) error {

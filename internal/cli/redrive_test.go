@@ -62,3 +62,18 @@ func TestRedriveCommand(t *testing.T) {
 		t.Fatalf("%d letters left", len(left))
 	}
 }
+
+// TestRedriveExitStatus: 3 when selected letters stay, else 0 (nil).
+func TestRedriveExitStatus(t *testing.T) {
+	done, kept := redrive.Letter{ID: "a", Done: true}, redrive.Letter{ID: "b", Error: "not redriven: pending"}
+	if err := redriveStatus(redrive.Result{}); err != nil {
+		t.Errorf("no letters: %v", err)
+	}
+	if err := redriveStatus(redrive.Result{Progress: redrive.Progress{Selected: 1}, Letters: []redrive.Letter{done}}); err != nil {
+		t.Errorf("all redriven: %v", err)
+	}
+	err := redriveStatus(redrive.Result{Progress: redrive.Progress{Selected: 2}, Letters: []redrive.Letter{done, kept}})
+	if statusOf(err) != exitAttention || !strings.Contains(err.Error(), "1 of 2 selected letters stay") {
+		t.Errorf("one kept: %v (status %d)", err, statusOf(err))
+	}
+}

@@ -104,6 +104,20 @@ type Result struct {
 	Problems []Problem `json:"problems"`
 }
 
+// Unrepaired returns how many keys are out of sync (missing, orphaned or stale) without a repair
+// event enqueued for them: all of them without Fix, those whose repair failed with it.
+// Dead-lettered keys are not counted: they are explained (the dead-letter table holds them) and
+// repairing them would fail again.
+func (r Result) Unrepaired() int {
+	n := 0
+	for _, p := range r.Problems {
+		if p.Kind != DeadLettered && p.Fix == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // Count returns how many problems are of kind.
 func (r Result) Count(kind string) int {
 	n := 0
