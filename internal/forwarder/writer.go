@@ -129,6 +129,7 @@ func (c WriterConfig) withDefaults() WriterConfig {
 type Writer struct {
 	cfg     WriterConfig
 	metrics *writerMetrics
+	reach   reach // PutRecords outcomes, for Health
 }
 
 // NewWriter validates cfg and registers the Writer's metrics.
@@ -262,8 +263,12 @@ func (w *Writer) put(ctx context.Context, records []record) ([]failure, error) {
 	out, err := w.cfg.Client.PutRecords(ctx, in)
 	if err != nil {
 		w.metrics.calls.WithLabelValues(callError).Inc()
+		if ctx.Err() == nil { // not the caller going away or the deadline: Kinesis failed
+			w.reach.failed(w.cfg.Now(), fmt.Errorf("PutRecords: %w", err))
+		}
 		return nil, fmt.Errorf("PutRecords: %w", err)
 	}
+	w.reach.succeeded(w.cfg.Now())
 	if len(out.Records) != len(records) {
 		// The response cannot be matched to the request; treat every record as refused. Re-sending
 		// one that did get in only makes a duplicate, which the envelope ID absorbs.
