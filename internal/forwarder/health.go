@@ -22,7 +22,7 @@ const DefaultNotReadyAfter = 30 * time.Second
 // reach records the outcomes of the calls that tell whether Kinesis is reached: PutRecords and
 // the readiness probe. The zero value has seen none. It is safe for concurrent use.
 type reach struct {
-	mu     sync.Mutex
+	mu      sync.Mutex
 	okAt    time.Time // last call Kinesis answered (PutRecords accepted or partly accepted it)
 	failAt  time.Time // last call that failed
 	err     string    // its error
