@@ -2,6 +2,8 @@ module github.com/shardline/shardline
 
 go 1.26.8
 
+toolchain go1.27.3
+
 require (
 	github.com/KimMachineGun/automemlimit v1.0.2
 	github.com/aws/aws-lambda-go v1.55.1

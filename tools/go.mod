@@ -9,6 +9,8 @@ module github.com/shardline/shardline/tools
 
 go 1.26.8
 
+toolchain go1.27.3
+
 tool (
 	golang.org/x/vuln/cmd/govulncheck
 	golang.org/x/vulndb/cmd/indexdb
