@@ -15,29 +15,37 @@ import (
 )
 
 func TestWriteLedgerResetGolden(t *testing.T) {
-	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	entry := &ledger.Entry{Object: "in/a.jpg", Sequencer: strings.Repeat("F", sequencer.Width), Epoch: 0, Op: "put", Outcome: "applied", UpdatedAt: at, Worker: "worker-1"}
-	ev, err := envelope.New(ledgerreset.Source, ledgerreset.EventName, "in-bucket", "a.jpg", envelope.OpPut, strings.Repeat("0", sequencer.Width-1)+"1", "", "", 0, at)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var buf bytes.Buffer
-	for _, tc := range []struct {
-		name string
-		res  ledgerreset.Result
-		err  error
-	}{
-		{"reset", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Reset: true, Event: &ev, Enqueued: true}, nil},
-		{"dry run", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev, DryRun: true}, nil},
-		{"no entry", ledgerreset.Result{Object: "in/b.jpg", Event: &ev, Enqueued: true}, nil},
-		{"refused", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev}, ledgerreset.ErrChanged},
-	} {
+	for _, tc := range ledgerResetFixtures(t) {
 		buf.WriteString("== " + tc.name + "\n")
 		if err := writeLedgerReset(&buf, tc.res, tc.err); err != nil {
 			t.Fatal(err)
 		}
 	}
 	goldenFile(t, "ledger_reset.golden", buf.Bytes())
+}
+
+type ledgerResetCase struct {
+	name string
+	res  ledgerreset.Result
+	err  error
+}
+
+// ledgerResetFixtures are a reset, a dry run, an object without an entry and a refused reset.
+func ledgerResetFixtures(t *testing.T) []ledgerResetCase {
+	t.Helper()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	entry := &ledgerreset.Entry{Object: "in/a.jpg", Sequencer: strings.Repeat("F", sequencer.Width), Epoch: 0, Op: "put", Outcome: "applied", UpdatedAt: at, Worker: "worker-1"}
+	ev, err := envelope.New(ledgerreset.Source, ledgerreset.EventName, "in-bucket", "a.jpg", envelope.OpPut, strings.Repeat("0", sequencer.Width-1)+"1", "", "", 0, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []ledgerResetCase{
+		{"reset", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Reset: true, Event: &ev, Enqueued: true}, nil},
+		{"dry run", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev, DryRun: true}, nil},
+		{"no entry", ledgerreset.Result{Object: "in/b.jpg", Event: &ev, Enqueued: true}, nil},
+		{"refused", ledgerreset.Result{Object: "in/a.jpg", Found: true, Entry: entry, Event: &ev}, ledgerreset.ErrChanged},
+	}
 }
 
 func TestLedgerResetCommand(t *testing.T) {

@@ -13,7 +13,16 @@ import (
 
 func TestWriteReconcileGolden(t *testing.T) {
 	cfg := reconcile.Config{InputBucket: "photos", OutputBucket: "photos-gray", OutputPrefix: "gray/", Fix: true}
-	res := reconcile.Result{
+	var buf bytes.Buffer
+	if err := writeReconcile(&buf, cfg, reconcileFixture()); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "reconcile.golden", buf.Bytes())
+}
+
+// reconcileFixture is a reconcile --fix with one problem of each kind.
+func reconcileFixture() reconcile.Result {
+	return reconcile.Result{
 		Progress: reconcile.Progress{Inputs: 31, Outputs: 29, Checked: 28, Enqueued: 3},
 		InSync:   27,
 		Problems: []reconcile.Problem{
@@ -23,11 +32,6 @@ func TestWriteReconcileGolden(t *testing.T) {
 			{Key: "notes.txt", Kind: reconcile.DeadLettered, InputETag: "e2fc714c4727ee9395f324cd2e7f331f"},
 		},
 	}
-	var buf bytes.Buffer
-	if err := writeReconcile(&buf, cfg, res); err != nil {
-		t.Fatal(err)
-	}
-	goldenFile(t, "reconcile.golden", buf.Bytes())
 }
 
 func TestReconcileCommand(t *testing.T) {

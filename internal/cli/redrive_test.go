@@ -13,8 +13,17 @@ import (
 )
 
 func TestWriteRedriveGolden(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeRedrive(&buf, redriveFixture(), false); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "redrive.golden", buf.Bytes())
+}
+
+// redriveFixture is a redrive of three letters: two redriven, one in the stream but kept.
+func redriveFixture() redrive.Result {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	res := redrive.Result{
+	return redrive.Result{
 		Progress: redrive.Progress{Selected: 3, InStream: 3, Deleted: 2},
 		Letters: []redrive.Letter{
 			{ID: "shardId-000000000000/4967125839372098345532734682940376192593918541675744", Reason: "retries_exhausted", Object: "in/a.jpg", At: at, Ledger: "reopened", Done: true},
@@ -22,11 +31,6 @@ func TestWriteRedriveGolden(t *testing.T) {
 			{ID: "shardId-000000000001/4967125839372098345532734682940376192593918541675766", Reason: "bad_envelope", At: at, Error: "in the stream, but the letter was not removed: throttled"},
 		},
 	}
-	var buf bytes.Buffer
-	if err := writeRedrive(&buf, res, false); err != nil {
-		t.Fatal(err)
-	}
-	goldenFile(t, "redrive.golden", buf.Bytes())
 }
 
 func TestRedriveCommand(t *testing.T) {

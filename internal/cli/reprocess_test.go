@@ -13,7 +13,16 @@ import (
 )
 
 func TestWriteReprocessGolden(t *testing.T) {
-	res := reprocess.Result{
+	var buf bytes.Buffer
+	if err := writeReprocess(&buf, reprocessFixture()); err != nil {
+		t.Fatal(err)
+	}
+	goldenFile(t, "reprocess.golden", buf.Bytes())
+}
+
+// reprocessFixture is a reprocess from a time with an epoch bump over three shards.
+func reprocessFixture() reprocess.Result {
+	return reprocess.Result{
 		From: "2026-03-01T12:00:00Z", Rewound: 2, EpochBumped: true, EpochBefore: 3, EpochAfter: 4,
 		Changes: []reprocess.Change{
 			{Shard: "shardId-000000000000", From: "SHARD_END", To: "49671258393720983455327346829403761925939185416757444626", Rewind: true, Why: "replay from the first record at or after 2026-03-01T12:00:00Z"},
@@ -21,11 +30,6 @@ func TestWriteReprocessGolden(t *testing.T) {
 			{Shard: "shardId-000000000002", From: "", To: "", Why: "no checkpoint yet: already reads from TRIM_HORIZON"},
 		},
 	}
-	var buf bytes.Buffer
-	if err := writeReprocess(&buf, res); err != nil {
-		t.Fatal(err)
-	}
-	goldenFile(t, "reprocess.golden", buf.Bytes())
 }
 
 func TestReprocessCommand(t *testing.T) {

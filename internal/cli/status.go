@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -128,13 +130,70 @@ func opsCheckpointer(db checkpoint.DynamoDB, table string) (*checkpoint.Checkpoi
 	return checkpoint.New(checkpoint.Config{Client: db, TableName: table, WorkerID: "shardline-ops"})
 }
 
-// writeJSON writes v as JSON: indented, or one line.
+// opsJSON writes v as JSON, indented or on one line, for every --json output: a nil list or map
+// prints as [] or {}, never null, so that a script can iterate what it reads without a check.
 func opsJSON(w io.Writer, v any, indent bool) error {
 	enc := json.NewEncoder(w)
 	if indent {
 		enc.SetIndent("", "  ")
 	}
-	return enc.Encode(v)
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return enc.Encode(v)
+	}
+	return enc.Encode(emptyNotNil(rv).Interface())
+}
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// emptyNotNil returns a copy of v in which every nil slice and map reachable through exported
+// fields, pointers, slices and maps is empty instead. Types that marshal themselves (time.Time)
+// are kept as they are.
+func emptyNotNil(v reflect.Value) reflect.Value {
+	t := v.Type()
+	for _, m := range []reflect.Type{jsonMarshalerType, textMarshalerType} {
+		if t.Implements(m) || reflect.PointerTo(t).Implements(m) {
+			return v
+		}
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		inner := emptyNotNil(v.Elem())
+		if v.Kind() == reflect.Interface {
+			return inner
+		}
+		p := reflect.New(t.Elem())
+		p.Elem().Set(inner)
+		return p
+	case reflect.Slice:
+		out := reflect.MakeSlice(t, v.Len(), v.Len())
+		for i := range v.Len() {
+			out.Index(i).Set(emptyNotNil(v.Index(i)))
+		}
+		return out
+	case reflect.Map:
+		out := reflect.MakeMapWithSize(t, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			out.SetMapIndex(it.Key(), emptyNotNil(it.Value()))
+		}
+		return out
+	case reflect.Struct:
+		out := reflect.New(t).Elem()
+		out.Set(v)
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				out.Field(i).Set(emptyNotNil(v.Field(i)))
+			}
+		}
+		return out
+	}
+	return v
 }
 
 func opsIsTerminal(w io.Writer) bool {

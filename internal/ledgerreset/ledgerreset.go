@@ -54,14 +54,36 @@ type Config struct {
 
 // Result says what Run found and did.
 type Result struct {
-	Object string        `json:"object"`
-	Found  bool          `json:"found"`           // the object had a ledger entry
-	Entry  *ledger.Entry `json:"entry,omitempty"` // the entry read (and reset, unless DryRun)
-	Reset  bool          `json:"reset"`           // the entry was deleted
+	Object string `json:"object"`
+	Found  bool   `json:"found"`           // the object had a ledger entry
+	Entry  *Entry `json:"entry,omitempty"` // the entry read (and reset, unless DryRun)
+	Reset  bool   `json:"reset"`           // the entry was deleted
 	// Event is the converging event enqueued (or, with DryRun, that would be).
 	Event    *envelope.Event `json:"event,omitempty"`
 	Enqueued bool            `json:"enqueued"`
 	DryRun   bool            `json:"dryRun"`
+}
+
+// Entry is the ledger entry Run read (ledger.Entry), with the field names of shardline's JSON
+// output.
+type Entry struct {
+	Object     string    `json:"object"`
+	Sequencer  string    `json:"sequencer"`
+	Epoch      int64     `json:"epoch"`
+	Op         string    `json:"op,omitempty"`
+	Outcome    string    `json:"outcome,omitempty"`
+	EventID    string    `json:"eventId,omitempty"`
+	SourceETag string    `json:"sourceETag,omitempty"`
+	OutputETag string    `json:"outputETag,omitempty"`
+	Worker     string    `json:"worker,omitempty"`
+	Shard      string    `json:"shardId,omitempty"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	Reopened   bool      `json:"reopened,omitempty"`
+}
+
+func entryOf(e ledger.Entry) *Entry {
+	return &Entry{Object: e.Object, Sequencer: e.Sequencer, Epoch: e.Epoch, Op: e.Op, Outcome: e.Outcome, EventID: e.EventID,
+		SourceETag: e.SourceETag, OutputETag: e.OutputETag, Worker: e.Worker, Shard: e.Shard, UpdatedAt: e.UpdatedAt, Reopened: e.Reopened}
 }
 
 func (c Config) validate() error {
@@ -96,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	if found {
-		res.Found, res.Entry = true, &e
+		res.Found, res.Entry = true, entryOf(e)
 	}
 	// With no entry the lowest repair sequencer applies, and every real event after it too.
 	seq, err := reconcile.SyntheticSequencer("")

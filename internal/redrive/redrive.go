@@ -99,10 +99,10 @@ type Config struct {
 
 // Progress counts letters so far.
 type Progress struct {
-	Selected int // letters matching the filter
-	InStream int // records accepted by Kinesis
-	Deleted  int // letters removed
-	Pending  int // letters left for a later run (ledger.Pending)
+	Selected int `json:"selected"` // letters matching the filter
+	InStream int `json:"inStream"` // records accepted by Kinesis
+	Deleted  int `json:"deleted"`  // letters removed
+	Pending  int `json:"pending"`  // letters left for a later run (ledger.Pending)
 }
 
 // Letter summarises one selected letter.
