@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 		readTime      time.Duration
 		headerTime    time.Duration
 		idleTime      time.Duration
+		notReady      time.Duration
 	)
 	c.register(fs, streamFlag)
 	fs.StringVar(&listen, "listen", ":8085", "address of the webhook (POST /webhook, also POST /), /healthz, /readyz, and /metrics unless --metrics-listen is set")
@@ -51,6 +53,7 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 	durationFlag(fs, &headerTime, "read-header-timeout", telemetry.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
 	durationFlag(fs, &idleTime, "idle-timeout", telemetry.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
 	durationFlag(fs, &deadline, "put-deadline", forwarder.DefaultDeadline, "how long one request may retry PutRecords before answering 503")
+	durationFlag(fs, &notReady, "not-ready-after", forwarder.DefaultNotReadyAfter, "/readyz answers 503 when Kinesis has not answered (PutRecords, or a DescribeStreamSummary probe when idle) for this long, or its last call failed")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -108,29 +111,70 @@ func runForward(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return errors.Join(errUsage, err)
 	}
-	log.Info("forwarder configured", slog.Bool("token", token != ""), slog.String("input_buckets", allow.String()),
-		slog.Int("sns_topics", len(topics)), slog.String("metrics_listen", metricsListen))
-	var ready telemetry.Readiness
-	ready.Set(true)
-	mux := forwarderMux(f, reg, &ready, metricsListen == "")
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srvCfg.Serve(gctx, listen, mux, log) })
-	if metricsListen != "" {
-		g.Go(func() error { return telemetry.Serve(gctx, metricsListen, telemetry.Mux(reg, &ready), log) })
+	health, err := forwarder.NewHealth(forwarder.HealthConfig{
+		Writer: w, Client: clients.Kinesis, StreamName: c.stream, NotReadyAfter: notReady, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: --not-ready-after: %w", errUsage, err)
 	}
+	// Listeners are bound before anything is served: a port clash is a start-up error.
+	webhookLn, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("webhook listener (--listen): %w", err)
+	}
+	var metricsLn net.Listener
+	if metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", metricsListen); err != nil {
+			webhookLn.Close()
+			return fmt.Errorf("metrics listener (--metrics-listen): %w", err)
+		}
+	}
+	log.Info("forwarder configured", slog.Bool("token", token != ""), slog.String("input_buckets", allow.String()),
+		slog.Int("sns_topics", len(topics)), slog.String("metrics_listen", metricsListen), slog.Duration("not_ready_after", notReady))
+	mux := forwarderMux(f, reg, health, metricsListen == "")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srvCfg.ServeListener(gctx, webhookLn, mux, log) })
+	if metricsLn != nil {
+		g.Go(func() error { return telemetry.ServeListener(gctx, metricsLn, telemetry.Mux(reg, health), log) })
+	}
+	g.Go(func() error { return health.Run(gctx) })
+	var stopping time.Time
+	g.Go(func() error {
+		<-gctx.Done()
+		stopping = time.Now()
+		log.Info("forwarder stopping: draining requests in flight", slog.String("reason", stopReason(ctx, gctx)))
+		return nil
+	})
 	err = g.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+		err = nil
 	}
-	return err
+	attrs := []any{slog.String("reason", stopReason(ctx, gctx)), slog.Duration("drained_in", time.Since(stopping).Round(time.Millisecond))}
+	if err != nil {
+		log.Error("forwarder stopped", append(attrs, slog.String("error", err.Error()))...)
+		return err
+	}
+	log.Info("forwarder stopped", attrs...)
+	return nil
+}
+
+// stopReason says why a server group whose context is gctx, under the command's ctx, stops.
+func stopReason(ctx, gctx context.Context) string {
+	if ctx.Err() != nil {
+		return "shutdown requested (SIGTERM or SIGINT)"
+	}
+	if cause := context.Cause(gctx); cause != nil {
+		return cause.Error()
+	}
+	return "unknown"
 }
 
 // forwarderMux routes the webhook, the health endpoints and, when withMetrics, /metrics.
-func forwarderMux(f *forwarder.Forwarder, reg prometheus.Gatherer, ready *telemetry.Readiness, withMetrics bool) *http.ServeMux {
+func forwarderMux(f *forwarder.Forwarder, reg prometheus.Gatherer, health telemetry.Checker, withMetrics bool) *http.ServeMux {
 	if !withMetrics {
 		reg = nil
 	}
-	mux := telemetry.Mux(reg, ready)
+	mux := telemetry.Mux(reg, health)
 	mux.Handle("POST /webhook", f.Handler())
 	mux.Handle("POST /{$}", f.Handler())
 	mux.Handle("/webhook", f.Handler()) // other methods: the handler answers 405

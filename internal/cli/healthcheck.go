@@ -2,15 +2,19 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
 
 // runHealthcheck is the container health check: the final image has no shell or curl, so ECS
-// runs the binary itself. It touches nothing but the URL.
+// runs the binary itself. It touches nothing but the URL. It fails (exit 1) unless the endpoint
+// answers 2xx, and also when a 2xx body says {"live": false}; a failure message carries the
+// reason the endpoint gives (the telemetry.Status JSON of /healthz and /readyz).
 func runHealthcheck(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	var (
@@ -33,8 +37,19 @@ func runHealthcheck(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("%s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var st struct { // telemetry.Status, with Live optional: any 2xx body passes unless it says not live
+		Live   *bool  `json:"live"`
+		Reason string `json:"reason"`
+	}
+	jsonErr := json.Unmarshal(body, &st)
+	switch {
+	case resp.StatusCode/100 != 2 && jsonErr == nil && st.Reason != "":
+		return fmt.Errorf("%s: %s: %s", url, resp.Status, st.Reason)
+	case resp.StatusCode/100 != 2:
 		return errors.New(url + ": " + resp.Status)
+	case jsonErr == nil && st.Live != nil && !*st.Live:
+		return fmt.Errorf("%s: not live: %s", url, st.Reason)
 	}
 	return nil
 }

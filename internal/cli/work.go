@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -43,6 +44,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		inputBuckets string
 		handlerTO    time.Duration
 		maxTimeouts  int
+		notReady     time.Duration
+		notLive      time.Duration
 	)
 	c.register(fs, streamFlag|tableFlags)
 	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
@@ -65,6 +68,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events of other buckets are dead-lettered unread (foreign_bucket). Empty: every valid bucket name (invalid names and ARNs are always refused)")
 	durationFlag(fs, &handlerTO, "handler-timeout", processor.DefaultHandlerTimeout, "deadline of one handler call; a call past it is retried, then dead-lettered (timeout)")
 	fs.IntVar(&maxTimeouts, "max-handler-timeouts", 2, "handler calls of one record that may time out before it is dead-lettered as timeout")
+	durationFlag(fs, &notReady, "not-ready-after", 0, "/readyz answers 503 after this long without a successful shard sync or lease-table call (0: 2 × --shard-sync-interval)")
+	durationFlag(fs, &notLive, "not-live-after", 0, "/healthz answers 503 (stuck: replace the task) after this long without a successful shard sync or lease-table call (0: 12 × --shard-sync-interval)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -98,7 +103,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	var ready telemetry.Readiness
+	health := &worker.Health{}
 	cfg := worker.Config{
 		Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: handler,
 		Region: clients.Config.Region, StreamName: c.stream, LeaseTable: c.leaseTable,
@@ -107,18 +112,27 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		MaxRecords: maxRecords, StopTimeout: stopTimeout,
 		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
 		InputBuckets: allow, HandlerTimeout: handlerTO, MaxTimeouts: maxTimeouts,
-		Registerer: reg, Logger: log, OnReady: func() { ready.Set(true) },
+		NotReadyAfter: notReady, NotLiveAfter: notLive, Health: health,
+		Registerer: reg, Logger: log,
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	// The metrics listener is bound before the worker starts: a port clash is a start-up error,
+	// not a worker that starts and then stops.
+	var ln net.Listener
+	if metricsAddr != "" {
+		if ln, err = net.Listen("tcp", metricsAddr); err != nil {
+			return fmt.Errorf("metrics listener (--metrics-addr): %w", err)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServing()
-	if metricsAddr != "" {
+	if ln != nil {
 		g.Go(func() error {
 			// Metrics stay up until the worker has drained, so the last values can be scraped.
-			if err := telemetry.Serve(serveCtx, metricsAddr, telemetry.Mux(reg, &ready), log); err != nil {
+			if err := telemetry.ServeListener(serveCtx, ln, telemetry.Mux(reg, health), log); err != nil {
 				return fmt.Errorf("metrics server: %w", err)
 			}
 			return nil
@@ -126,9 +140,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	}
 	g.Go(func() error {
 		defer stopServing()
-		err := worker.Run(gctx, cfg)
-		ready.Set(false)
-		return err
+		return worker.Run(gctx, cfg)
 	})
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
