@@ -439,6 +439,12 @@ EOF
 		;;
 	*) die "env: unknown variant '$1' (none, or moto)" ;;
 	esac
+	# Every SHARDLINE_* name is a flag's variable (internal/cli TestStackEnvNamesAreFlags):
+	# NOTIFY_ARN for setup (--notify-arn, also demo and chaos), LISTEN for forward (--listen: where
+	# MinIO posts), WEBHOOK_ADDR for demo and chaos (--webhook-addr: the same address, where their
+	# proxy listens), WEBHOOK_TOKEN for forward; STACK tells the integration tests which stack runs.
+	local webhook_addr
+	webhook_addr=$(cat "$RUN_DIR/minio.webhook" 2>/dev/null || echo "$HOST:$FORWARD_PORT")
 	cat <<EOF
 export AWS_REGION=$REGION
 export AWS_DEFAULT_REGION=$REGION
@@ -449,8 +455,9 @@ export AWS_ENDPOINT_URL_KINESIS=http://$HOST:$(port_of kinesalite)
 export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$(port_of dynalite)
 export SHARDLINE_S3_PATH_STYLE=true
 export AWS_EC2_METADATA_DISABLED=true
-export SHARDLINE_MINIO_WEBHOOK_ARN=$WEBHOOK_ARN
-export SHARDLINE_WEBHOOK_ADDR=$(cat "$RUN_DIR/minio.webhook" 2>/dev/null || echo "$HOST:$FORWARD_PORT")
+export SHARDLINE_NOTIFY_ARN=$WEBHOOK_ARN
+export SHARDLINE_LISTEN=$webhook_addr
+export SHARDLINE_WEBHOOK_ADDR=$webhook_addr
 export SHARDLINE_STACK=local
 EOF
 	# The token the running MinIO sends; none for a MinIO started before tokens were configured.
