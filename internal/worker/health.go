@@ -91,13 +91,13 @@ func Assess(s Signals, b Bounds) telemetry.Status {
 	case tableAge > b.NotReadyAfter:
 		st.Reason = fmt.Sprintf("lease table not reached: no successful call for %s, more than %s", tableAge, b.NotReadyAfter)
 	case s.Held == 0 && s.Free > 0:
-		st.Reason = fmt.Sprintf("holds no lease while %d are free to take", s.Free)
+		st.Reason = fmt.Sprintf("holds no lease while %d shard(s) are free to take", s.Free)
 	case s.Held == 0:
 		st.Ready = true
 		st.Reason = "ready: standby, every shard is held by another worker"
 	default:
 		st.Ready = true
-		st.Reason = fmt.Sprintf("ready: holds %d leases", s.Held)
+		st.Reason = fmt.Sprintf("ready: holds %d lease(s)", s.Held)
 	}
 	return st
 }
