@@ -60,6 +60,9 @@ func runRedrive(ctx context.Context, env *Env, args []string) error {
 		},
 	})
 	line.Done()
+	if err != nil && res.Selected == 0 {
+		return err // nothing listed: the stream or a table cannot be used
+	}
 	if asJSON {
 		err = errors.Join(opsJSON(env.Stdout, res, true), err)
 	} else {

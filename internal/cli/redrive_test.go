@@ -81,3 +81,30 @@ func TestRedriveExitStatus(t *testing.T) {
 		t.Errorf("one kept: %v (status %d)", err, statusOf(err))
 	}
 }
+
+// TestRedriveCommandMissingStream: against a stream that does not exist, redrive fails within
+// seconds with exit status 1, prints no result and leaves the letters (issue 13).
+func TestRedriveCommandMissingStream(t *testing.T) {
+	p := pipelinetest.New(t, 1)
+	ctx := context.Background()
+	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := p.Event("a.jpg", "put", pipelinetest.Seq(5), "")
+	if err := store.Put(ctx, deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "1", PartitionKey: ev.PartitionKey(), Data: []byte(`{"v":1}`), Reason: "retries_exhausted", Object: ev.ObjectID()}); err != nil {
+		t.Fatal(err)
+	}
+	env, out, errOut := testEnv(p.Env())
+	start := time.Now()
+	code := opsMain(ctx, []string{"redrive", "--stream", p.Stream + "-missing"}, env)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "ResourceNotFoundException") {
+		t.Fatalf("exit %d, want 1 naming ResourceNotFoundException and no result\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s, want under 5s", took)
+	}
+	if left, _ := store.List(ctx); len(left) != 1 {
+		t.Fatalf("%d letters left, want 1", len(left))
+	}
+}
