@@ -263,7 +263,7 @@ func (w *Writer) put(ctx context.Context, records []record) ([]failure, error) {
 	out, err := w.cfg.Client.PutRecords(ctx, in)
 	if err != nil {
 		w.metrics.calls.WithLabelValues(callError).Inc()
-		if ctx.Err() == nil { // not the caller going away or the deadline: Kinesis failed
+		if !errors.Is(ctx.Err(), context.Canceled) { // not the caller going away: Kinesis failed or did not answer in time
 			w.reach.failed(w.cfg.Now(), fmt.Errorf("PutRecords: %w", err))
 		}
 		return nil, fmt.Errorf("PutRecords: %w", err)
