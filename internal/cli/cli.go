@@ -82,7 +82,7 @@ func Main(ctx context.Context, args []string, env *Env) int {
 			return 2
 		default:
 			fmt.Fprintf(env.Stderr, "shardline %s: %v\n", c.name, err)
-			return 1
+			return statusOf(err) // 1, or the status the command asks for (reconcile, redrive: 3)
 		}
 	}
 	fmt.Fprintf(env.Stderr, "shardline: unknown command %q\n\n", args[0])

@@ -42,9 +42,8 @@ func TestReconcileCommand(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	p.PutInput("a.jpg", pipelinetest.JPEG(t, 1))
 	env, out, errOut := testEnv(p.Env())
-	err := runReconcile(context.Background(), env, []string{"--bucket", p.Input, "--output", p.Output, "--json"})
-	if code := statusOf(err); err == nil || code != exitAttention || !strings.Contains(err.Error(), "1 key out of sync (run with --fix to repair)") {
-		t.Fatalf("reconcile with a missing output: exit status %d (%v), want 3\n%s", code, err, errOut)
+	if code := Main(context.Background(), []string{"reconcile", "--bucket", p.Input, "--output", p.Output, "--json"}, env); code != exitAttention || !strings.Contains(errOut.String(), "1 key out of sync (run with --fix to repair)") {
+		t.Fatalf("reconcile with a missing output: exit %d, want 3\n%s", code, errOut)
 	}
 	var res reconcile.Result
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Problems) != 1 || res.Problems[0].Kind != reconcile.Missing {
