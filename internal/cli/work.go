@@ -30,6 +30,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		metricsAddr  string
 		maxPixels    int64
 		pixelBudget  int64
+		memBudget    int64
 		maxBytes     int64
 		jpegQuality  int
 		leaseDur     time.Duration
@@ -53,7 +54,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.StringVar(&outputPrefix, "output-prefix", "", "key prefix for grayscale copies")
 	fs.StringVar(&metricsAddr, "metrics-addr", ":9102", "address for /metrics, /healthz and /readyz (empty: off)")
 	fs.Int64Var(&maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
-	fs.Int64Var(&pixelBudget, "pixel-budget", 0, "pixels of all images decoded at once by this worker (0: 4 × --max-pixels); bounds memory")
+	fs.Int64Var(&memBudget, "memory-budget", 0, "bytes all conversions of this worker hold at once, each costed by format and path before its body is read (0: half the Go memory limit, or 4 × --max-pixels × 4 B without one)")
+	fs.Int64Var(&pixelBudget, "pixel-budget", 0, "older form of --memory-budget in pixels (× 4 bytes); ignored when --memory-budget is set")
 	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
 	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100); a JPEG input already coarser keeps its own")
 	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
@@ -97,7 +99,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	reg := telemetry.NewRegistry()
 	handler, err := grayscale.New(grayscale.Config{
 		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
-		MaxPixels: maxPixels, PixelBudget: pixelBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
+		MaxPixels: maxPixels, PixelBudget: pixelBudget, MemoryBudget: memBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
 		UnconditionalWrites: uncond, Registerer: reg, Logger: log,
 	})
 	if err != nil {
