@@ -13,8 +13,15 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// ErrMissingResource is returned (wrapped) by Run when the stream or a table does not exist.
+// ErrMissingResource matches (errors.Is) the error Run returns when the stream or a table does
+// not exist.
 var ErrMissingResource = errors.New("missing resource")
+
+// missingError names the missing resource and says how to create it.
+type missingError struct{ what string }
+
+func (e *missingError) Error() string        { return e.what + " does not exist: " + createHint }
+func (e *missingError) Is(target error) bool { return target == ErrMissingResource }
 
 // preflightTimeout bounds the start-up checks, the SDK's retries included.
 const preflightTimeout = 30 * time.Second
@@ -41,7 +48,7 @@ func preflight(ctx context.Context, checks []check, log *slog.Logger) error {
 		switch {
 		case err == nil:
 		case errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException":
-			return fmt.Errorf("%w: %s does not exist: %s", ErrMissingResource, c.what, createHint)
+			return &missingError{what: c.what}
 		case errors.As(err, &api) && (api.ErrorCode() == "AccessDeniedException" || api.ErrorCode() == "AccessDenied"):
 			log.Info("start-up check skipped: not allowed", slog.String("resource", c.what), slog.String("error", err.Error()))
 		default:
