@@ -45,6 +45,7 @@ func commands() []command {
 		{"reshard", "split or merge shards, or scale the stream to N shards", runReshard},
 		{"reprocess", "rewind checkpoints so that workers replay (--epoch-bump: apply again)", runReprocess},
 		{"redrive", "put dead-lettered records back into the stream", runRedrive},
+		{"replay-failures", "put the forwarder Lambda's failure-queue messages back into the stream", runReplayFailures},
 		{"reconcile", "compare input and output buckets; --fix enqueues repairs", runReconcile},
 		{"ledger", "reset one object's ledger entry and enqueue a converging event (ledger reset)", runLedger},
 		{"healthcheck", "probe a /healthz endpoint (container health check; no shell needed)", runHealthcheck},

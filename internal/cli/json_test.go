@@ -14,17 +14,19 @@ import (
 	"github.com/shardline/shardline/internal/ledgerreset"
 	"github.com/shardline/shardline/internal/reconcile"
 	"github.com/shardline/shardline/internal/redrive"
+	"github.com/shardline/shardline/internal/replay"
 	"github.com/shardline/shardline/internal/reprocess"
 	"github.com/shardline/shardline/internal/status"
 )
 
 // jsonOutputs are the types each command with --json prints (status prints a Report per sample).
 var jsonOutputs = map[string]any{
-	"status":    status.Report{},
-	"reprocess": reprocess.Result{},
-	"redrive":   redrive.Result{},
-	"reconcile": reconcile.Result{},
-	"ledger":    ledgerreset.Result{},
+	"status":          status.Report{},
+	"reprocess":       reprocess.Result{},
+	"redrive":         redrive.Result{},
+	"reconcile":       reconcile.Result{},
+	"ledger":          ledgerreset.Result{},
+	"replay-failures": replay.Result{},
 }
 
 // jsonName is the one casing of every --json output: lowerCamelCase ("shardId", "inSync",

@@ -7,10 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
@@ -34,40 +30,6 @@ func newForwarder(t *testing.T, c awsclients.Clients, stream, allow string) *for
 		t.Fatal(err)
 	}
 	return f
-}
-
-// streamEvents reads every record of a one-shard stream.
-func streamEvents(t *testing.T, kc *kinesis.Client, stream string) []envelope.Event {
-	t.Helper()
-	ctx := context.Background()
-	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
-	if err != nil || len(shards.Shards) != 1 {
-		t.Fatalf("list shards: %v (%d shards)", err, len(shards.Shards))
-	}
-	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream),
-		ShardId: shards.Shards[0].ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []envelope.Event
-	for iter, empty := it.ShardIterator, 0; iter != nil && empty < 2; {
-		out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range out.Records {
-			ev, err := envelope.Decode(r.Data)
-			if err != nil {
-				t.Fatalf("record %s: %v", aws.ToString(r.SequenceNumber), err)
-			}
-			events = append(events, ev)
-		}
-		if len(out.Records) == 0 {
-			empty++
-		}
-		iter = out.NextShardIterator
-	}
-	return events
 }
 
 // TestReplayOverTheWire: against a real SQS (moto_server) and Kinesis (local stack), a replay
@@ -122,7 +84,7 @@ func TestReplayOverTheWire(t *testing.T) {
 	if n := replaytest.Depth(t, q, url); n != 0 {
 		t.Errorf("%d messages left in the queue after a successful replay", n)
 	}
-	events := streamEvents(t, c.Kinesis, stream)
+	events := replaytest.StreamEvents(t, c.Kinesis, stream)
 	if len(events) != 1 || events[0].Bucket != input || events[0].Key != key || events[0].Op != envelope.OpPut {
 		t.Fatalf("stream holds %+v, want the put of %s/%s", events, input, key)
 	}

@@ -19,10 +19,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/proc"
 )
@@ -164,4 +167,45 @@ func InvocationRecord(payload string) string {
 		`"requestContext":{"requestId":"e4b46cbf-b738-4a5e-8880-a18cdf61200e","functionArn":"arn:aws:lambda:us-east-1:123456789012:function:shardline-forwarder:$LATEST","condition":"RetriesExhausted","approximateInvokeCount":3},`+
 		`"requestPayload":%s,"responseContext":{"statusCode":200,"executedVersion":"$LATEST","functionError":"Unhandled"},`+
 		`"responsePayload":{"errorMessage":"forward 1 events: 1 of 1 records did not reach Kinesis","errorType":"wrapError"}}`, payload)
+}
+
+// StreamEvents reads every record of a one-shard stream from TRIM_HORIZON and decodes it.
+func StreamEvents(t testing.TB, kc *kinesis.Client, stream string) []envelope.Event {
+	t.Helper()
+	ctx := context.Background()
+	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatalf("list shards: %v", err)
+	}
+	if len(shards.Shards) != 1 {
+		t.Fatalf("stream %s has %d shards, want 1", stream, len(shards.Shards))
+	}
+	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream),
+		ShardId: shards.Shards[0].ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []envelope.Event
+	// Stop at the first empty read at the tip (kinesalite), or after a few empty reads.
+	for iter, empty := it.ShardIterator, 0; iter != nil && empty < 3; {
+		out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out.Records {
+			ev, err := envelope.Decode(r.Data)
+			if err != nil {
+				t.Fatalf("record %s: %v", aws.ToString(r.SequenceNumber), err)
+			}
+			events = append(events, ev)
+		}
+		if len(out.Records) == 0 {
+			if aws.ToInt64(out.MillisBehindLatest) == 0 {
+				break
+			}
+			empty++
+		}
+		iter = out.NextShardIterator
+	}
+	return events
 }
