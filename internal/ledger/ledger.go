@@ -81,6 +81,9 @@ type Entry struct {
 	UpdatedAt  time.Time
 	// Reopened is set on an entry ledger.Reopen lowered the epoch of, until the next commit.
 	Reopened bool
+	// ExpiresAt is when DynamoDB's TTL may delete the entry (AttrExpiresAt); zero: never. Commit
+	// sets it (see ExpiresAt and WithTombstoneTTL), whatever the caller put in it.
+	ExpiresAt time.Time
 }
 
 // Decide applies the ledger rule to an event about to be applied in epoch. found is false when the
@@ -115,8 +118,9 @@ type DynamoDB interface {
 
 // Ledger reads and conditionally writes ledger entries.
 type Ledger struct {
-	client DynamoDB
-	table  string
+	client       DynamoDB
+	table        string
+	tombstoneTTL time.Duration // see WithTombstoneTTL
 }
 
 // New returns a Ledger on table.
@@ -157,11 +161,13 @@ const commitCondition = "attribute_not_exists(#o) OR #s < :s OR #s = :s AND #e <
 
 // Commit records e as the object's last event, only if Decide would apply it against the stored
 // entry (a smaller sequencer, or the same one in a smaller epoch).
-// It returns ErrConflict (wrapped) otherwise.
+// It returns ErrConflict (wrapped) otherwise. The entry replaces the stored item whole; it
+// carries AttrExpiresAt only if it is a tombstone and the Ledger has a tombstone TTL.
 func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 	if e.UpdatedAt.IsZero() {
 		e.UpdatedAt = time.Now()
 	}
+	e.ExpiresAt, _ = ExpiresAt(e, l.tombstoneTTL)
 	_, err := l.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(l.table),
 		Item:                itemOf(e),
@@ -235,6 +241,9 @@ func itemOf(e Entry) map[string]types.AttributeValue {
 		AttrOutcome:   s(e.Outcome),
 		AttrUpdatedAt: s(e.UpdatedAt.UTC().Format(time.RFC3339Nano)),
 	}
+	if !e.ExpiresAt.IsZero() {
+		item[AttrExpiresAt] = n(e.ExpiresAt.Unix())
+	}
 	for name, v := range map[string]string{
 		AttrEventID: e.EventID, AttrSourceETag: e.SourceETag, AttrOutputETag: e.OutputETag,
 		AttrWorker: e.Worker, AttrShard: e.Shard,
@@ -258,11 +267,17 @@ func entryOf(item map[string]types.AttributeValue) Entry {
 		epoch, _ = strconv.ParseInt(v.Value, 10, 64)
 	}
 	at, _ := time.Parse(time.RFC3339Nano, get(AttrUpdatedAt))
+	var expires time.Time
+	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
+		if secs, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			expires = time.Unix(secs, 0).UTC()
+		}
+	}
 	return Entry{
 		Object: get(AttrObject), Sequencer: get(AttrSequencer), Epoch: epoch, Op: get(AttrOp),
 		Outcome: get(AttrOutcome), EventID: get(AttrEventID), SourceETag: get(AttrSourceETag),
 		OutputETag: get(AttrOutputETag), Worker: get(AttrWorker), Shard: get(AttrShard), UpdatedAt: at,
-		Reopened: item[AttrReopenedFrom] != nil,
+		Reopened: item[AttrReopenedFrom] != nil, ExpiresAt: expires,
 	}
 }
 
