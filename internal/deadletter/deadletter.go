@@ -34,6 +34,9 @@ const (
 	AttrDataSize       = "dataSize"
 	AttrDataSHA256     = "dataSha256"
 	AttrDataTruncated  = "dataTruncated"
+	// AttrExpiresAt (N, epoch seconds) is the table's DynamoDB time-to-live attribute, written by
+	// a Store with a TTL (WithTTL); DynamoDB deletes the letter some time after that second.
+	AttrExpiresAt = "expires_at"
 )
 
 // maxErrorLen bounds the stored error text (DynamoDB items are limited to 400 KB).
@@ -63,6 +66,9 @@ type Letter struct {
 	EventID       string // envelope id when the record decoded, else ""
 	Attempts      int
 	At            time.Time
+	// ExpiresAt is when DynamoDB's TTL may delete the letter; zero: never. Put sets it from the
+	// Store's TTL, whatever the caller put in it.
+	ExpiresAt time.Time
 }
 
 // ID is the dead letter's key: one record (shard, sequence number) is dead-lettered at most once,
@@ -80,6 +86,7 @@ type DynamoDB interface {
 type Store struct {
 	client DynamoDB
 	table  string
+	ttl    time.Duration // see WithTTL
 }
 
 // New returns a Store on table.
@@ -90,12 +97,39 @@ func New(client DynamoDB, table string) (*Store, error) {
 	return &Store{client: client, table: table}, nil
 }
 
+// WithTTL returns a Store on the same table whose letters expire ttl after they were written
+// (Letter.At): Put sets AttrExpiresAt, and DynamoDB's TTL deletes the letter some time after it.
+// ttl ≤ 0 means letters never expire, the default of New.
+func (s *Store) WithTTL(ttl time.Duration) *Store {
+	c := *s
+	c.ttl = max(ttl, 0)
+	return &c
+}
+
+// TTL is how long after being written a letter expires (0: never).
+func (s *Store) TTL() time.Duration { return s.ttl }
+
+// ExpiresAt returns when a letter written at at expires with TTL ttl: at + ttl rounded up to the
+// second, or false (never) when ttl ≤ 0.
+func ExpiresAt(at time.Time, ttl time.Duration) (time.Time, bool) {
+	if ttl <= 0 {
+		return time.Time{}, false
+	}
+	exp := at.Add(ttl)
+	if t := exp.Truncate(time.Second); t.Before(exp) {
+		exp = t.Add(time.Second)
+	}
+	return exp, true
+}
+
 // Put stores a letter; writing the same record twice keeps one item. A record longer than
-// MaxDataBytes is stored truncated (see Letter), so that every letter fits a DynamoDB item.
+// MaxDataBytes is stored truncated (see Letter), so that every letter fits a DynamoDB item. With
+// a TTL (WithTTL) the letter carries AttrExpiresAt = At + TTL.
 func (s *Store) Put(ctx context.Context, l Letter) error {
 	if l.At.IsZero() {
 		l.At = time.Now()
 	}
+	l.ExpiresAt, _ = ExpiresAt(l.At, s.ttl)
 	l.Error = clip(l.Error, maxErrorLen)
 	l.DataSize = len(l.Data)
 	if len(l.Data) > MaxDataBytes {
@@ -110,6 +144,9 @@ func (s *Store) Put(ctx context.Context, l Letter) error {
 		AttrAttempts:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.Attempts)},
 		AttrAt:             sv(l.At.UTC().Format(time.RFC3339Nano)),
 		AttrDataSize:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.DataSize)},
+	}
+	if !l.ExpiresAt.IsZero() {
+		item[AttrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(l.ExpiresAt.Unix(), 10)}
 	}
 	if l.DataTruncated {
 		item[AttrDataTruncated] = &types.AttributeValueMemberBOOL{Value: true}
@@ -180,6 +217,11 @@ func letterOf(item map[string]types.AttributeValue) Letter {
 	}
 	if v, ok := item[AttrDataTruncated].(*types.AttributeValueMemberBOOL); ok {
 		l.DataTruncated = v.Value
+	}
+	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
+		if secs, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+			l.ExpiresAt = time.Unix(secs, 0).UTC()
+		}
 	}
 	l.DataSHA256 = get(AttrDataSHA256)
 	l.At, _ = time.Parse(time.RFC3339Nano, get(AttrAt))
