@@ -19,8 +19,6 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/bucket"
-	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -68,6 +66,12 @@ type Config struct {
 	HandlerTimeout time.Duration
 	MaxTimeouts    int
 
+	// LedgerTombstoneTTL, when positive, makes ledger tombstones (applied deletes) expire this
+	// long after their commit (ledger.WithTombstoneTTL); DeadLetterTTL, when positive, makes dead
+	// letters expire this long after they were written (deadletter.WithTTL). Zero: never.
+	LedgerTombstoneTTL time.Duration
+	DeadLetterTTL      time.Duration
+
 	// NotReadyAfter and NotLiveAfter bound Health (see Assess): with no successful shard sync
 	// or lease-table call for longer than NotReadyAfter the worker is not ready, for longer
 	// than NotLiveAfter it is stuck (not live). Defaults 2 × and 12 × ShardSyncInterval.
@@ -99,6 +103,9 @@ func (c Config) Validate() error {
 	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 ||
 		c.HandlerTimeout < 0 || c.MaxTimeouts < 0 || c.NotReadyAfter < 0 || c.NotLiveAfter < 0 {
 		return errors.New("worker: durations, MaxRecords, KeyConcurrency and MaxTimeouts must not be negative")
+	}
+	if c.LedgerTombstoneTTL < 0 || c.DeadLetterTTL < 0 {
+		return errors.New("worker: LedgerTombstoneTTL and DeadLetterTTL must not be negative")
 	}
 	if d := c.withDefaults(); d.NotLiveAfter <= d.NotReadyAfter {
 		return fmt.Errorf("worker: NotLiveAfter (%s) must be longer than NotReadyAfter (%s)", d.NotLiveAfter, d.NotReadyAfter)
@@ -169,11 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	defer cfg.Registerer.Unregister(held)
-	led, err := ledger.New(cfg.DynamoDB, cfg.LedgerTable)
-	if err != nil {
-		return err
-	}
-	dl, err := deadletter.New(cfg.DynamoDB, cfg.DeadLetterTable)
+	led, dl, err := stores(cfg)
 	if err != nil {
 		return err
 	}
