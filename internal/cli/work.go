@@ -47,6 +47,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		maxTimeouts  int
 		notReady     time.Duration
 		notLive      time.Duration
+		tombstoneTTL time.Duration
+		deadTTL      time.Duration
 	)
 	c.register(fs, streamFlag|tableFlags)
 	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
@@ -72,6 +74,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.IntVar(&maxTimeouts, "max-handler-timeouts", 2, "handler calls of one record that may time out before it is dead-lettered as timeout")
 	durationFlag(fs, &notReady, "not-ready-after", 0, "/readyz answers 503 after this long without a successful shard sync or lease-table call (0: 2 × --shard-sync-interval)")
 	durationFlag(fs, &notLive, "not-live-after", 0, "/healthz answers 503 (stuck: replace the task) after this long without a successful shard sync or lease-table call (0: 12 × --shard-sync-interval)")
+	durationFlag(fs, &tombstoneTTL, "ledger-tombstone-ttl", 216*time.Hour, "ledger entries of deleted objects expire (DynamoDB TTL, attribute expires_at) this long after the delete; keep it above stream retention + 24h notification delay + a margin (0: never)")
+	durationFlag(fs, &deadTTL, "dead-letter-ttl", 720*time.Hour, "dead letters expire (DynamoDB TTL, attribute expires_at) this long after they were written (0: never)")
 	if err := parse(fs, args, env); err != nil {
 		return err
 	}
@@ -115,6 +119,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
 		InputBuckets: allow, HandlerTimeout: handlerTO, MaxTimeouts: maxTimeouts,
 		NotReadyAfter: notReady, NotLiveAfter: notLive, Health: health,
+		LedgerTombstoneTTL: tombstoneTTL, DeadLetterTTL: deadTTL,
 		Registerer: reg, Logger: log,
 	}
 	if err := cfg.Validate(); err != nil {
