@@ -1,5 +1,6 @@
 // Package setup creates (idempotently) what shardline needs: the Kinesis stream, the DynamoDB
-// lease, ledger and dead-letter tables, the input and output buckets, and optionally the input
+// lease, ledger and dead-letter tables (the last two with time to live on TTLAttribute, where the
+// server supports it), the input and output buckets, and optionally the input
 // bucket's notification to a webhook queue (MinIO). On AWS, Terraform (infra/terraform) does the
 // same; this package serves the local stack, the demo and the tests.
 package setup
@@ -61,16 +62,24 @@ func Run(ctx context.Context, c Clients, cfg Config, log *slog.Logger) error {
 		}
 		log.Info("stream ready", slog.String("stream", cfg.StreamName))
 	}
-	for _, t := range []struct{ name, key string }{
-		{cfg.LeaseTable, checkpoint.AttrShardID},
-		{cfg.LedgerTable, ledger.AttrObject},
-		{cfg.DeadLetterTable, deadletter.AttrID},
+	for _, t := range []struct {
+		name, key string
+		ttl       bool
+	}{
+		{cfg.LeaseTable, checkpoint.AttrShardID, false},
+		{cfg.LedgerTable, ledger.AttrObject, true},
+		{cfg.DeadLetterTable, deadletter.AttrID, true},
 	} {
 		if t.name == "" {
 			continue
 		}
 		if err := ensureTable(ctx, c.DynamoDB, t.name, t.key, cfg.Wait); err != nil {
 			return err
+		}
+		if t.ttl {
+			if err := ensureTTL(ctx, c.DynamoDB, t.name, log); err != nil {
+				return err
+			}
 		}
 		log.Info("table ready", slog.String("table", t.name))
 	}

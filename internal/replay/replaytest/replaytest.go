@@ -1,9 +1,9 @@
 // Package replaytest gives the integration tests of the failure-queue replay a real SQS wire
 // protocol server, and failure-queue messages as Lambda writes them.
 //
-// SQS returns AWS_ENDPOINT_URL_SQS when it is set, the stack's moto_server when the integration
-// tests run against moto (SHARDLINE_STACK=moto), and otherwise starts a moto_server of its own on
-// a free port for the test, stopped when the test ends.
+// SQS uses AWS_ENDPOINT_URL_SQS when it is set, and otherwise Moto: the stack's moto_server when
+// the integration tests run against moto (SHARDLINE_STACK=moto), or one of the test's own on a
+// free port, stopped when the test ends.
 package replaytest
 
 import (
@@ -34,13 +34,21 @@ import (
 func SQS(t testing.TB, c awsclients.Clients) (*sqs.Client, string) {
 	t.Helper()
 	endpoint := os.Getenv("AWS_ENDPOINT_URL_SQS")
-	if endpoint == "" && localstack.Stack() == localstack.StackMoto {
-		endpoint = os.Getenv("AWS_ENDPOINT_URL_KINESIS") // the stack's one moto_server
-	}
 	if endpoint == "" {
-		endpoint = startMoto(t)
+		endpoint = Moto(t)
 	}
 	return sqs.NewFromConfig(c.Config, func(o *sqs.Options) { o.BaseEndpoint = aws.String(endpoint) }), endpoint
+}
+
+// Moto returns the URL of a moto_server: the stack's when the integration tests run against moto
+// (SHARDLINE_STACK=moto), otherwise one started on a free port for this test and stopped when it
+// ends. It serves every AWS API moto has (SQS, and DynamoDB's time to live, which dynalite lacks).
+func Moto(t testing.TB) string {
+	t.Helper()
+	if localstack.Stack() == localstack.StackMoto {
+		return os.Getenv("AWS_ENDPOINT_URL_KINESIS")
+	}
+	return startMoto(t)
 }
 
 // startMoto starts a moto_server on a free port and returns its URL.
