@@ -36,7 +36,18 @@ locals {
 
   lambda_zip_path = coalesce(var.lambda_zip_path, "${path.module}/../../dist/forwarder-lambda.zip")
 
-  worker_max_count = coalesce(var.worker_max_count, var.stream_mode == "ON_DEMAND" ? 4 : var.shard_count)
+  # Open shards to size from: an on-demand stream starts with 4.
+  sizing_shards    = var.stream_mode == "ON_DEMAND" ? 4 : var.shard_count
+  worker_max_count = coalesce(var.worker_max_count, local.sizing_shards)
+
+  # 10 concurrent forwarders per shard: one invocation forwards one S3 event with a PutRecords of
+  # 20-50 ms, so 10 forward 200-500 events/s, under a shard's 1,000 records/s (docs/deploy.md).
+  forwarder_reserved_concurrency = coalesce(var.forwarder_reserved_concurrency, 10 * local.sizing_shards)
+
+  # The running-tasks alarm reads Container Insights' RunningTaskCount.
+  container_insights = coalesce(var.container_insights, var.create_alarms)
+
+  worker_metrics_to_cloudwatch = var.worker_metrics == "cloudwatch"
   worker_image = (
     var.worker_image != null ? var.worker_image :
     var.create_ecr_repository && var.image_tag != null ? "${module.registry[0].repository_url}:${var.image_tag}" :
@@ -88,6 +99,7 @@ module "output_bucket" {
   source = "./modules/bucket"
 
   name          = local.output_bucket
+  grant_prefix  = var.output_prefix == "" ? null : var.output_prefix
   partition     = local.partition
   kms_key_arn   = var.kms_key_arn
   versioning    = var.bucket_versioning
@@ -126,7 +138,7 @@ module "forwarder" {
   eventbridge_rule_arn = var.notify_eventbridge ? local.rule_arn : null
   memory_mb            = var.forwarder_memory_mb
   timeout_seconds      = var.forwarder_timeout_seconds
-  reserved_concurrency = var.forwarder_reserved_concurrency
+  reserved_concurrency = local.forwarder_reserved_concurrency
   log_retention_days   = var.log_retention_days
   partition            = local.partition
   region               = local.region
@@ -178,8 +190,11 @@ module "workers" {
   metrics_ingress_cidrs     = var.metrics_ingress_cidrs
   environment               = var.worker_environment
   output_prefix             = var.output_prefix
+  input_prefix              = var.notification_filter_prefix
+  metrics_to_cloudwatch     = local.worker_metrics_to_cloudwatch
+  metrics_collector_image   = var.metrics_collector_image
   log_retention_days        = var.log_retention_days
-  container_insights        = var.container_insights
+  container_insights        = local.container_insights
   vpc_id                    = local.vpc_id
   subnet_ids                = local.subnet_ids
   assign_public_ip          = local.assign_public_ip
@@ -200,4 +215,31 @@ module "workers" {
   partition  = local.partition
   region     = local.region
   account_id = local.account
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+
+  name                            = var.name
+  create_alarms                   = var.create_alarms
+  topic_arn                       = var.alarm_topic_arn
+  kms_key_arn                     = var.kms_key_arn
+  email_addresses                 = var.alarm_email_addresses
+  https_endpoints                 = var.alarm_https_endpoints
+  stream_name                     = module.stream.name
+  retention_hours                 = var.stream_retention_hours
+  iterator_age_retention_fraction = var.alarm_iterator_age_retention_fraction
+  function_name                   = module.forwarder.function_name
+  failure_queue_name              = module.forwarder.failure_queue_name
+  tables                          = module.tables.names
+  cluster_name                    = module.workers.cluster_name
+  service_name                    = module.workers.service_name
+  min_count                       = var.worker_min_count
+  worker_metrics                  = local.worker_metrics_to_cloudwatch
+  metrics_namespace               = module.workers.metrics_namespace
+  checkpoint_lag_seconds          = var.alarm_checkpoint_lag_seconds
+  create_dashboard                = var.create_dashboard
+  region                          = local.region
+  account_id                      = local.account
+  partition                       = local.partition
 }

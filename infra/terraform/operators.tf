@@ -39,9 +39,10 @@ data "aws_iam_policy_document" "operator" {
   }
 
   statement {
+    # reconcile lists and heads outputs under output_prefix only.
     sid       = "ReadObjects"
     actions   = ["s3:GetObject"]
-    resources = ["${local.input_bucket_arn}/*", "${local.output_bucket_arn}/*"]
+    resources = ["${local.input_bucket_arn}/*", "${local.output_bucket_arn}/${var.output_prefix}*"]
   }
 
   statement {

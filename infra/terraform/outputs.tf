@@ -174,3 +174,71 @@ output "ec2_instance_profile_name" {
   description = "Instance profile for workers on EC2; null unless create_ec2_instance_profile."
   value       = var.create_ec2_instance_profile ? aws_iam_instance_profile.ec2_worker[0].name : null
 }
+
+output "stream_retention_hours" {
+  description = "Record retention of the stream (hours)."
+  value       = var.stream_retention_hours
+}
+
+output "forwarder_reserved_concurrency" {
+  description = "Reserved concurrency of the forwarder (-1: unreserved)."
+  value       = local.forwarder_reserved_concurrency
+}
+
+output "table_ttl_attribute" {
+  description = "Attribute (Number, epoch seconds) after which DynamoDB deletes items of the ledger and dead-letter tables (TTL is enabled on both; the lease table has none)."
+  value       = module.tables.ttl_attribute
+}
+
+output "ledger_tombstone_min_ttl_hours" {
+  description = "The shortest safe lifetime of a ledger tombstone: stream retention + the longest notification delay (EventBridge retries a delivery for up to 24 h; Lambda's async queue keeps an event up to 6 h) + a 24 h margin."
+  value       = var.stream_retention_hours + 24 + 24
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (null unless create_alarms)."
+  value       = module.alarms.topic_arn
+}
+
+output "alarm_names" {
+  description = "The alarms of docs/deploy.md's runbook (the scaling alarms are not among them)."
+  value       = module.alarms.alarm_names
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the deployment (null unless create_dashboard)."
+  value       = module.alarms.dashboard_name
+}
+
+output "worker_metrics_namespace" {
+  description = "CloudWatch namespace of the worker metrics (dimension Deployment = name); null unless worker_metrics = cloudwatch."
+  value       = local.worker_metrics_to_cloudwatch ? module.workers.metrics_namespace : null
+}
+
+output "worker_metrics_log_group" {
+  description = "Log group of the collector's embedded-metric-format events; null unless worker_metrics = cloudwatch."
+  value       = module.workers.metrics_log_group_name
+}
+
+output "container_insights" {
+  description = "Whether ECS Container Insights is on for the cluster."
+  value       = local.container_insights
+}
+
+output "input_prefix" {
+  description = "Notification filter prefix: only inputs under it are forwarded, and the workers may read only those."
+  value       = var.notification_filter_prefix
+}
+
+output "output_prefix" {
+  description = "Key prefix of the outputs; the worker's output-bucket grants stop there."
+  value       = var.output_prefix
+}
+
+output "ec2_systemd_unit" {
+  description = "shardline-worker@.service for workers on EC2 (docs/deploy.md): a template unit (instance = metrics port) with TimeoutStopSec = stop_timeout_seconds and MemoryMax = worker_memory."
+  value = templatefile("${path.module}/templates/shardline-worker@.service.tftpl", {
+    stop_timeout_seconds = var.stop_timeout_seconds
+    memory_mib           = var.worker_memory
+  })
+}

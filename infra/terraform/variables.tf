@@ -93,13 +93,13 @@ variable "notify_eventbridge" {
 }
 
 variable "notification_filter_prefix" {
-  description = "Only keys starting with this prefix are forwarded (S3 notification path only; \"\" = all)."
+  description = "Only keys starting with this prefix are forwarded (S3 notifications and the EventBridge rule; \"\" = all). The workers may then read only keys under it."
   type        = string
   default     = ""
 }
 
 variable "notification_filter_suffix" {
-  description = "Only keys ending with this suffix are forwarded (S3 notification path only; \"\" = all)."
+  description = "Only keys ending with this suffix are forwarded (S3 notifications and the EventBridge rule; \"\" = all)."
   type        = string
   default     = ""
 }
@@ -131,9 +131,9 @@ variable "shard_count" {
 }
 
 variable "stream_retention_hours" {
-  description = "How long records stay in the stream (24-8760). It bounds how far back `shardline reprocess` can go and how long workers may be down without losing events."
+  description = "How long records stay in the stream (24-8760). It bounds how far back `shardline reprocess` can go and how long workers may be down or behind without losing events; 72 h outlasts a weekend. Above 24 h costs extra per shard-hour (docs/deploy.md, Costs)."
   type        = number
-  default     = 24
+  default     = 72
 
   validation {
     condition     = var.stream_retention_hours >= 24 && var.stream_retention_hours <= 8760
@@ -179,9 +179,14 @@ variable "forwarder_timeout_seconds" {
 }
 
 variable "forwarder_reserved_concurrency" {
-  description = "Reserved concurrency of the forwarder (caps its PutRecords rate). null: unreserved."
+  description = "Reserved concurrency of the forwarder: caps its PutRecords rate below the stream's write limit and keeps it from taking the account's concurrency; a burst above it is throttled, and Lambda retries throttled asynchronous events for up to 6 hours. null: 10 per shard (shard_count; ON_DEMAND: 4 shards). -1: unreserved. The account must keep 100 unreserved."
   type        = number
   default     = null
+
+  validation {
+    condition     = var.forwarder_reserved_concurrency == null ? true : (var.forwarder_reserved_concurrency == -1 || var.forwarder_reserved_concurrency >= 1)
+    error_message = "forwarder_reserved_concurrency must be null (derived), -1 (unreserved) or at least 1 (0 would stop the forwarder)."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +223,7 @@ variable "worker_architecture" {
 }
 
 variable "worker_cpu" {
-  description = "Fargate CPU units per worker task (256, 512, 1024, ...)."
+  description = "Fargate CPU units per worker task (256, 512, 1024, 2048, 4096, ...). With at most one busy task per shard, task size is what raises throughput: size it from peak events/s x CPU per image (docs/deploy.md, Capacity)."
   type        = number
   default     = 512
 }
@@ -311,9 +316,9 @@ variable "log_retention_days" {
 }
 
 variable "container_insights" {
-  description = "ECS Container Insights on the cluster (extra CloudWatch cost)."
+  description = "ECS Container Insights on the cluster (extra CloudWatch cost, docs/deploy.md). null: on when create_alarms, because the running-tasks alarm reads its RunningTaskCount."
   type        = bool
-  default     = false
+  default     = null
 }
 
 variable "subnet_ids" {
@@ -326,6 +331,83 @@ variable "assign_public_ip" {
   description = "Give worker tasks a public IP (needed in public subnets without NAT, such as the default VPC's). null: true when subnet_ids is empty, else false."
   type        = bool
   default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Worker metrics (the route from /metrics to CloudWatch)
+# ---------------------------------------------------------------------------------------------
+
+variable "worker_metrics" {
+  description = "Where the workers' Prometheus metrics go on ECS. \"cloudwatch\": an AWS Distro for OpenTelemetry collector sidecar scrapes /metrics every minute and writes the shardline_worker_* metrics the alarms and the dashboard use to CloudWatch (namespace Shardline, dimension Deployment = name) as embedded metric format logs. \"none\": no sidecar; /metrics only reaches scrapers allowed by metrics_ingress_cidrs, and the dead-letter and checkpoint-lag alarms are not created."
+  type        = string
+  default     = "cloudwatch"
+
+  validation {
+    condition     = contains(["cloudwatch", "none"], var.worker_metrics)
+    error_message = "worker_metrics must be cloudwatch or none."
+  }
+}
+
+variable "metrics_collector_image" {
+  description = "Image of the metrics collector sidecar (worker_metrics = cloudwatch): the AWS Distro for OpenTelemetry collector. Pin a tag you have tested."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Alarms and dashboard
+# ---------------------------------------------------------------------------------------------
+
+variable "create_alarms" {
+  description = "Create the alarms of docs/deploy.md (Runbook) and the SNS topic they notify."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_topic_arn" {
+  description = "Existing SNS topic for the alarms (e.g. one your paging tool subscribes to). null: create \"<name>-alarms\", encrypted with kms_key_arn or, without one, with a key created for it (CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_email_addresses" {
+  description = "E-mail addresses subscribed to the created alarm topic (each must confirm the subscription from the mail AWS sends)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_https_endpoints" {
+  description = "HTTPS endpoints subscribed to the created alarm topic (e.g. a PagerDuty or Opsgenie integration URL; the endpoint must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for u in var.alarm_https_endpoints : startswith(u, "https://")])
+    error_message = "alarm_https_endpoints must be https:// URLs."
+  }
+}
+
+variable "alarm_iterator_age_retention_fraction" {
+  description = "The iterator-age alarm fires when the oldest unread record is older than this fraction of stream_retention_hours: at 0.25 and 72 h, after 18 h behind, with 54 h left before records expire."
+  type        = number
+  default     = 0.25
+
+  validation {
+    condition     = var.alarm_iterator_age_retention_fraction > 0 && var.alarm_iterator_age_retention_fraction < 1
+    error_message = "alarm_iterator_age_retention_fraction must be between 0 and 1."
+  }
+}
+
+variable "alarm_checkpoint_lag_seconds" {
+  description = "The checkpoint-lag alarm fires when the largest shardline_worker_checkpoint_lag_seconds (age of the last checkpointed record when it was checkpointed) stays above this for 10 minutes (worker_metrics = cloudwatch)."
+  type        = number
+  default     = 900
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard \"<name>\": stream, forwarder, failure queue, tables, workers and, with worker_metrics = cloudwatch, the worker metrics."
+  type        = bool
+  default     = true
 }
 
 # ---------------------------------------------------------------------------------------------

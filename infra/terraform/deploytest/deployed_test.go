@@ -280,6 +280,13 @@ func TestIAMScoped(t *testing.T) {
 	input := "arn:aws:s3:::" + e.out.str(t, "input_bucket")
 	output := "arn:aws:s3:::" + e.out.str(t, "output_bucket")
 	queue := arn("sqs", path.Base(e.out.str(t, "forwarder_failure_queue_url")))
+	// Object grants stop at the prefixes: reads of inputs under the notification prefix, writes,
+	// deletes and reads of outputs under output_prefix (issue 14, finding 7).
+	inputObjects := input + "/" + e.out.str(t, "input_prefix") + "*"
+	outputObjects := output + "/" + e.out.str(t, "output_prefix") + "*"
+	if e.out.str(t, "output_prefix") == "" || e.out.str(t, "input_prefix") == "" {
+		t.Error("test.tfvars sets no output_prefix or notification_filter_prefix: the prefix scoping goes untested")
+	}
 
 	t.Run("forwarder", func(t *testing.T) {
 		trust, docs := role(t, e, e.out.str(t, "forwarder_role_name"))
@@ -296,9 +303,9 @@ func TestIAMScoped(t *testing.T) {
 		table("lease_table"):       {"dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:UpdateItem"},
 		table("ledger_table"):      {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		table("dead_letter_table"): {"dynamodb:PutItem"},
-		input + "/*":               {"s3:GetObject"},
+		inputObjects:               {"s3:GetObject"},
 		input:                      {"s3:ListBucket"},
-		output + "/*":              {"s3:PutObject", "s3:DeleteObject", "s3:GetObject"},
+		outputObjects:              {"s3:PutObject", "s3:DeleteObject", "s3:GetObject"},
 		output:                     {"s3:ListBucket"},
 	}
 	t.Run("worker-task", func(t *testing.T) {
@@ -307,7 +314,15 @@ func TestIAMScoped(t *testing.T) {
 		if !strings.Contains(trust, "aws:SourceAccount") {
 			t.Errorf("task role trust has no aws:SourceAccount condition: %s", trust)
 		}
-		checkScope(t, docs, workerScope)
+		scope := map[string][]string{}
+		for k, v := range workerScope {
+			scope[k] = v
+		}
+		if !e.out.isNull("worker_metrics_log_group") {
+			// The metrics collector sidecar writes embedded-metric-format events to its group.
+			scope[arn("logs", "log-group:"+e.out.str(t, "worker_metrics_log_group")+":*")] = []string{"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
+		}
+		checkScope(t, docs, scope)
 	})
 
 	t.Run("worker-execution", func(t *testing.T) {
@@ -339,7 +354,7 @@ func TestIAMScoped(t *testing.T) {
 				table("ledger_table"):      tables,
 				table("dead_letter_table"): tables,
 				input + "/*":               {"s3:GetObject"},
-				output + "/*":              {"s3:GetObject"},
+				outputObjects:              {"s3:GetObject"},
 				input:                      {"s3:ListBucket"},
 				output:                     {"s3:ListBucket"},
 			})
@@ -413,6 +428,8 @@ func TestForwarder(t *testing.T) {
 	}
 }
 
+type kv struct{ Name, Value string }
+
 func TestWorkers(t *testing.T) {
 	e := setup(t, "deployed")
 	cluster, service := e.out.str(t, "ecs_cluster_name"), e.out.str(t, "ecs_service_name")
@@ -439,7 +456,6 @@ func TestWorkers(t *testing.T) {
 		t.Errorf("service runs %s, want %s", svc.TaskDefinition, e.out.str(t, "task_definition_arn"))
 	}
 
-	type kv struct{ Name, Value string }
 	var td struct {
 		TaskDefinition struct {
 			RuntimePlatform struct {
@@ -447,6 +463,7 @@ func TestWorkers(t *testing.T) {
 			} `json:"runtimePlatform"`
 			ContainerDefinitions []struct {
 				Name                   string   `json:"name"`
+				Essential              bool     `json:"essential"`
 				Image                  string   `json:"image"`
 				Command                []string `json:"command"`
 				StopTimeout            int      `json:"stopTimeout"`
@@ -466,10 +483,28 @@ func TestWorkers(t *testing.T) {
 		map[string]any{"taskDefinition": svc.TaskDefinition}, &td); err != nil {
 		t.Fatal(err)
 	}
-	if len(td.TaskDefinition.ContainerDefinitions) != 1 {
-		t.Fatalf("containers = %+v, want one", td.TaskDefinition.ContainerDefinitions)
+	containers := map[string]int{}
+	for i, c := range td.TaskDefinition.ContainerDefinitions {
+		containers[c.Name] = i
 	}
-	c := td.TaskDefinition.ContainerDefinitions[0]
+	wi, ok := containers["worker"]
+	if !ok {
+		t.Fatalf("containers = %+v, want one named worker", td.TaskDefinition.ContainerDefinitions)
+	}
+	c := td.TaskDefinition.ContainerDefinitions[wi]
+	if !c.Essential {
+		t.Error("the worker container is not essential")
+	}
+	want := 1
+	if !e.out.isNull("worker_metrics_log_group") {
+		want++
+	}
+	if len(containers) != want {
+		t.Errorf("%d containers %v, want %d (the worker, and the metrics collector when worker_metrics = cloudwatch)", len(containers), containers, want)
+	}
+	if ci, ok := containers["metrics-collector"]; ok {
+		checkCollector(t, e, td.TaskDefinition.ContainerDefinitions[ci].Essential, td.TaskDefinition.ContainerDefinitions[ci].Environment, td.TaskDefinition.ContainerDefinitions[ci].LogConfiguration.Options)
+	}
 	if got, want := c.Image, e.out.str(t, "worker_image"); got != want {
 		t.Errorf("image %s, want %s", got, want)
 	}

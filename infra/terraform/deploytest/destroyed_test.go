@@ -46,6 +46,22 @@ func TestDestroyed(t *testing.T) {
 			t.Errorf("GetFunction after destroy: %v, want 404", err)
 		}
 	})
+	t.Run("alarms", func(t *testing.T) {
+		var names []string
+		e.out.into(t, "alarm_names", &names)
+		alarms := describeAlarms(t, e)
+		for _, n := range names {
+			if _, ok := alarms[n]; ok {
+				t.Errorf("alarm %s still exists", n)
+			}
+		}
+		var attrs struct{}
+		err := e.raw.query(e.ctx, "sns", "2010-03-31", "GetTopicAttributes", url.Values{"TopicArn": {e.out.str(t, "alarm_topic_arn")}}, &attrs)
+		var he *httpError
+		if !errors.As(err, &he) || he.status != 404 {
+			t.Errorf("GetTopicAttributes after destroy: %v, want 404", err)
+		}
+	})
 	t.Run("roles", func(t *testing.T) {
 		for _, o := range []string{"forwarder_role_name", "worker_task_role_name", "worker_execution_role_name"} {
 			var v struct{}

@@ -16,6 +16,9 @@ const (
 	RuleUnencrypted      = "unencrypted"
 	RulePublicBucket     = "public-bucket"
 	RulePublicAccess     = "public-access"
+	// RuleGrantOutsidePrefix: a grant on the objects of a bucket tagged with GrantPrefixTag
+	// reaches keys outside the tagged prefix.
+	RuleGrantOutsidePrefix = "s3-grant-outside-prefix"
 )
 
 // Finding is one broken rule of one resource.
@@ -46,6 +49,7 @@ func CheckPlan(p *Plan) []Finding {
 		}
 	}
 	c.buckets()
+	c.grantPrefixes()
 	sort.SliceStable(c.findings, func(i, j int) bool {
 		a, b := c.findings[i], c.findings[j]
 		if a.Address != b.Address {
@@ -61,6 +65,8 @@ type checker struct {
 	findings []Finding
 	// byType collects the live resources the bucket checks correlate.
 	byType map[string][]*ResourceChange
+	// docs collects the identity and resource policies for the checks that need every bucket.
+	docs []policyDoc
 }
 
 func (c *checker) add(rc *ResourceChange, rule, format string, args ...any) {
@@ -207,6 +213,9 @@ func (c *checker) documentValue(rc *ResourceChange, what, doc string, kind DocKi
 	}
 	if doc == "" {
 		return
+	}
+	if kind != Trust {
+		c.docs = append(c.docs, policyDoc{rc: rc, what: what, doc: doc})
 	}
 	probs, err := CheckPolicyDocument(doc, kind)
 	if err != nil {

@@ -110,6 +110,13 @@ func TestCheckFixtures(t *testing.T) {
 			want: []string{"public-access aws_lambda_function_url.u", "public-access aws_lambda_permission.any", "public-access aws_security_group.open"},
 		},
 		{
+			// The whole bucket and a prefix of the prefix ("gray*" reaches "grayscale/…") are
+			// wider than "gray/"; keys under it, other buckets, ListBucket and Deny are fine.
+			name: "grants on a prefixed bucket's objects outside its prefix",
+			file: "broken-grant-prefix.json",
+			want: []string{"s3-grant-outside-prefix aws_iam_policy.whole_bucket", "s3-grant-outside-prefix aws_iam_role_policy.prefix_of_prefix"},
+		},
+		{
 			name: "companions are matched per count index",
 			file: "broken-bucket-index.json",
 			want: []string{"public-bucket module.m.aws_s3_bucket.this[1]"},

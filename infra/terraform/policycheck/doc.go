@@ -14,6 +14,10 @@
 //   - Data at rest is encrypted: every S3 bucket has a default encryption configuration, Kinesis
 //     streams use KMS, SQS queues and SNS topics are encrypted, EBS/EFS/RDS storage is encrypted.
 //     (DynamoDB tables and CloudWatch log groups are always encrypted at rest.)
+//   - Grants stay under a bucket's declared prefix: on a bucket tagged
+//     "shardline:grant-prefix" = P (GrantPrefixTag), no Allow statement of an identity or resource
+//     policy names an object ARN of that bucket whose key pattern, up to its first wildcard, does
+//     not start with P ("bucket/*" and "bucket/gr*" are wider than "gray/"; "bucket/gray/*" is not).
 //   - Nothing is public: every S3 bucket has a public access block with all four settings on,
 //     no public canned ACL, no bucket policy allowing "*"; no Lambda permission or function URL
 //     open to anyone; no security group ingress from 0.0.0.0/0 or ::/0.

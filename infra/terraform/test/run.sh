@@ -97,14 +97,17 @@ print_summary() {
 	echo "-- infra-test total: $(($(date +%s) - total_start))s"
 }
 
-# copy_module DEST SRC_DIR [EXTRA_FILES...]: a working copy of a root module (.tf files and
-# modules/), so that .terraform and state never land in the repository.
+# copy_module DEST SRC_DIR [EXTRA_FILES...]: a working copy of a root module (.tf files,
+# modules/ and templates/), so that .terraform and state never land in the repository.
 copy_module() {
 	local dest=$1 src=$2
 	shift 2
 	mkdir -p "$dest"
 	cp "$src"/*.tf "$dest"/
-	if [ -d "$src/modules" ]; then cp -r "$src/modules" "$dest"/; fi
+	local d
+	for d in modules templates; do
+		if [ -d "$src/$d" ]; then cp -r "$src/$d" "$dest"/; fi
+	done
 	for f in "$@"; do cp "$f" "$dest"/; done
 }
 
@@ -191,7 +194,7 @@ broken_must_fail() {
 	fi
 	local missing=0
 	for rule in iam-wildcard-action iam-wildcard-resource iam-public-principal iam-admin-policy \
-		iam-policy-unknown-at-plan unencrypted public-bucket public-access; do
+		iam-policy-unknown-at-plan unencrypted public-bucket public-access s3-grant-outside-prefix; do
 		if ! grep -q "^$rule " <<<"$out"; then
 			echo "missing finding: $rule"
 			missing=1
@@ -212,7 +215,8 @@ broken_must_fail() {
 		"public-bucket aws_s3_bucket_policy.canonical_user" \
 		"iam-wildcard-action aws_iam_role_policy.question_action" \
 		"iam-wildcard-resource aws_iam_role_policy.question_bucket" \
-		"iam-wildcard-resource aws_iam_role_policy.question_account"; do
+		"iam-wildcard-resource aws_iam_role_policy.question_account" \
+		"s3-grant-outside-prefix aws_iam_role_policy.outside_prefix"; do
 		if ! grep -qF "$want: " <<<"$out"; then
 			echo "missing finding: $want"
 			missing=1
@@ -221,7 +225,7 @@ broken_must_fail() {
 	return $missing
 }
 step broken-plan-must-fail broken_must_fail
-sed 's/^/   /' "$work/logs/broken-plan-must-fail.log" | grep -E '^   (iam-|unencrypted|public-|policycheck:)' | head -n 60
+sed 's/^/   /' "$work/logs/broken-plan-must-fail.log" | grep -E '^   (iam-|unencrypted|public-|s3-grant-|policycheck:)' | head -n 60
 
 step apply tf -chdir="$stack" apply -input=false -auto-approve plan.out
 state_present() {

@@ -4,6 +4,7 @@
 resource "aws_s3_bucket" "this" {
   bucket        = var.name
   force_destroy = var.force_destroy
+  tags          = var.grant_prefix == null ? {} : { "shardline:grant-prefix" = var.grant_prefix }
 
   lifecycle {
     precondition {

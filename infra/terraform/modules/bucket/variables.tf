@@ -26,3 +26,9 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "grant_prefix" {
+  description = "Key prefix every IAM grant on the bucket's objects must stay under: the bucket is tagged shardline:grant-prefix with it and the policy check (policycheck) rejects wider grants. null: no such tag."
+  type        = string
+  default     = null
+}

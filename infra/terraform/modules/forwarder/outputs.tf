@@ -32,3 +32,13 @@ output "failure_queue_arn" {
   description = "ARN of the failure queue."
   value       = aws_sqs_queue.failures.arn
 }
+
+output "failure_queue_name" {
+  description = "Name of the failure queue."
+  value       = aws_sqs_queue.failures.name
+}
+
+output "reserved_concurrency" {
+  description = "Reserved concurrency of the function (-1: unreserved)."
+  value       = aws_lambda_function.this.reserved_concurrent_executions
+}

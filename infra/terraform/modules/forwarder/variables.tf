@@ -49,7 +49,7 @@ variable "timeout_seconds" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrency; null: unreserved."
+  description = "Reserved concurrency; null or -1: unreserved."
   type        = number
   default     = null
 }

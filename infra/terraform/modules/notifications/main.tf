@@ -6,6 +6,16 @@ locals {
   # Lifecycle expirations raise no ObjectRemoved event: without LifecycleExpiration an expired
   # input would keep its output forever.
   s3_events = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]
+
+  # The EventBridge rule filters keys as the S3 notification does (the workers may read only
+  # keys under the prefix): prefix, suffix, or both as a wildcard pattern ('*' and '\' escaped).
+  escape = { for k, v in { prefix = var.filter_prefix, suffix = var.filter_suffix } : k => replace(replace(v, "\\", "\\\\"), "*", "\\*") }
+  key_filter = (
+    var.filter_prefix != "" && var.filter_suffix != "" ? { wildcard = "${local.escape.prefix}*${local.escape.suffix}" } :
+    var.filter_prefix != "" ? { prefix = var.filter_prefix } :
+    var.filter_suffix != "" ? { suffix = var.filter_suffix } :
+    null
+  )
 }
 
 resource "aws_lambda_permission" "s3" {
@@ -47,9 +57,10 @@ resource "aws_cloudwatch_event_rule" "s3" {
   event_pattern = jsonencode({
     source        = ["aws.s3"]
     "detail-type" = ["Object Created", "Object Deleted"]
-    detail = {
-      bucket = { name = [var.bucket_name] }
-    }
+    detail = merge(
+      { bucket = { name = [var.bucket_name] } },
+      local.key_filter == null ? {} : { object = { key = [local.key_filter] } },
+    )
   })
 }
 

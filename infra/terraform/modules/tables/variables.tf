@@ -24,3 +24,9 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "ttl_attribute" {
+  description = "Number attribute (epoch seconds) after which DynamoDB deletes an item of the ledger and dead-letter tables."
+  type        = string
+  default     = "expires_at"
+}

@@ -6,7 +6,8 @@
 # internal/grayscale's GetObject/HeadObject, PutObject and DeleteObject.
 
 locals {
-  log_group_arn = "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${local.log_group_name}"
+  log_group_arn         = "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${local.log_group_name}"
+  metrics_log_group_arn = "arn:${var.partition}:logs:${var.region}:${var.account_id}:log-group:${local.metrics_log_group}"
 }
 
 data "aws_iam_policy_document" "execution_assume" {
@@ -122,9 +123,10 @@ data "aws_iam_policy_document" "worker" {
   }
 
   statement {
+    # Only keys under the notification prefix reach the stream, so only those are read.
     sid       = "ReadInput"
     actions   = ["s3:GetObject"]
-    resources = ["${var.input_bucket_arn}/*"]
+    resources = ["${var.input_bucket_arn}/${var.input_prefix}*"]
   }
 
   statement {
@@ -137,10 +139,11 @@ data "aws_iam_policy_document" "worker" {
 
   statement {
     # GetObject covers the HeadObject with which the worker verifies an output after a lost
-    # ledger race (grayscale.Verify).
+    # ledger race (grayscale.Verify). Outputs are output_prefix + input key, so nothing outside
+    # the prefix is written, deleted or read (policycheck's s3-grant-outside-prefix holds it).
     sid       = "WriteOutput"
     actions   = ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"]
-    resources = ["${var.output_bucket_arn}/*"]
+    resources = ["${var.output_bucket_arn}/${var.output_prefix}*"]
   }
 
   statement {

@@ -24,6 +24,57 @@ locals {
     var.output_prefix == "" ? {} : { SHARDLINE_OUTPUT_PREFIX = var.output_prefix },
     var.environment,
   )
+
+  worker_container = {
+    name                   = local.container_name
+    image                  = var.image
+    essential              = true
+    command                = ["work"]
+    readonlyRootFilesystem = true
+    stopTimeout            = var.stop_timeout_seconds
+    environment            = [for k in sort(keys(local.environment)) : { name = k, value = local.environment[k] }]
+    portMappings = [{
+      containerPort = var.metrics_port
+      protocol      = "tcp"
+    }]
+    # The image has no shell: the health check runs the shardline binary itself.
+    healthCheck = {
+      command     = ["CMD", local.binary, "healthcheck", "--url", "http://127.0.0.1:${var.metrics_port}/healthz", "--timeout", "3s"]
+      interval    = 15
+      timeout     = 5
+      retries     = 3
+      startPeriod = 30
+    }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "worker"
+        mode                  = "non-blocking"
+        max-buffer-size       = "4m"
+      }
+    }
+  }
+
+  # worker_metrics = "cloudwatch": the collector sidecar (metrics.tf). Not essential: a collector
+  # that dies costs metrics (and the alarms that read them go to INSUFFICIENT_DATA), never work.
+  collector_container = {
+    name        = local.collector_name
+    image       = var.metrics_collector_image
+    essential   = false
+    environment = [{ name = "AOT_CONFIG_CONTENT", value = local.collector_config }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "collector"
+        mode                  = "non-blocking"
+        max-buffer-size       = "1m"
+      }
+    }
+  }
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -79,37 +130,10 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = var.architecture
   }
 
-  container_definitions = jsonencode([{
-    name                   = local.container_name
-    image                  = var.image
-    essential              = true
-    command                = ["work"]
-    readonlyRootFilesystem = true
-    stopTimeout            = var.stop_timeout_seconds
-    environment            = [for k in sort(keys(local.environment)) : { name = k, value = local.environment[k] }]
-    portMappings = [{
-      containerPort = var.metrics_port
-      protocol      = "tcp"
-    }]
-    # The image has no shell: the health check runs the shardline binary itself.
-    healthCheck = {
-      command     = ["CMD", local.binary, "healthcheck", "--url", "http://127.0.0.1:${var.metrics_port}/healthz", "--timeout", "3s"]
-      interval    = 15
-      timeout     = 5
-      retries     = 3
-      startPeriod = 30
-    }
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.this.name
-        awslogs-region        = var.region
-        awslogs-stream-prefix = "worker"
-        mode                  = "non-blocking"
-        max-buffer-size       = "4m"
-      }
-    }
-  }])
+  container_definitions = jsonencode(concat(
+    [local.worker_container],
+    var.metrics_to_cloudwatch ? [local.collector_container] : [],
+  ))
 
   lifecycle {
     precondition {

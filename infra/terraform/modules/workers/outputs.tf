@@ -57,3 +57,23 @@ output "environment" {
   description = "Environment of the worker container."
   value       = local.environment
 }
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the worker metrics (metrics_to_cloudwatch)."
+  value       = local.metrics_namespace
+}
+
+output "metrics_log_group_name" {
+  description = "Log group of the embedded-metric-format events; null without metrics_to_cloudwatch."
+  value       = var.metrics_to_cloudwatch ? aws_cloudwatch_log_group.metrics[0].name : null
+}
+
+output "collector_container_name" {
+  description = "Name of the metrics collector sidecar; null without metrics_to_cloudwatch."
+  value       = var.metrics_to_cloudwatch ? local.collector_name : null
+}
+
+output "service_resource_id" {
+  description = "Application Auto Scaling resource id of the service."
+  value       = aws_appautoscaling_target.this.resource_id
+}

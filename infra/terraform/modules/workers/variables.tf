@@ -99,9 +99,33 @@ variable "environment" {
 }
 
 variable "output_prefix" {
-  description = "SHARDLINE_OUTPUT_PREFIX (\"\" = unset)."
+  description = "SHARDLINE_OUTPUT_PREFIX (\"\" = unset); the output-bucket grants are confined to it."
   type        = string
   default     = ""
+}
+
+variable "input_prefix" {
+  description = "Key prefix of the inputs that reach the stream (the notification filter); the input-bucket reads are confined to it. \"\" = the whole bucket."
+  type        = string
+  default     = ""
+}
+
+variable "metrics_to_cloudwatch" {
+  description = "Run the ADOT collector sidecar that ships the worker metrics to CloudWatch (metrics.tf)."
+  type        = bool
+  default     = true
+}
+
+variable "metrics_collector_image" {
+  description = "Image of the ADOT collector sidecar."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+}
+
+variable "metrics_log_retention_days" {
+  description = "Retention of the embedded-metric-format log group (the metrics themselves are kept by CloudWatch for 15 months regardless)."
+  type        = number
+  default     = 7
 }
 
 variable "log_retention_days" {

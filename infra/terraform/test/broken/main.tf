@@ -206,3 +206,43 @@ resource "aws_security_group" "open" {
     cidr_blocks = ["0.0.0.0/0"]
   }
 }
+
+# s3-grant-outside-prefix: the bucket declares that grants on its objects stay under "gray/"
+# (as infra/terraform tags the output bucket with output_prefix) ...
+resource "aws_s3_bucket" "prefixed" {
+  bucket = "broken-prefixed-output"
+  tags   = { "shardline:grant-prefix" = "gray/" }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "prefixed" {
+  bucket = aws_s3_bucket.prefixed.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "prefixed" {
+  bucket                  = aws_s3_bucket.prefixed.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+# ... and a worker-style policy writes and deletes anywhere in it.
+resource "aws_iam_role_policy" "outside_prefix" {
+  name = "outside-prefix"
+  role = aws_iam_role.anyone.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "WriteOutput"
+      Effect   = "Allow"
+      Action   = ["s3:PutObject", "s3:DeleteObject", "s3:GetObject"]
+      Resource = "arn:aws:s3:::broken-prefixed-output/*"
+    }]
+  })
+}

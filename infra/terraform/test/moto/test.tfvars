@@ -16,3 +16,12 @@ metrics_ingress_cidrs       = ["10.0.0.0/8"]
 create_operator_policy      = true
 create_ec2_instance_profile = true
 output_prefix               = "gray/"
+notification_filter_prefix  = "photos/"
+# Alarms, their topic (with a key of its own) and both kinds of subscription, the dashboard, the
+# metrics sidecar (worker_metrics defaults to cloudwatch), reserved concurrency (derived: 10 per
+# shard) and table TTL are on by default; stated here so that the test says what it covers.
+create_alarms         = true
+create_dashboard      = true
+worker_metrics        = "cloudwatch"
+alarm_email_addresses = ["oncall@example.com"]
+alarm_https_endpoints = ["https://alerts.example.com/shardline"]
