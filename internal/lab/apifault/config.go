@@ -109,8 +109,13 @@ type Config struct {
 	Default Rates
 	// Ops are fault rates per operation name as Operation returns it (e.g. "PutItem").
 	Ops map[string]Rates
-	// Latency is added to every call (faulted or not) before it is handled.
+	// Latency is added to every call (faulted or not) before it is handled, unless OpLatency
+	// has an entry for the call's operation.
 	Latency Latency
+	// OpLatency is the latency of each operation named here (as Operation returns it, e.g.
+	// "GetRecords"), instead of Latency: AWS answers a DynamoDB GetItem in single-digit
+	// milliseconds but a Kinesis GetRecords in tens. An entry's zero value adds no delay.
+	OpLatency map[string]Latency
 	// LatencyOnly injects latency and nothing else (for benchmarks); Default and Ops must then
 	// be zero.
 	LatencyOnly bool
@@ -162,6 +167,11 @@ func (c Config) Validate() error {
 	if err := c.Latency.validate(); err != nil {
 		return fmt.Errorf("apifault: %w", err)
 	}
+	for op, l := range c.OpLatency {
+		if err := l.validate(); err != nil {
+			return fmt.Errorf("apifault: latency of %s: %w", op, err)
+		}
+	}
 	return nil
 }
 
@@ -170,6 +180,14 @@ func (c *Config) defaults() {
 		c.Listen = "127.0.0.1:0"
 	}
 	c.Latency.defaults()
+	if len(c.OpLatency) > 0 {
+		ops := make(map[string]Latency, len(c.OpLatency)) // the caller's map stays as it was
+		for op, l := range c.OpLatency {
+			l.defaults()
+			ops[op] = l
+		}
+		c.OpLatency = ops
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -183,6 +201,14 @@ func (c *Config) defaults() {
 			DisableCompression:    true,
 		}
 	}
+}
+
+// latency returns the latency of op: its own entry, else Latency.
+func (c *Config) latency(op string) Latency {
+	if l, ok := c.OpLatency[op]; ok {
+		return l
+	}
+	return c.Latency
 }
 
 // rates returns the fault rates of op: its own entry, else Default; none in latency-only mode.

@@ -57,6 +57,43 @@ func TestRatesPerOperation(t *testing.T) {
 	}
 }
 
+func TestLatencyPerOperation(t *testing.T) {
+	get := Latency{Base: 20 * time.Millisecond, Jitter: 10 * time.Millisecond}
+	def := Latency{Base: 5 * time.Millisecond}
+	cases := []struct {
+		name string
+		cfg  Config
+		op   string
+		want Latency
+	}{
+		{name: "own entry", cfg: Config{Latency: def, OpLatency: map[string]Latency{"GetRecords": get}}, op: "GetRecords", want: get},
+		{name: "Latency for others", cfg: Config{Latency: def, OpLatency: map[string]Latency{"GetRecords": get}}, op: "PutRecords", want: def},
+		{name: "explicit zero entry overrides Latency", cfg: Config{Latency: def, OpLatency: map[string]Latency{"ListShards": {}}}, op: "ListShards", want: Latency{}},
+		{name: "no entries", cfg: Config{Latency: def}, op: "GetItem", want: def},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.cfg.latency(tc.op); got != tc.want {
+				t.Errorf("latency(%s) = %+v, want %+v", tc.op, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOpLatencyDefaults shows that every entry gets Latency's defaults (TailAlpha, Max) and that
+// the caller's map is left as it was.
+func TestOpLatencyDefaults(t *testing.T) {
+	ops := map[string]Latency{"GetItem": {Base: time.Millisecond}}
+	c := Config{Service: DynamoDB, Upstream: "http://127.0.0.1:4568", OpLatency: ops}
+	c.defaults()
+	if got := c.latency("GetItem"); got.TailAlpha != 1.5 || got.Max != 10*time.Second || got.Base != time.Millisecond {
+		t.Errorf("latency(GetItem) after defaults = %+v, want TailAlpha 1.5, Max 10s, Base 1ms", got)
+	}
+	if ops["GetItem"].Max != 0 {
+		t.Errorf("defaults changed the caller's map: %+v", ops["GetItem"])
+	}
+}
+
 func TestLatencyDraw(t *testing.T) {
 	ms := time.Millisecond
 	cases := []struct {
@@ -143,6 +180,8 @@ func TestValidate(t *testing.T) {
 		{name: "latency only", mut: func(c *Config) { c.LatencyOnly = true; c.Latency.Base = time.Millisecond }},
 		{name: "negative latency", mut: func(c *Config) { c.Latency.Base = -1 }, wantErr: "negative"},
 		{name: "tail probability", mut: func(c *Config) { c.Latency.TailP = 2 }, wantErr: "TailP"},
+		{name: "latency per operation", mut: func(c *Config) { c.OpLatency = map[string]Latency{"GetItem": {Base: time.Millisecond}} }},
+		{name: "negative latency of an operation", mut: func(c *Config) { c.OpLatency = map[string]Latency{"GetItem": {Jitter: -1}} }, wantErr: "latency of GetItem"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

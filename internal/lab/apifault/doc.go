@@ -15,7 +15,8 @@
 //   - lost responses: the call is forwarded and completes upstream (a write commits), then the
 //     client's connection is reset without a reply, so the client retries something that
 //     already happened;
-//   - latency: a base plus jitter on every call and a heavy (Pareto) tail on a fraction of them.
+//   - latency: a base plus jitter on every call and a heavy (Pareto) tail on a fraction of them,
+//     the same for every operation or set per operation (Config.OpLatency).
 //
 // In latency-only mode (Config.LatencyOnly) the proxy injects latency and nothing else, for
 // benchmarks. Counts of what was injected, per service, operation and kind, are available as a

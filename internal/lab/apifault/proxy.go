@@ -173,7 +173,7 @@ func (p *Proxy) draw(op string) (decision, [16]byte) {
 	var id [16]byte
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	d := decide(p.rng, rates, p.cfg.Latency)
+	d := decide(p.rng, rates, p.cfg.latency(op))
 	for i := 0; i < len(id); i += 8 {
 		v := p.rng.Uint64()
 		for j := range 8 {

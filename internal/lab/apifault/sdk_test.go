@@ -282,6 +282,38 @@ func TestLatencyOnly(t *testing.T) {
 	}
 }
 
+// TestOpLatency shows latency set per operation: the operation with an entry is delayed by its
+// own latency, the others by Config.Latency (here none).
+func TestOpLatency(t *testing.T) {
+	up := newFakeUpstream(t)
+	const base = 30 * time.Millisecond
+	p := startProxy(t, Config{Service: DynamoDB, Upstream: up.srv.URL, LatencyOnly: true,
+		OpLatency: map[string]Latency{"GetItem": {Base: base, TailP: 1, TailMin: time.Millisecond, Max: time.Second}}})
+	c := newClients(fakeConfig, "", "", p.URL())
+	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}}
+	for range 3 {
+		start := time.Now()
+		if _, err := c.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String("t"), Key: key}); err != nil {
+			t.Fatalf("GetItem: %v", err)
+		}
+		if d := time.Since(start); d < base {
+			t.Errorf("GetItem took %s, less than its latency %s", d, base)
+		}
+		if _, err := c.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("t"), Item: key}); err != nil {
+			t.Fatalf("PutItem: %v", err)
+		}
+	}
+	if n := countOf(p, "GetItem", KindSlow); n != 3 {
+		t.Errorf("counted %d GetItem tails, want 3 (its TailP 1): %+v", n, p.Counts())
+	}
+	if n := countOf(p, "PutItem", KindSlow); n != 0 {
+		t.Errorf("counted %d PutItem tails, want 0 (no latency of its own, none by default): %+v", n, p.Counts())
+	}
+	if n := countOf(p, "PutItem", KindNone); n != 3 {
+		t.Errorf("forwarded %d PutItem calls, want 3: %+v", n, p.Counts())
+	}
+}
+
 // TestCBORError shows that an RPC v2 CBOR call gets its error as a CBOR map the protocol's
 // decoder reads.
 func TestCBORError(t *testing.T) {
