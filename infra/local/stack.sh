@@ -282,13 +282,13 @@ start_minio() {
 }
 
 start_kinesalite() {
-	launch kinesalite NODE_PATH="$NODE_DIR/node_modules" -- node "$script_dir/kinesalite-loopback.js" \
+	launch kinesalite NODE_PATH="$NODE_DIR/node_modules" -- node --require "$script_dir/survive-client-abort.js" "$script_dir/kinesalite-loopback.js" \
 		--host "$HOST" --port "$KINESIS_PORT" \
 		--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 100
 }
 
 start_dynalite() {
-	launch dynalite -- node "$NODE_DIR/node_modules/dynalite/cli.js" \
+	launch dynalite -- node --require "$script_dir/survive-client-abort.js" "$NODE_DIR/node_modules/dynalite/cli.js" \
 		--host "$HOST" --port "$DYNAMODB_PORT" \
 		--createTableMs 0 --deleteTableMs 0 --updateTableMs 0
 }
