@@ -22,6 +22,7 @@ type BatchLedger interface {
 type batchItem struct {
 	rec    *types.Record
 	ev     envelope.Event
+	obj    string // ev.ObjectID(), computed once
 	decErr error
 	winner bool // the latest event of its object in this batch: the only one applied
 	done   bool // finished: applied, dropped or dead-lettered
@@ -35,7 +36,7 @@ type batchItem struct {
 func (p *shardProcessor) processBatch(records []types.Record) (last *types.Record, abandoned bool) {
 	p.m.received.Add(float64(len(records)))
 	items := make([]batchItem, len(records))
-	latest := map[string]int{} // object → index of its latest event in the batch
+	latest := make(map[string]int, len(records)) // object → index of its latest event in the batch
 	for i := range records {
 		it := &items[i]
 		it.rec = &records[i]
@@ -43,7 +44,8 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 		if it.decErr != nil {
 			continue
 		}
-		obj := it.ev.ObjectID()
+		it.obj = it.ev.ObjectID()
+		obj := it.obj
 		j, seen := latest[obj]
 		if !seen || it.ev.Sequencer > items[j].ev.Sequencer {
 			latest[obj] = i
@@ -57,7 +59,7 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 		if it.decErr != nil {
 			continue
 		}
-		w := latest[it.ev.ObjectID()]
+		w := latest[it.obj]
 		switch {
 		case w == i:
 			it.winner = true
@@ -94,7 +96,7 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 				it.done = p.decodeFailure(it.rec, it.decErr)
 				return
 			}
-			it.done = p.processEvent(it.rec, it.ev, ahead.entry(it.ev.ObjectID()))
+			it.done = p.processEvent(it.rec, it.ev, ahead.entry(it.obj))
 		}()
 	}
 	wg.Wait()
@@ -200,10 +202,10 @@ func (p *shardProcessor) readAhead(items []batchItem) *aheadReads {
 	if !ok {
 		return a
 	}
-	var objects []string
+	objects := make([]string, 0, len(items))
 	for i := range items {
 		if !items[i].done && items[i].decErr == nil {
-			objects = append(objects, items[i].ev.ObjectID())
+			objects = append(objects, items[i].obj)
 		}
 	}
 	if len(objects) < 2 {

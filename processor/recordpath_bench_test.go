@@ -108,9 +108,11 @@ type benchLedger struct{}
 
 var benchOlder = ledger.Entry{Sequencer: "0000", Outcome: ledger.OutcomeApplied}
 
-func (benchLedger) Get(context.Context, string) (ledger.Entry, bool, error) { return benchOlder, true, nil }
-func (benchLedger) Commit(context.Context, ledger.Entry) error            { return nil }
-func (benchLedger) Epoch(context.Context) (int64, error)                  { return 0, nil }
+func (benchLedger) Get(context.Context, string) (ledger.Entry, bool, error) {
+	return benchOlder, true, nil
+}
+func (benchLedger) Commit(context.Context, ledger.Entry) error { return nil }
+func (benchLedger) Epoch(context.Context) (int64, error)       { return 0, nil }
 func (benchLedger) BatchGet(_ context.Context, objects []string) (map[string]ledger.Entry, error) {
 	out := make(map[string]ledger.Entry, len(objects))
 	for _, o := range objects {

@@ -206,6 +206,30 @@ func Encode(e Event) ([]byte, error) {
 // Decode parses and validates one wire-form event. Every failure wraps ErrInvalid; an unknown
 // schema version is a *VersionError.
 func Decode(data []byte) (Event, error) {
+	// One pass in the common case: the outer V shadows Event's (a shallower field wins), so a
+	// missing "v" is told apart from any value. A body that does not parse is parsed again for
+	// "v" alone, so that an unknown version is reported as such whatever else it carries.
+	var w struct {
+		V *int `json:"v"`
+		Event
+	}
+	if err := json.Unmarshal(data, &w); err == nil {
+		if w.V == nil {
+			return Event{}, &FieldError{Field: "v", Reason: "missing"}
+		}
+		if *w.V != Version {
+			return Event{}, &VersionError{Got: *w.V}
+		}
+		e := w.Event
+		e.V = *w.V
+		return e, e.Validate()
+	}
+	return decodeSlow(data)
+}
+
+// decodeSlow is Decode's classification of a body that does not parse as an Event: not JSON, no
+// "v", an unknown version, or a field of the wrong type.
+func decodeSlow(data []byte) (Event, error) {
 	var probe struct {
 		V *int `json:"v"`
 	}
