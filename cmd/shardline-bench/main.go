@@ -31,6 +31,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) int {
+	if len(args) > 0 && (args[0] == bench.WorkerChildCommand || args[0] == bench.KCLChildCommand) {
+		if err := bench.RunConsumerChild(ctx, args[0], args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, args[0]+":", err)
+			return 1
+		}
+		return 0
+	}
 	if len(args) > 0 && args[0] == bench.ChildCommand {
 		if err := bench.RunImageChild(ctx, args[1:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -51,6 +58,7 @@ func run(ctx context.Context, args []string) int {
 	fs.StringVar(&cfg.PhotosDir, "photos", bench.DefaultPhotosDir, "directory of JPEG and PNG photos (Debian's mate-backgrounds)")
 	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", localstack.DefaultWebhookAddr, "address MinIO's webhook target posts to")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", bench.DefaultNotifyARN, "MinIO queue ARN of the webhook target")
+	fs.DurationVar(&cfg.ShardLimitDuration, "shard-limit-duration", bench.DefaultShardLimitDuration, "how long each shard-limit run offers its load (shorter for smoke runs)")
 	fs.IntVar(&cfg.JPEGQuality, "jpeg-quality", bench.DefaultJPEGQuality, "JPEG quality of every encoder compared (1-100)")
 	fs.StringVar(&logDir, "log-dir", ".local/log", "directory for bench.log, the logs of the forwarders and workers the bench runs (empty: discard)")
 	fs.StringVar(&region, "region", "", "AWS region (default: AWS_REGION / shared config)")
@@ -80,6 +88,7 @@ func run(ctx context.Context, args []string) int {
 		}
 		defer f.Close()
 		cfg.Logs = slog.New(slog.NewJSONHandler(f, nil))
+		cfg.LogDir = logDir
 	}
 	bin, err := os.Executable()
 	if err != nil {

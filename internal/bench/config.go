@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/grayscale"
@@ -16,6 +17,7 @@ import (
 // Sections of the table, in the order they run and print.
 const (
 	SectionImage       = "image"
+	SectionShardLimit  = "shard-limit"
 	SectionPipeline    = "pipeline"
 	SectionConcurrency = "concurrency"
 	SectionHotKey      = "hotkey"
@@ -23,7 +25,7 @@ const (
 )
 
 // Sections lists every section name.
-var Sections = []string{SectionImage, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency}
+var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency}
 
 // Defaults of Config's optional fields.
 const (
@@ -49,6 +51,11 @@ type Config struct {
 	NotifyARN string
 	// Only restricts the run to these sections (names from Sections); empty runs all.
 	Only []string
+	// ShardLimitDuration is how long each shard-limit run offers its load. Default
+	// DefaultShardLimitDuration (the 60 s); shorter for smoke runs.
+	ShardLimitDuration time.Duration
+	// LogDir, when set, receives bench-consumers.log, the logs of the consumer child processes.
+	LogDir string
 	// JPEGQuality is the output quality of every JPEG encoder compared. Default
 	// DefaultJPEGQuality, the handler's default.
 	JPEGQuality int
@@ -72,8 +79,11 @@ func (c Config) Validate() error {
 	if c.Out == nil {
 		errs = append(errs, errors.New("Out is required"))
 	}
-	if c.runs(SectionImage) && c.Binary == "" {
-		errs = append(errs, errors.New("Binary is required for the image section"))
+	if (c.runs(SectionImage) || c.runs(SectionShardLimit)) && c.Binary == "" {
+		errs = append(errs, errors.New("Binary is required for the image and shard-limit sections"))
+	}
+	if c.ShardLimitDuration < 0 || (c.ShardLimitDuration > 0 && c.ShardLimitDuration < time.Second) {
+		errs = append(errs, fmt.Errorf("ShardLimitDuration %s is less than 1s", c.ShardLimitDuration))
 	}
 	if c.JPEGQuality < 0 || c.JPEGQuality > 100 {
 		errs = append(errs, fmt.Errorf("JPEGQuality %d is outside 1–100", c.JPEGQuality))
@@ -96,6 +106,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality
+	}
+	if c.ShardLimitDuration == 0 {
+		c.ShardLimitDuration = DefaultShardLimitDuration
 	}
 	if c.Progress == nil {
 		c.Progress = slog.New(slog.DiscardHandler)

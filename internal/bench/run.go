@@ -37,6 +37,7 @@ func Run(ctx context.Context, cfg Config) error {
 		run  func(context.Context, *table)
 	}{
 		{SectionImage, r.imageSection},
+		{SectionShardLimit, r.shardLimitSection},
 		{SectionPipeline, r.pipelineSection},
 		{SectionConcurrency, r.concurrencySection},
 		{SectionHotKey, r.hotKeySection},
