@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -58,6 +59,18 @@ type Config struct {
 	// Default 5s.
 	CallTimeout time.Duration
 
+	// Topology, if set, turns on planned lease taking (see PlanTakes): GetLease takes a shard
+	// only when this worker's plan allows it, so that parents are taken before their children
+	// and no worker takes more than its fair share of free leases. Renewals are never planned,
+	// and whenever the plan cannot be made (no shard list, no lease table) the take goes ahead:
+	// the plan only withholds takes, the conditional write still decides every one. Nil: any
+	// free lease is taken, as the library does.
+	Topology Topology
+	// ViewMaxAge, if positive, lets FetchCheckpoint answer for a shard this worker does not
+	// hold, and planned taking decide, from the last lease-table Scan while it is younger than
+	// this: one Scan per event-loop pass instead of two reads per shard. Zero: read every time.
+	ViewMaxAge time.Duration
+
 	Logger *slog.Logger // default slog.Default()
 	// Now is the clock; default time.Now. Tests inject their own.
 	Now func() time.Time
@@ -72,7 +85,7 @@ func (c Config) Validate() error {
 		return errors.New("checkpoint: TableName is required")
 	case c.WorkerID == "":
 		return errors.New("checkpoint: WorkerID is required")
-	case c.LeaseDuration < 0, c.SafetyMargin < 0, c.ClaimTimeout < 0, c.CallTimeout < 0:
+	case c.LeaseDuration < 0, c.SafetyMargin < 0, c.ClaimTimeout < 0, c.CallTimeout < 0, c.ViewMaxAge < 0:
 		return errors.New("checkpoint: durations must not be negative")
 	}
 	if c.LeaseDuration > 0 && c.SafetyMargin >= c.LeaseDuration {
@@ -150,6 +163,10 @@ type Checkpointer struct {
 
 	mu     sync.Mutex
 	leases map[string]localLease // shard ID → our lease, while one of our consumers holds it
+
+	viewMu sync.Mutex
+	view   map[string]Lease // the last Scan, by shard ID
+	viewAt time.Time        // when it was read
 }
 
 // localLease is this worker's lease of a shard, present from a successful take until the shard
@@ -279,6 +296,11 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 			return &LeaseError{Shard: shard.ID, Reason: "no longer ours, or its consumer in this worker is ending"}
 		}
 	}
+	if !renewal {
+		if reason := c.planRefusal(shard.ID); reason != "" {
+			return &LeaseError{Shard: shard.ID, Reason: reason}
+		}
+	}
 	refuse := func(reason string) error {
 		if renewal {
 			c.Revoke(shard.ID)
@@ -381,6 +403,106 @@ func (c *Checkpointer) GetLease(shard *par.ShardStatus, worker string) error {
 	return nil
 }
 
+// heldIDs returns the shards this worker's consumers hold and have not given up.
+func (c *Checkpointer) heldIDs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]string, 0, len(c.leases))
+	for id, l := range c.leases {
+		if !l.revoked {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// planRefusal returns why this worker's plan withholds the take of shardID now, or "" if the
+// plan allows it or cannot be made (see Config.Topology).
+func (c *Checkpointer) planRefusal(shardID string) string {
+	if c.cfg.Topology == nil {
+		return ""
+	}
+	ctx, cancel := c.ctx()
+	defer cancel()
+	shards, err := c.cfg.Topology.Shards(ctx)
+	if err != nil {
+		c.cfg.Logger.Debug("lease plan: no shard list; taking unplanned", slog.String("error", err.Error()))
+		return ""
+	}
+	if !slices.ContainsFunc(shards, func(s Shard) bool { return s.ID == shardID }) {
+		return ""
+	}
+	leases, err := c.recentLeases(ctx)
+	if err != nil {
+		c.cfg.Logger.Debug("lease plan: no lease table; taking unplanned", slog.String("error", err.Error()))
+		return ""
+	}
+	p := PlanTakes(PlanInput{
+		Worker: c.cfg.WorkerID, Now: c.cfg.Now(), ClaimTimeout: c.cfg.ClaimTimeout,
+		Shards: shards, Leases: leases, Held: c.heldIDs(),
+	})
+	switch {
+	case p.Allows(shardID):
+		return ""
+	case slices.Contains(p.Blocked, shardID):
+		return "a parent shard has not reached SHARD_END"
+	case len(p.Take) == 0:
+		return fmt.Sprintf("not taken now (fair share %d of %d active shards over %d workers)", p.FairShare, p.Active, p.Live)
+	default:
+		return "other shards come first"
+	}
+}
+
+// remember keeps leases (a whole Scan) as the view.
+func (c *Checkpointer) remember(leases []Lease) {
+	view := make(map[string]Lease, len(leases))
+	for _, l := range leases {
+		view[l.ShardID] = l
+	}
+	c.viewMu.Lock()
+	c.view, c.viewAt = view, c.cfg.Now()
+	c.viewMu.Unlock()
+}
+
+// recentView returns the view if it is younger than ViewMaxAge.
+func (c *Checkpointer) recentView() (map[string]Lease, bool) {
+	if c.cfg.ViewMaxAge <= 0 {
+		return nil, false
+	}
+	c.viewMu.Lock()
+	defer c.viewMu.Unlock()
+	if c.view == nil || c.cfg.Now().Sub(c.viewAt) >= c.cfg.ViewMaxAge {
+		return nil, false
+	}
+	return c.view, true
+}
+
+// viewOf returns the lease table as of a Scan younger than ViewMaxAge, scanning if there is none.
+func (c *Checkpointer) viewOf(ctx context.Context) (map[string]Lease, error) {
+	if v, ok := c.recentView(); ok {
+		return v, nil
+	}
+	if _, err := c.Scan(ctx); err != nil {
+		return nil, err
+	}
+	c.viewMu.Lock()
+	defer c.viewMu.Unlock()
+	return c.view, nil
+}
+
+// recentLeases is viewOf as a list.
+func (c *Checkpointer) recentLeases(ctx context.Context) ([]Lease, error) {
+	v, err := c.viewOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	leases := make([]Lease, 0, len(v))
+	for _, l := range v {
+		leases = append(leases, l)
+	}
+	return leases, nil
+}
+
 // CheckpointSequence records shard.Checkpoint (a sequence number or SHARD_END) as the shard's
 // checkpoint, only if this worker still owns the lease and the checkpoint does not move back.
 // A refusal is a *LeaseError wrapping ErrLeaseLost. A write whose outcome is unknown is read
@@ -433,16 +555,33 @@ func (c *Checkpointer) CheckpointSequence(shard *par.ShardStatus) error {
 // FetchCheckpoint loads the shard's checkpoint, owner, lease timeout and claim into shard, as
 // the row has them (see ownerForKCL for the owner). It returns chk.ErrSequenceIDNotFound when
 // the shard has no checkpoint yet.
+//
+// With ViewMaxAge set, a shard this worker does not hold is answered from the last Scan (see
+// Config.ViewMaxAge): the event loop asks for every such shard on every pass, and acts on the
+// answer only through GetLease, which reads the row itself. A held shard's row is always read:
+// its consumer starts from the checkpoint.
 func (c *Checkpointer) FetchCheckpoint(shard *par.ShardStatus) error {
-	item, err := c.getItem(shard.ID)
-	if err != nil {
-		return err
+	var row Lease
+	if _, held := c.local(shard.ID); !held && c.cfg.ViewMaxAge > 0 {
+		ctx, cancel := c.ctx()
+		view, err := c.viewOf(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		row = view[shard.ID]
+	} else {
+		item, err := c.getItem(shard.ID)
+		if err != nil {
+			return err
+		}
+		row = leaseOf(item)
 	}
-	cp := attr(item, AttrCheckpoint)
+	cp := row.Checkpoint
 	shard.Mux.Lock()
-	shard.AssignedTo = c.ownerForKCL(shard.ID, attr(item, AttrOwner), shard.AssignedTo)
-	shard.LeaseTimeout = parseTime(attr(item, AttrLeaseTimeout))
-	shard.ClaimRequest = attr(item, AttrClaimRequest)
+	shard.AssignedTo = c.ownerForKCL(shard.ID, row.Owner, shard.AssignedTo)
+	shard.LeaseTimeout = row.LeaseTimeout
+	shard.ClaimRequest = row.ClaimRequest
 	shard.Checkpoint = cp
 	shard.Mux.Unlock()
 	if cp == "" {

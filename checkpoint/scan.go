@@ -20,6 +20,7 @@ type Lease struct {
 	Checkpoint   string
 	Parent       string
 	ClaimRequest string
+	ClaimTime    time.Time // when ClaimRequest was placed
 	Counter      int64
 }
 
@@ -42,6 +43,7 @@ func (c *Checkpointer) Scan(ctx context.Context) ([]Lease, error) {
 		}
 	}
 	sort.Slice(leases, func(i, j int) bool { return leases[i].ShardID < leases[j].ShardID })
+	c.remember(leases)
 	return leases, nil
 }
 
@@ -57,6 +59,7 @@ func leaseOf(item map[string]types.AttributeValue) Lease {
 		Checkpoint:   attr(item, AttrCheckpoint),
 		Parent:       attr(item, AttrParent),
 		ClaimRequest: attr(item, AttrClaimRequest),
+		ClaimTime:    parseTime(attr(item, AttrClaimTime)),
 		Counter:      counter,
 	}
 }
