@@ -35,6 +35,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		jpegQuality  int
 		leaseDur     time.Duration
 		shardSync    time.Duration
+		leasePass    time.Duration
 		idle         time.Duration
 		stopTimeout  time.Duration
 		maxRecords   int
@@ -61,7 +62,8 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
 	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100); a JPEG input already coarser keeps its own")
 	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
-	durationFlag(fs, &shardSync, "shard-sync-interval", 5*time.Second, "how often to list shards and take free leases")
+	durationFlag(fs, &shardSync, "shard-sync-interval", 5*time.Second, "how often to list the stream's shards")
+	durationFlag(fs, &leasePass, "lease-pass-interval", 250*time.Millisecond, "how often to scan the lease table (one Scan) and take free, released or expired leases, up to a fair share, parents before children (at most --shard-sync-interval)")
 	durationFlag(fs, &idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
 	durationFlag(fs, &stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
 	fs.IntVar(&maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
@@ -114,7 +116,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: handler,
 		Region: clients.Config.Region, StreamName: c.stream, LeaseTable: c.leaseTable,
 		LedgerTable: c.ledgerTable, DeadLetterTable: c.deadLetterTable, WorkerID: workerID,
-		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, IdleBetweenReads: idle,
+		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, LeasePassInterval: leasePass, IdleBetweenReads: idle,
 		MaxRecords: maxRecords, StopTimeout: stopTimeout,
 		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
 		InputBuckets: allow, HandlerTimeout: handlerTO, MaxTimeouts: maxTimeouts,

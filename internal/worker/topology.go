@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -15,38 +16,93 @@ import (
 )
 
 // topology implements processor.Topology from ListShards (parents) and the lease table
-// (SHARD_END checkpoints).
+// (SHARD_END checkpoints), and checkpoint.Topology (the shard list for planned lease taking).
+// It keeps the last ListShards answer: its own, or the KCL's (see cachedShardList).
 type topology struct {
 	kc     *kinesis.Client
 	stream string
 	leases *checkpoint.Checkpointer
+	// maxAge is how old a listing Shards may answer from; zero: any.
+	maxAge time.Duration
 
 	mu     sync.Mutex
 	shards map[string]kintypes.Shard // last ListShards answer
+	at     time.Time                 // when it was received
 }
 
-var _ processor.Topology = (*topology)(nil)
+var (
+	_ processor.Topology  = (*topology)(nil)
+	_ checkpoint.Topology = (*topology)(nil)
+)
+
+// store keeps a complete listing of the stream's shards.
+func (t *topology) store(list []kintypes.Shard) {
+	shards := make(map[string]kintypes.Shard, len(list))
+	for _, s := range list {
+		shards[aws.ToString(s.ShardId)] = s
+	}
+	t.mu.Lock()
+	t.shards, t.at = shards, time.Now()
+	t.mu.Unlock()
+}
+
+// fresh returns the last listing if it is younger than maxAge.
+func (t *topology) fresh() ([]kintypes.Shard, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.shards == nil || (t.maxAge > 0 && time.Since(t.at) >= t.maxAge) {
+		return nil, false
+	}
+	list := make([]kintypes.Shard, 0, len(t.shards))
+	for _, s := range t.shards {
+		list = append(list, s)
+	}
+	return list, true
+}
+
+// Shards implements checkpoint.Topology from a listing younger than maxAge (listing again if
+// there is none).
+func (t *topology) Shards(ctx context.Context) ([]checkpoint.Shard, error) {
+	list, ok := t.fresh()
+	if !ok {
+		if err := t.refresh(ctx); err != nil {
+			return nil, err
+		}
+		list, _ = t.fresh()
+	}
+	shards := make([]checkpoint.Shard, 0, len(list))
+	for _, s := range list {
+		shards = append(shards, checkpoint.Shard{ID: aws.ToString(s.ShardId), Parents: parentsOf(s)})
+	}
+	return shards, nil
+}
+
+func parentsOf(s kintypes.Shard) []string {
+	var parents []string
+	for _, p := range []*string{s.ParentShardId, s.AdjacentParentShardId} {
+		if aws.ToString(p) != "" {
+			parents = append(parents, aws.ToString(p))
+		}
+	}
+	return parents
+}
 
 // refresh reloads the shard list.
 func (t *topology) refresh(ctx context.Context) error {
-	shards := map[string]kintypes.Shard{}
+	var shards []kintypes.Shard
 	in := &kinesis.ListShardsInput{StreamName: aws.String(t.stream)}
 	for {
 		out, err := t.kc.ListShards(ctx, in)
 		if err != nil {
 			return fmt.Errorf("list shards of %s: %w", t.stream, err)
 		}
-		for _, s := range out.Shards {
-			shards[aws.ToString(s.ShardId)] = s
-		}
+		shards = append(shards, out.Shards...)
 		if out.NextToken == nil {
 			break
 		}
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
-	t.mu.Lock()
-	t.shards = shards
-	t.mu.Unlock()
+	t.store(shards)
 	return nil
 }
 
@@ -73,13 +129,7 @@ func (t *topology) Parents(ctx context.Context, shardID string) ([]string, error
 	if err != nil || !ok {
 		return nil, err
 	}
-	var parents []string
-	for _, p := range []*string{s.ParentShardId, s.AdjacentParentShardId} {
-		if aws.ToString(p) != "" {
-			parents = append(parents, aws.ToString(p))
-		}
-	}
-	return parents, nil
+	return parentsOf(s), nil
 }
 
 // Finished implements processor.Topology: the shard's checkpoint is SHARD_END, or the shard has

@@ -38,9 +38,13 @@ type Config struct {
 	// LeaseDuration is the KCL failover time: a lease not renewed for this long may be taken
 	// by another worker. Default 10s.
 	LeaseDuration time.Duration
-	// ShardSyncInterval is how often the worker lists shards and tries to take leases (it takes
-	// at most one new lease per interval). Default 5s.
+	// ShardSyncInterval is how often the worker lists the stream's shards. Default 5s.
 	ShardSyncInterval time.Duration
+	// LeasePassInterval is how often the worker scans the lease table (one consistent Scan) and
+	// takes free, released or expired leases: every one it may hold (up to its fair share,
+	// parents before children), at most one per pass as the KCL's event loop starts one shard
+	// consumer a pass. Default 250ms, at most ShardSyncInterval.
+	LeasePassInterval time.Duration
 	// IdleBetweenReads is the pause after an empty GetRecords. Default 500ms.
 	IdleBetweenReads time.Duration
 	// MaxRecords per GetRecords call. Default 1000.
@@ -100,7 +104,7 @@ func (c Config) Validate() error {
 	if c.Kinesis == nil || c.DynamoDB == nil || c.Handler == nil {
 		return errors.New("worker: Kinesis, DynamoDB and Handler are required")
 	}
-	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 ||
+	if c.LeaseDuration < 0 || c.ShardSyncInterval < 0 || c.LeasePassInterval < 0 || c.IdleBetweenReads < 0 || c.StopTimeout < 0 || c.MaxRecords < 0 || c.KeyConcurrency < 0 ||
 		c.HandlerTimeout < 0 || c.MaxTimeouts < 0 || c.NotReadyAfter < 0 || c.NotLiveAfter < 0 {
 		return errors.New("worker: durations, MaxRecords, KeyConcurrency and MaxTimeouts must not be negative")
 	}
@@ -123,6 +127,10 @@ func (c Config) withDefaults() Config {
 	if c.ShardSyncInterval == 0 {
 		c.ShardSyncInterval = 5 * time.Second
 	}
+	if c.LeasePassInterval == 0 {
+		c.LeasePassInterval = 250 * time.Millisecond
+	}
+	c.LeasePassInterval = min(c.LeasePassInterval, c.ShardSyncInterval)
 	if c.IdleBetweenReads == 0 {
 		c.IdleBetweenReads = 500 * time.Millisecond
 	}
@@ -161,13 +169,20 @@ func Run(ctx context.Context, cfg Config) error {
 	// The KCL's shard consumer also logs through logrus' global logger; keep it quiet.
 	logrus.SetOutput(io.Discard)
 
+	// The shard list: the KCL's own listings (see cachedShardList), for planned lease taking
+	// and the processor's parent checks.
+	topo := &topology{kc: cfg.Kinesis, stream: cfg.StreamName, maxAge: cfg.ShardSyncInterval}
 	cp, err := checkpoint.New(checkpoint.Config{
 		Client: cfg.DynamoDB, TableName: cfg.LeaseTable, WorkerID: cfg.WorkerID,
 		LeaseDuration: cfg.LeaseDuration, Logger: log,
+		// The event loop's passes share one Scan (its rebalance's, or the first FetchCheckpoint's
+		// of the pass); a pass starts up to 1.5 intervals after the last one ended.
+		Topology: topo, ViewMaxAge: 2 * cfg.LeasePassInterval,
 	})
 	if err != nil {
 		return err
 	}
+	topo.leases = cp
 	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shardline_worker_leases_held",
 		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
@@ -185,7 +200,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancelProc()
 	factory, err := processor.NewFactory(procCtx, processor.Config{
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
-		Topology:   &topology{kc: cfg.Kinesis, stream: cfg.StreamName, leases: cp},
+		Topology:   topo,
 		ParentPoll: cfg.ShardSyncInterval / 2, KeyConcurrency: cfg.KeyConcurrency,
 		InputBuckets: cfg.InputBuckets, HandlerTimeout: cfg.HandlerTimeout, MaxTimeouts: cfg.MaxTimeouts,
 		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
@@ -211,7 +226,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// the KCL achieves is recorded for Health (see progress.go).
 	prog := newProgress(cfg.WorkerID, cp, time.Now)
 	w := kclworker.NewWorker(rawRecordsFactory{factory}, kc).
-		WithKinesis(observedKinesis(rawRecordsClient(cfg.Kinesis), prog)).
+		WithKinesis(cachedShardList(observedKinesis(rawRecordsClient(cfg.Kinesis), prog), topo)).
 		WithCheckpointer(observedCheckpointer{Checkpointer: cp, p: prog})
 	if err := w.Start(); err != nil {
 		err = fmt.Errorf("start KCL worker: %w", err)
@@ -271,7 +286,9 @@ func kclConfig(cfg Config, log *slog.Logger) *kclcfg.KinesisClientLibConfigurati
 		WithInitialPositionInStream(pos).
 		WithFailoverTimeMillis(ms(cfg.LeaseDuration)).
 		WithLeaseRefreshWaitTime(ms(cfg.LeaseDuration / 4)).
-		WithShardSyncIntervalMillis(ms(cfg.ShardSyncInterval)).
+		// One event-loop pass (list shards, take at most one lease, rebalance) every
+		// LeasePassInterval; the shard list itself is refreshed every ShardSyncInterval.
+		WithShardSyncIntervalMillis(ms(cfg.LeasePassInterval)).
 		WithIdleTimeBetweenReadsInMillis(ms(cfg.IdleBetweenReads)).
 		WithMaxRecords(cfg.MaxRecords).
 		WithLeaseStealing(!cfg.DisableLeaseStealing).
