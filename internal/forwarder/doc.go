@@ -5,6 +5,9 @@
 // server error) with jittered exponential backoff until every record is in or a deadline passes,
 // and otherwise returns a *NotForwardedError that says how many records did not get in. It never
 // drops an event silently.
+// Concurrent Writes share PutRecords calls: while a call is in flight the next attempts wait and
+// then go together in one call (no timer: a lone Write is sent at once), each Write answered as
+// soon as its own records are in.
 //
 // A Forwarder bundles a Writer with a notification parser and serves two front ends: a webhook
 // (Handler, for MinIO and other S3-compatible servers, or SNS) and a Lambda entry point
@@ -22,6 +25,7 @@
 //	shardline_forwarder_put_records_retries_total        records re-sent after a failed attempt
 //	shardline_forwarder_put_records_failed_total         records given up on (not in the stream)
 //	shardline_forwarder_put_records_requests_total{result}  PutRecords calls: ok, partial, error
+//	shardline_forwarder_put_records_call_records         histogram of records per PutRecords call
 //	shardline_forwarder_events_skipped_total{reason}     events not forwarded as work, by reason
 //	shardline_forwarder_events_refused_total{reason}     events refused: foreign_bucket, invalid_bucket
 //	shardline_forwarder_sns_rejected_total{reason}       SNS messages that failed verification

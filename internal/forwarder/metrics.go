@@ -14,6 +14,9 @@ type writerMetrics struct {
 	retries   prometheus.Counter
 	failed    prometheus.Counter
 	calls     *prometheus.CounterVec
+	// callRecords is how many records each PutRecords call carried (first attempts and retries
+	// of concurrent Writes together).
+	callRecords prometheus.Histogram
 }
 
 // PutRecords call results, the values of the result label of put_records_requests_total.
@@ -41,6 +44,11 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 			Namespace: namespace, Name: "put_records_requests_total",
 			Help: "PutRecords calls by result (ok, partial, error).",
 		}, []string{"result"}),
+		callRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "put_records_call_records",
+			Help:    "Records carried by each PutRecords call, concurrent webhook requests' records together.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 500},
+		}),
 	}
 	var err error
 	if m.forwarded, err = register(reg, m.forwarded); err != nil {
@@ -53,6 +61,9 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 		return nil, err
 	}
 	if m.calls, err = register(reg, m.calls); err != nil {
+		return nil, err
+	}
+	if m.callRecords, err = register(reg, m.callRecords); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -56,6 +56,21 @@ shardline_forwarder_events_skipped_total{reason="test_event"} 1
 # HELP shardline_forwarder_malformed_total Payloads that were not a notification and were acknowledged without forwarding.
 # TYPE shardline_forwarder_malformed_total counter
 shardline_forwarder_malformed_total 1
+# HELP shardline_forwarder_put_records_call_records Records carried by each PutRecords call, concurrent webhook requests' records together.
+# TYPE shardline_forwarder_put_records_call_records histogram
+shardline_forwarder_put_records_call_records_bucket{le="1"} 1
+shardline_forwarder_put_records_call_records_bucket{le="2"} 1
+shardline_forwarder_put_records_call_records_bucket{le="4"} 1
+shardline_forwarder_put_records_call_records_bucket{le="8"} 1
+shardline_forwarder_put_records_call_records_bucket{le="16"} 1
+shardline_forwarder_put_records_call_records_bucket{le="32"} 1
+shardline_forwarder_put_records_call_records_bucket{le="64"} 1
+shardline_forwarder_put_records_call_records_bucket{le="128"} 1
+shardline_forwarder_put_records_call_records_bucket{le="256"} 1
+shardline_forwarder_put_records_call_records_bucket{le="500"} 1
+shardline_forwarder_put_records_call_records_bucket{le="+Inf"} 1
+shardline_forwarder_put_records_call_records_sum 1
+shardline_forwarder_put_records_call_records_count 1
 # HELP shardline_forwarder_put_records_failed_total Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error.
 # TYPE shardline_forwarder_put_records_failed_total counter
 shardline_forwarder_put_records_failed_total 0
@@ -76,7 +91,7 @@ shardline_forwarder_requests_total{result="malformed"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 8 {
-		t.Errorf("GatherAndCount = %d, %v; want 8 series", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 9 {
+		t.Errorf("GatherAndCount = %d, %v; want 9 series", n, err)
 	}
 }

@@ -2,6 +2,7 @@ package forwarder
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -10,8 +11,11 @@ import (
 
 // retryable reports whether a failed PutRecords call is worth repeating (see awsretry.Retryable:
 // throttling, a server fault or a transport error are; ResourceNotFound, AccessDenied, validation
-// and an ended context are not).
-func retryable(err error) bool { return awsretry.Retryable(err) }
+// and an ended context are not). A full backlog is not either: the Write fails at once, so the
+// sender retries later instead of a waiting request holding its records.
+func retryable(err error) bool {
+	return !errors.Is(err, ErrBacklogFull) && awsretry.Retryable(err)
+}
 
 // backoff returns the wait before retry number n (1 for the first retry): a uniformly random
 // duration in [0, min(max, base·2^(n-1))] ("full jitter"), so that concurrent forwarders that

@@ -52,6 +52,19 @@ type WriterConfig struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 
+	// MaxCallsInFlight bounds the PutRecords calls the Writer makes at once, for all concurrent
+	// Writes together. A Write whose attempt finds a free slot makes the call at once; otherwise
+	// it waits, and the next call that starts carries every waiting attempt that fits one call
+	// (500 records, 5 MiB), so concurrent one-event Writes share calls instead of queueing one
+	// call each. Zero means DefaultMaxCallsInFlight (2).
+	MaxCallsInFlight int
+	// MaxPendingRecords bounds the records waiting for a call (not counting those in calls in
+	// flight). A Write whose attempt would go over it fails at once with an error wrapping
+	// ErrBacklogFull (the webhook answers 503), so a burst costs bounded memory and latency.
+	// An attempt is always accepted when nothing waits. Zero means DefaultMaxPendingRecords
+	// (5,000).
+	MaxPendingRecords int
+
 	// Registerer receives the Writer's metrics. Nil means a private registry (metrics are kept
 	// but not exposed).
 	Registerer prometheus.Registerer
@@ -81,6 +94,12 @@ func (c WriterConfig) Validate() error {
 	if c.Deadline < 0 {
 		errs = append(errs, fmt.Errorf("Deadline %s is negative", c.Deadline))
 	}
+	if c.MaxCallsInFlight < 0 {
+		errs = append(errs, fmt.Errorf("MaxCallsInFlight %d is negative", c.MaxCallsInFlight))
+	}
+	if c.MaxPendingRecords < 0 {
+		errs = append(errs, fmt.Errorf("MaxPendingRecords %d is negative", c.MaxPendingRecords))
+	}
 	if c.BackoffBase < 0 || c.BackoffMax < 0 {
 		errs = append(errs, fmt.Errorf("backoff %s..%s is negative", c.BackoffBase, c.BackoffMax))
 	}
@@ -99,6 +118,12 @@ func (c WriterConfig) withDefaults() WriterConfig {
 	}
 	if c.Deadline == 0 {
 		c.Deadline = DefaultDeadline
+	}
+	if c.MaxCallsInFlight == 0 {
+		c.MaxCallsInFlight = DefaultMaxCallsInFlight
+	}
+	if c.MaxPendingRecords == 0 {
+		c.MaxPendingRecords = DefaultMaxPendingRecords
 	}
 	if c.BackoffBase == 0 {
 		c.BackoffBase = DefaultBackoffBase
@@ -125,11 +150,13 @@ func (c WriterConfig) withDefaults() WriterConfig {
 }
 
 // Writer puts events on a Kinesis stream, one record each, and returns only when all of them are
-// in or it has given up. It is safe for concurrent use.
+// in or it has given up. It is safe for concurrent use, and concurrent Writes share PutRecords
+// calls (see MaxCallsInFlight); it has no goroutine of its own and needs no Close.
 type Writer struct {
 	cfg     WriterConfig
 	metrics *writerMetrics
 	reach   reach // PutRecords outcomes, for Health
+	calls   *combiner
 }
 
 // NewWriter validates cfg and registers the Writer's metrics.
@@ -142,7 +169,14 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forwarder writer metrics: %w", err)
 	}
-	return &Writer{cfg: cfg, metrics: m}, nil
+	w := &Writer{cfg: cfg, metrics: m}
+	w.calls = &combiner{
+		send:        w.put,
+		maxInFlight: cfg.MaxCallsInFlight,
+		maxPending:  cfg.MaxPendingRecords,
+		observe:     func(n int) { m.callRecords.Observe(float64(n)) },
+	}
+	return w, nil
 }
 
 // Write stamps ForwardedAt on (copies of) events, encodes them and puts them on the stream with
@@ -153,7 +187,12 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 // are in, MaxAttempts calls were made for a batch, the Deadline passed or ctx ended; then Write
 // returns a *NotForwardedError with the number of records that did not get in. An event that is
 // invalid (errors.Is(err, envelope.ErrInvalid)) or too large (*OversizeError) fails the whole
-// call before anything is sent.
+// call before anything is sent. When the Writer's backlog is full (MaxPendingRecords), Write
+// returns at once a *NotForwardedError wrapping ErrBacklogFull.
+//
+// The records of concurrent Writes travel in shared PutRecords calls; each Write still returns
+// as soon as its own records are in (or it gave up on them), retries only its own refused
+// records and keeps its own Deadline, so one Write's failure does not fail another.
 //
 // Re-sent records keep their relative order, but PutRecords itself does not keep order across a
 // partial failure; the worker orders the events of a key by sequencer, so stream order is not
@@ -205,7 +244,7 @@ func (w *Writer) Write(ctx context.Context, events []envelope.Event) error {
 // not in together with the reason when it gives up.
 func (w *Writer) putBatch(ctx context.Context, deadline time.Time, pending []record) ([]record, error) {
 	for attempt := 1; ; attempt++ {
-		failed, err := w.put(ctx, pending)
+		failed, err := w.calls.put(ctx, pending)
 		if err != nil && !retryable(err) {
 			return pending, err
 		}
@@ -233,10 +272,11 @@ func (w *Writer) putBatch(ctx context.Context, deadline time.Time, pending []rec
 	}
 }
 
-// failure is a record Kinesis refused, with its reason.
+// failure is a record Kinesis refused, with its reason and its index in the call.
 type failure struct {
 	record
-	err error
+	index int
+	err   error
 }
 
 func recordsOf(fs []failure) []record {
@@ -263,7 +303,7 @@ func (w *Writer) put(ctx context.Context, records []record) ([]failure, error) {
 	out, err := w.cfg.Client.PutRecords(ctx, in)
 	if err != nil {
 		w.metrics.calls.WithLabelValues(callError).Inc()
-		if !errors.Is(ctx.Err(), context.Canceled) { // not the caller going away: Kinesis failed or did not answer in time
+		if !errors.Is(context.Cause(ctx), context.Canceled) { // not every caller going away: Kinesis failed or did not answer in time
 			w.reach.failed(w.cfg.Now(), fmt.Errorf("PutRecords: %w", err))
 		}
 		return nil, fmt.Errorf("PutRecords: %w", err)
@@ -278,7 +318,7 @@ func (w *Writer) put(ctx context.Context, records []record) ([]failure, error) {
 	var failed []failure
 	for i, res := range out.Records {
 		if code := aws.ToString(res.ErrorCode); code != "" {
-			failed = append(failed, failure{record: records[i], err: &RecordError{Code: code, Message: aws.ToString(res.ErrorMessage)}})
+			failed = append(failed, failure{record: records[i], index: i, err: &RecordError{Code: code, Message: aws.ToString(res.ErrorMessage)}})
 		}
 	}
 	if len(failed) == 0 && aws.ToInt32(out.FailedRecordCount) > 0 {
