@@ -13,7 +13,9 @@
 #   7. plan variants (on-demand stream, CPU scaling, customer KMS key, existing input bucket,
 #      explicit subnets): policycheck on each
 #   8. a second plan must change nothing but moto's known gaps (test/moto/converged.py)
-#   9. destroy; deploytest checks that everything is gone; stop moto_server
+#   9. teardown from a fresh shell (no image_tag): the pre-destroy apply with the deployed image
+#      from `terraform output`, then destroy; deploytest checks that everything is gone; stop
+#      moto_server
 #
 # Environment: SHARDLINE_TF_PLUGIN_MIRROR (default /opt/tf-plugins), SHARDLINE_LAMBDA_ZIP (default
 # dist/forwarder-lambda.zip, built with `make lambda-zip` when missing), SHARDLINE_INFRA_KEEP=1 keeps
@@ -280,7 +282,38 @@ converged() {
 step second-plan-converged converged
 sed 's/^/   /' "$work/logs/second-plan-converged.log"
 
-step destroy tf -chdir="$stack" destroy -input=false -auto-approve "${vars[@]}"
+# Teardown from a fresh shell (docs/deploy.md, "Tear down"): no image_tag anywhere. A plan without
+# an image must stop at the precondition and say how to keep the deployed image; with
+# TF_VAR_worker_image from `terraform output` the pre-destroy apply changes no task definition;
+# destroy needs no image at all.
+grep -v '^image_tag' "$here/moto/test.tfvars" >"$work/fresh-shell.tfvars"
+fresh=(-var-file="$work/fresh-shell.tfvars" -var "moto_endpoint=$endpoint" -var "lambda_zip_path=$zip")
+fresh_shell_teardown() {
+	local out deployed
+	if out=$(tf -chdir="$stack" plan -input=false "${fresh[@]}" 2>&1); then
+		echo "a plan without any image succeeded; want the image precondition to stop it"
+		return 1
+	fi
+	# (Terraform wraps the message in a box of "│ " lines: unwrap it before matching.)
+	if ! sed 's/^│ *//' <<<"$out" | tr '\n' ' ' | tr -s ' ' | grep -qF 'TF_VAR_worker_image=$(terraform output -raw worker_image)'; then
+		echo "$out" | tail -n 20
+		echo "the precondition does not say how to keep the deployed image"
+		return 1
+	fi
+	echo "without an image: stopped by the precondition, which names TF_VAR_worker_image"
+	deployed=$("$TF" -chdir="$stack" output -raw task_definition_arn)
+	TF_VAR_worker_image=$("$TF" -chdir="$stack" output -raw worker_image) \
+		tf -chdir="$stack" apply -input=false -auto-approve "${fresh[@]}" \
+		-var table_deletion_protection=false -var force_destroy_buckets=true || return 1
+	if [ "$("$TF" -chdir="$stack" output -raw task_definition_arn)" != "$deployed" ]; then
+		echo "the teardown apply registered a new task definition"
+		return 1
+	fi
+	echo "with TF_VAR_worker_image from terraform output: applied, task definition unchanged"
+}
+step teardown-fresh-shell fresh_shell_teardown
+sed 's/^/   /' "$work/logs/teardown-fresh-shell.log" | grep -E '^   (without|with) '
+step destroy tf -chdir="$stack" destroy -input=false -auto-approve "${fresh[@]}"
 state_empty() {
 	local n
 	n=$("$TF" -chdir="$stack" state list | wc -l)

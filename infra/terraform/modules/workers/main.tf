@@ -138,7 +138,7 @@ resource "aws_ecs_task_definition" "this" {
   lifecycle {
     precondition {
       condition     = var.image != null
-      error_message = "No worker image: set image_tag (the tag pushed to the ECR repository) or worker_image."
+      error_message = "No worker image: set image_tag (the tag pushed to the ECR repository) or worker_image. To keep the image that is deployed (e.g. before a teardown, from a fresh shell): export TF_VAR_worker_image=$(terraform output -raw worker_image)."
     }
   }
 }
