@@ -1,0 +1,89 @@
+package checkpoint_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
+
+	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/localstack"
+)
+
+type fixedTopology []checkpoint.Shard
+
+func (f fixedTopology) Shards(context.Context) ([]checkpoint.Shard, error) { return f, nil }
+
+// TestPlannedTakes_OnePassTakesThePlan: one pass of GetLease over every shard (what the KCL's
+// event loop does, but without stopping at the first success) takes exactly the free leases
+// the plan allows: up to the fair share, parents before children, nothing held by a live
+// worker; and a second worker's pass then takes the rest of its share.
+func TestPlannedTakes_OnePassTakesThePlan(t *testing.T) {
+	table, clk, mk := newTable(t)
+	other := mk("other")
+	// other holds p0 (a parent whose children c0, c1 must wait) and s0.
+	for _, id := range []string{"p0", "s0"} {
+		if err := other.GetLease(shard(id), "other"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topo := fixedTopology{
+		{ID: "p0"}, {ID: "s0"}, {ID: "s1"}, {ID: "s2"}, {ID: "s3"}, {ID: "s4"}, {ID: "s5"},
+		{ID: "c0", Parents: []string{"p0"}}, {ID: "c1", Parents: []string{"p0"}},
+	}
+	newPlanned := func(worker string) *checkpoint.Checkpointer {
+		cp, err := checkpoint.New(checkpoint.Config{
+			Client: localstack.Require(t).DynamoDB, TableName: table, WorkerID: worker,
+			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), Topology: topo,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	pass := func(cp *checkpoint.Checkpointer, worker string) []string {
+		t.Helper()
+		var took []string
+		for _, s := range topo {
+			status := shard(s.ID)
+			if len(s.Parents) > 0 {
+				status.ParentShardId = s.Parents[0]
+			}
+			if err := cp.FetchCheckpoint(status); err != nil && !errors.Is(err, chk.ErrSequenceIDNotFound) {
+				t.Fatal(err)
+			}
+			err := cp.GetLease(status, worker)
+			switch {
+			case err == nil:
+				took = append(took, s.ID)
+			case !errors.As(err, &chk.ErrLeaseNotAcquired{}):
+				t.Fatalf("GetLease %s: %v", s.ID, err)
+			}
+		}
+		sort.Strings(took)
+		return took
+	}
+
+	// me: 7 active shards (p0, s0–s5) over 2 live workers → fair share 4; c0, c1 wait for p0.
+	me := newPlanned("me")
+	if got, want := pass(me, "me"), []string{"s1", "s2", "s3", "s4"}; !slices.Equal(got, want) {
+		t.Fatalf("first pass took %v, want %v", got, want)
+	}
+	// A third worker: 3 live → fair share 3; only s5 is left.
+	third := newPlanned("third")
+	if got, want := pass(third, "third"), []string{"s5"}; !slices.Equal(got, want) {
+		t.Fatalf("third worker took %v, want %v", got, want)
+	}
+	// p0 finishes: its children become active (8 active over 3 live workers → fair share 3),
+	// and the third worker takes both in its next pass.
+	if err := checkpointAt(t, other, shard("p0"), chk.ShardEnd); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pass(third, "third"), []string{"c0", "c1"}; !slices.Equal(got, want) {
+		t.Fatalf("after p0's SHARD_END the third worker took %v, want %v", got, want)
+	}
+}
