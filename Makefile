@@ -53,9 +53,11 @@ photos: ## install Debian's mate-backgrounds photos (demo and benchmarks)
 	@test -d $(PHOTOS) || { echo "need $(PHOTOS): apt-get install mate-backgrounds"; exit 1; }
 
 .PHONY: demo
+# Recipes that stop the stack collect the run's status with `|| rc=$$?`, not `; rc=$$?`: under
+# .SHELLFLAGS' -e a failing run would end the recipe before the stack is stopped.
 demo: build photos ## run the end-to-end demo on the local stack (starts and stops it)
 	$(STACK) up
-	$(WITH_STACK) bin/shardline demo; rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) bin/shardline demo || rc=$$?; $(STACK) down; exit $$rc
 
 SEED     ?= 1
 DURATION ?= 10m
@@ -63,7 +65,7 @@ DURATION ?= 10m
 chaos: build ## prove the guarantee under faults: make chaos SEED=1 DURATION=10m (starts and stops the local stack)
 	$(STACK) up
 	mkdir -p .local/log
-	$(WITH_STACK) bin/shardline chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log; rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) bin/shardline chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log || rc=$$?; $(STACK) down; exit $$rc
 
 .PHONY: lint
 lint: ## gofmt and go vet

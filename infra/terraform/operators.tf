@@ -2,7 +2,8 @@
 # deployment: `status` (leases, checkpoints, lag), `reshard` (split, merge, UpdateShardCount),
 # `reprocess` (reset checkpoints, bump the epoch) and `redrive` (dead letters back into the
 # stream), `reconcile` (compare the buckets; --fix puts repair events on the stream), `ledger reset`
-# (a conditional DeleteItem on one ledger entry, then one event on the stream). Attach it to
+# (a conditional DeleteItem on one ledger entry, then one event on the stream), `replay-failures`
+# (the forwarder's failure queue back into the stream). Attach it to
 # their role; it grants nothing outside this deployment's stream and tables (and read access to
 # its buckets).
 
@@ -36,6 +37,19 @@ data "aws_iam_policy_document" "operator" {
       "dynamodb:UpdateItem",
     ]
     resources = values(local.table_arns)
+  }
+
+  # `replay-failures`: receive the forwarder's failed invocations, put them back into the stream
+  # (PutRecords above), delete each message only after that.
+  statement {
+    sid = "FailureQueue"
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ReceiveMessage",
+    ]
+    resources = [module.forwarder.failure_queue_arn]
   }
 
   statement {

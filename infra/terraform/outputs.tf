@@ -166,7 +166,7 @@ output "stop_timeout_seconds" {
 }
 
 output "operator_policy_arn" {
-  description = "Managed policy for operators (status, reshard, reprocess, redrive, reconcile, ledger reset); null unless create_operator_policy."
+  description = "Managed policy for operators (status, reshard, reprocess, redrive, reconcile, ledger reset, replay-failures); null unless create_operator_policy."
   value       = var.create_operator_policy ? aws_iam_policy.operator[0].arn : null
 }
 

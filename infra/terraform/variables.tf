@@ -415,7 +415,7 @@ variable "create_dashboard" {
 # ---------------------------------------------------------------------------------------------
 
 variable "create_operator_policy" {
-  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive|reconcile|ledger reset` (attach it to their role)."
+  description = "Create a managed policy for operators running `shardline status|reshard|reprocess|redrive|reconcile|ledger reset|replay-failures` (attach it to their role)."
   type        = bool
   default     = true
 }
