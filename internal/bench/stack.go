@@ -162,7 +162,8 @@ type benchWorker struct {
 
 // workerOptions are the knobs a section sets; zero values are the worker's defaults.
 type workerOptions struct {
-	keyConcurrency int
+	keyConcurrency   int
+	idleBetweenReads time.Duration
 }
 
 // startWorker runs a worker on res with handler until stop is called. It uses the production
@@ -177,8 +178,8 @@ func (r *runner) startWorker(ctx context.Context, res resources, h processor.Han
 		Region: c.Config.Region, StreamName: res.stream, LeaseTable: res.leases, LedgerTable: res.ledger,
 		DeadLetterTable: res.deadLetters, WorkerID: uniqueName("worker"),
 		ShardSyncInterval: time.Second, StopTimeout: 15 * time.Second,
-		KeyConcurrency: o.keyConcurrency,
-		Registerer:     reg, Logger: r.cfg.Logs.With(slog.String("stream", res.stream)),
+		KeyConcurrency: o.keyConcurrency, IdleBetweenReads: o.idleBetweenReads,
+		Registerer: reg, Logger: r.cfg.Logs.With(slog.String("stream", res.stream)),
 	}
 	go func() { w.done <- worker.Run(wctx, cfg) }()
 	return w
