@@ -113,7 +113,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	done
 
 .PHONY: bench
-bench: photos ## performance table (image path, pipeline vs raw ceiling, key concurrency, hot key, latency) and Go micro-benchmarks (-benchmem)
+bench: photos ## performance table (image path, a shard at its write limit under AWS latency with worker CPU per event, pipeline vs raw ceiling, key concurrency, hot key, latency) and Go micro-benchmarks (-benchmem, incl. the per-record path)
 	@command -v djpeg >/dev/null && command -v cjpeg >/dev/null && command -v jpegtran >/dev/null || { command -v apt-get >/dev/null && \
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null || \
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null)); }

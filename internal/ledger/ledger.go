@@ -233,23 +233,24 @@ func (l *Ledger) BumpEpoch(ctx context.Context) (int64, error) {
 }
 
 func itemOf(e Entry) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		AttrObject:    s(e.Object),
-		AttrSequencer: s(e.Sequencer),
-		AttrEpoch:     n(e.Epoch),
-		AttrOp:        s(e.Op),
-		AttrOutcome:   s(e.Outcome),
-		AttrUpdatedAt: s(e.UpdatedAt.UTC().Format(time.RFC3339Nano)),
-	}
+	item := make(map[string]types.AttributeValue, 12) // every attribute: no growth
+	item[AttrObject] = s(e.Object)
+	item[AttrSequencer] = s(e.Sequencer)
+	item[AttrEpoch] = n(e.Epoch)
+	item[AttrOp] = s(e.Op)
+	item[AttrOutcome] = s(e.Outcome)
+	item[AttrUpdatedAt] = s(e.UpdatedAt.UTC().Format(time.RFC3339Nano))
 	if !e.ExpiresAt.IsZero() {
 		item[AttrExpiresAt] = n(e.ExpiresAt.Unix())
 	}
-	for name, v := range map[string]string{
-		AttrEventID: e.EventID, AttrSourceETag: e.SourceETag, AttrOutputETag: e.OutputETag,
-		AttrWorker: e.Worker, AttrShard: e.Shard,
+	// An array, not a map literal: this runs once per commit, and ranging over a map literal
+	// builds the map first.
+	for _, a := range [...]struct{ name, v string }{
+		{AttrEventID, e.EventID}, {AttrSourceETag, e.SourceETag}, {AttrOutputETag, e.OutputETag},
+		{AttrWorker, e.Worker}, {AttrShard, e.Shard},
 	} {
-		if v != "" {
-			item[name] = s(v)
+		if a.v != "" {
+			item[a.name] = s(a.v)
 		}
 	}
 	return item
