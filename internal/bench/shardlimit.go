@@ -505,8 +505,12 @@ func (p *consumerProc) cpu() (cpuTime, error) {
 	if err != nil {
 		return cpuTime{}, err
 	}
+	return parseProcStat(string(b))
+}
+
+// parseProcStat reads utime and stime from a /proc/<pid>/stat line.
+func parseProcStat(s string) (cpuTime, error) {
 	// The command name (field 2) is in parentheses and may hold spaces: count from after it.
-	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
 		return cpuTime{}, errors.New("unexpected /proc/pid/stat")
