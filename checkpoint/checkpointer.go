@@ -453,6 +453,35 @@ func (c *Checkpointer) planRefusal(shardID string) string {
 	}
 }
 
+// claimWithheld returns why claimer should place no claim now, or "" if it may (or the lease
+// table cannot be read: the claim's own condition still decides).
+func (c *Checkpointer) claimWithheld(claimer string) string {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	leases, err := c.recentLeases(ctx)
+	if err != nil {
+		return ""
+	}
+	now := c.cfg.Now()
+	for _, l := range leases {
+		if l.ClaimRequest == claimer && l.Owner != claimer && now.Before(l.ClaimTime.Add(c.cfg.ClaimTimeout)) {
+			return "claim on " + l.ShardID + " still pending"
+		}
+	}
+	if c.cfg.Topology == nil {
+		return ""
+	}
+	shards, err := c.cfg.Topology.Shards(ctx)
+	if err != nil {
+		return ""
+	}
+	p := PlanTakes(PlanInput{Worker: claimer, Now: now, ClaimTimeout: c.cfg.ClaimTimeout, Shards: shards, Leases: leases, Held: c.heldIDs()})
+	if held := len(c.heldIDs()); held >= p.FairShare {
+		return fmt.Sprintf("holds %d, its fair share", held)
+	}
+	return ""
+}
+
 // remember keeps leases (a whole Scan) as the view.
 func (c *Checkpointer) remember(leases []Lease) {
 	view := make(map[string]Lease, len(leases))
@@ -694,10 +723,21 @@ func (c *Checkpointer) ListActiveWorkers(shards map[string]*par.ShardStatus) (ma
 
 // ClaimShard asks the current owner of a shard to hand it to claimer: the owner's next renewal
 // fails, it releases the lease, and only the claimer may take it until the claim times out.
+//
+// A worker has at most one claim pending at a time, and claims nothing once it holds its fair
+// share (see PlanTakes; with Config.Topology set): while that is so, ClaimShard places no claim
+// and returns nil, so that the library's rebalance waits. The library means to steal one shard
+// at a time, but its guard is reset whenever its map iteration meets a shard without our claim
+// before the one with it; with a pass every few hundred milliseconds it would claim every shard
+// of the other worker before the first is released, and the two would trade shards back.
 func (c *Checkpointer) ClaimShard(shard *par.ShardStatus, claimer string) error {
 	owner := shard.GetLeaseOwner()
 	if owner == "" {
 		return &LeaseError{Shard: shard.ID, Reason: "no owner to claim from"}
+	}
+	if reason := c.claimWithheld(claimer); reason != "" {
+		c.cfg.Logger.Debug("lease claim withheld", slog.String("shard", shard.ID), slog.String("reason", reason))
+		return nil
 	}
 	now := c.cfg.Now().UTC()
 	ctx, cancel := c.ctx()
