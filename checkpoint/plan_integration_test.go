@@ -9,6 +9,7 @@ import (
 	"time"
 
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
+	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/localstack"
@@ -85,5 +86,41 @@ func TestPlannedTakes_OnePassTakesThePlan(t *testing.T) {
 	}
 	if got, want := pass(third, "third"), []string{"c0", "c1"}; !slices.Equal(got, want) {
 		t.Fatalf("after p0's SHARD_END the third worker took %v, want %v", got, want)
+	}
+}
+
+// TestClaimShard_OnePendingClaim: a worker places one claim at a time. While its claim on one
+// shard is pending (the owner has not released it), asking to claim another places nothing.
+func TestClaimShard_OnePendingClaim(t *testing.T) {
+	_, _, mk := newTable(t)
+	owner, me := mk("owner"), mk("me")
+	statuses := map[string]*par.ShardStatus{}
+	for _, id := range []string{"s0", "s1", "s2"} {
+		statuses[id] = shard(id)
+		if err := owner.GetLease(statuses[id], "owner"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := me.ClaimShard(statuses["s0"], "me"); err != nil {
+		t.Fatal(err)
+	}
+	if err := me.ClaimShard(statuses["s1"], "me"); err != nil {
+		t.Fatalf("a withheld claim must not be an error (the library logs it as a failed rebalance): %v", err)
+	}
+	if got := stored(t, me, "s1").ClaimRequest; got != "" {
+		t.Fatalf("s1 claimed by %q while the claim on s0 is pending", got)
+	}
+	// The owner releases s0 and me takes it: the claim is fulfilled, the next may be placed.
+	if err := owner.RemoveLeaseOwner("s0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := me.GetLease(shard("s0"), "me"); err != nil {
+		t.Fatal(err)
+	}
+	if err := me.ClaimShard(statuses["s1"], "me"); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, me, "s1").ClaimRequest; got != "me" {
+		t.Fatalf("s1 claim = %q after the first claim was fulfilled, want me", got)
 	}
 }
