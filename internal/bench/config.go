@@ -22,10 +22,11 @@ const (
 	SectionConcurrency = "concurrency"
 	SectionHotKey      = "hotkey"
 	SectionLatency     = "latency"
+	SectionForwarder   = "forwarder"
 )
 
 // Sections lists every section name.
-var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency}
+var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency, SectionForwarder}
 
 // Defaults of Config's optional fields.
 const (
