@@ -75,13 +75,16 @@ func TestProgressFree(t *testing.T) {
 		"mine":             {owner: "me", until: now.Add(time.Second)},
 		"finished":         {finished: true},
 		"finished-expired": {owner: "other", until: now.Add(-time.Hour), finished: true},
+		"child-of-held":    {parent: "held-by-other"},   // waits for its parent: not free yet
+		"child-of-done":    {parent: "finished"},        // free
+		"child-of-unknown": {parent: "left-the-stream"}, // free
 	}}
 	s := Signals{Now: now}
 	p.mu.Lock()
 	p.countFree(&s)
 	p.mu.Unlock()
-	if s.Free != 2 {
-		t.Fatalf("free %d, want 2 (no-owner, expired)", s.Free)
+	if s.Free != 4 {
+		t.Fatalf("free %d, want 4 (no-owner, expired, child-of-done, child-of-unknown)", s.Free)
 	}
 }
 

@@ -35,6 +35,7 @@ type shardView struct {
 	owner    string
 	until    time.Time
 	finished bool
+	parent   string // ParentShardId, if any
 }
 
 func newProgress(worker string, leases *checkpoint.Checkpointer, now func() time.Time) *progress {
@@ -50,10 +51,15 @@ func (p *progress) fill(s *Signals) {
 	p.countFree(s)
 }
 
-// countFree sets s.Free: the unfinished shards that no live worker holds at s.Now. p.mu is held.
+// countFree sets s.Free: the unfinished shards that no live worker holds at s.Now, but for
+// children whose parent is known and has not finished (no worker takes those yet, see
+// checkpoint.PlanTakes). p.mu is held.
 func (p *progress) countFree(s *Signals) {
 	s.Free = 0
 	for _, v := range p.shards {
+		if parent, known := p.shards[v.parent]; v.parent != "" && known && !parent.finished {
+			continue
+		}
 		if !v.finished && v.owner != p.worker && (v.owner == "" || !s.Now.Before(v.until)) {
 			s.Free++
 		}
@@ -79,7 +85,7 @@ func (p *progress) tableCall(err error) bool {
 }
 
 func (p *progress) see(shard *par.ShardStatus) {
-	v := shardView{owner: shard.GetLeaseOwner(), until: shard.GetLeaseTimeout(), finished: shard.GetCheckpoint() == chk.ShardEnd}
+	v := shardView{owner: shard.GetLeaseOwner(), until: shard.GetLeaseTimeout(), finished: shard.GetCheckpoint() == chk.ShardEnd, parent: shard.ParentShardId}
 	p.mu.Lock()
 	p.shards[shard.ID] = v
 	p.mu.Unlock()
