@@ -23,10 +23,11 @@ const (
 	SectionHotKey      = "hotkey"
 	SectionLatency     = "latency"
 	SectionForwarder   = "forwarder"
+	SectionHandoff     = "handoff"
 )
 
 // Sections lists every section name.
-var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency, SectionForwarder}
+var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, SectionConcurrency, SectionHotKey, SectionLatency, SectionForwarder, SectionHandoff}
 
 // Defaults of Config's optional fields.
 const (

@@ -42,6 +42,7 @@ func Run(ctx context.Context, cfg Config) error {
 		{SectionConcurrency, r.concurrencySection},
 		{SectionHotKey, r.hotKeySection},
 		{SectionLatency, r.latencySection},
+		{SectionHandoff, r.handoffSection},
 		{SectionForwarder, r.forwarderSection},
 	}
 	for _, s := range steps {
