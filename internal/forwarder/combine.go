@@ -62,8 +62,11 @@ type outcome struct {
 
 // put sends records (at most one call's worth) in a call it makes or shares, and returns the
 // records Kinesis refused, in order, or the error of the call as a whole; as Writer.put does.
-// When ctx ends before the call that carries them returns, put returns ctx's error at once (the
-// records may still get in; the call goes on for the attempts that still wait).
+// When ctx ends while the records wait, or ride in a call another caller makes, put returns
+// ctx's error at once (the records may still get in; the call goes on for the attempts that still
+// wait). A caller that makes a call returns when the call does: its context ends at the latest
+// deadline of the attempts it carries and when none of them waits any more, so a leader
+// answers at most that much later than its own deadline.
 func (c *combiner) put(ctx context.Context, records []record) ([]failure, error) {
 	a := &attempt{ctx: ctx, records: records, result: make(chan outcome, 1), lead: make(chan struct{}, 1)}
 	for _, r := range records {
@@ -105,8 +108,9 @@ func (c *combiner) put(ctx context.Context, records []record) ([]failure, error)
 	}
 }
 
-// call takes the waiting attempts that fit one PutRecords call, oldest first, makes the call and
-// answers them, then gives its slot to the oldest attempt still waiting. The caller holds a slot.
+// call takes the waiting attempts that fit one PutRecords call, oldest first, makes the call,
+// gives its slot to the oldest attempt still waiting and answers the attempts it carried. The
+// caller holds a slot.
 func (c *combiner) call() {
 	c.mu.Lock()
 	n, records, bytes := 0, 0, 0
@@ -120,8 +124,8 @@ func (c *combiner) call() {
 	c.queue = slices.Delete(c.queue, 0, n)
 	c.pending -= records
 	c.mu.Unlock()
-	defer c.release()
 	if n == 0 { // others took every attempt while this one waited for its slot
+		c.release()
 		return
 	}
 
@@ -133,6 +137,7 @@ func (c *combiner) call() {
 	defer cancel()
 	c.observe(len(all))
 	failed, err := c.send(ctx, all)
+	c.release() // the next call can start while this one's attempts are answered
 	// failed is in request order: hand each attempt the failures within its own span.
 	start := 0
 	for _, a := range carried {
