@@ -67,8 +67,10 @@ type Config struct {
 	// free lease is taken, as the library does.
 	Topology Topology
 	// ViewMaxAge, if positive, lets FetchCheckpoint answer for a shard this worker does not
-	// hold, and planned taking decide, from the last lease-table Scan while it is younger than
-	// this: one Scan per event-loop pass instead of two reads per shard. Zero: read every time.
+	// hold, ListActiveWorkers answer, and planned taking decide, from the last lease-table Scan
+	// while it is younger than this: one Scan per event-loop pass instead of two reads per
+	// shard. Set it below the pause between passes, so that each pass reads the table afresh.
+	// Zero: read every time.
 	ViewMaxAge time.Duration
 
 	Logger *slog.Logger // default slog.Default()
@@ -681,8 +683,12 @@ func (c *Checkpointer) GetLeaseOwner(shardID string) (string, error) {
 // the KCL's lease balancing, and brings every listed shard's status up to date with its row (see
 // ownerForKCL for the owner). Like the library it returns chk.ErrShardNotAssigned while any
 // unfinished shard has no live owner, so that free shards are taken before any is stolen.
+//
+// With ViewMaxAge set it answers from the last Scan while that is younger than ViewMaxAge (the
+// pass's own, made by its first FetchCheckpoint): its claims are conditional writes, and the
+// statuses of shards this worker holds are not taken from the rows.
 func (c *Checkpointer) ListActiveWorkers(shards map[string]*par.ShardStatus) (map[string][]*par.ShardStatus, error) {
-	leases, err := c.Scan(context.Background())
+	leases, err := c.recentLeases(context.Background())
 	if err != nil {
 		return nil, err
 	}

@@ -175,9 +175,9 @@ func Run(ctx context.Context, cfg Config) error {
 	cp, err := checkpoint.New(checkpoint.Config{
 		Client: cfg.DynamoDB, TableName: cfg.LeaseTable, WorkerID: cfg.WorkerID,
 		LeaseDuration: cfg.LeaseDuration, Logger: log,
-		// The event loop's passes share one Scan (its rebalance's, or the first FetchCheckpoint's
-		// of the pass); a pass starts up to 1.5 intervals after the last one ended.
-		Topology: topo, ViewMaxAge: 2 * cfg.LeasePassInterval,
+		// One Scan per event-loop pass, made by its first lease-table call and shared by the
+		// rest of the pass: passes are at least half an interval apart (the KCL's jitter).
+		Topology: topo, ViewMaxAge: cfg.LeasePassInterval / 2,
 	})
 	if err != nil {
 		return err
