@@ -74,8 +74,32 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 
 	ahead := p.readAhead(items)
 	defer ahead.stop()
+	// A fixed set of goroutines takes the records in batch order, rather than a goroutine per
+	// record: a record's ledger commit runs deep in the AWS SDK's middleware, and each new
+	// goroutine grew (copied) its stack to that depth again, a tenth of the worker's CPU per
+	// record. sem still bounds the records in flight and is taken before a record is handed
+	// over, so ownership is checked when a slot is free, as before.
+	todo := 0
+	for i := range items {
+		if !items[i].done {
+			todo++
+		}
+	}
 	sem := make(chan struct{}, p.cfg.KeyConcurrency)
+	work := make(chan *batchItem, p.cfg.KeyConcurrency)
 	var wg sync.WaitGroup
+	for range min(p.cfg.KeyConcurrency, todo) {
+		wg.Go(func() {
+			for it := range work {
+				if it.decErr != nil {
+					it.done = p.decodeFailure(it.rec, it.decErr)
+				} else {
+					it.done = p.processEvent(it.rec, it.ev, ahead.entry(it.obj))
+				}
+				<-sem
+			}
+		})
+	}
 	for i := range items {
 		it := &items[i]
 		if it.done {
@@ -86,19 +110,9 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 			<-sem
 			break // lost the shard: start nothing more; the rest stays unfinished
 		}
-		wg.Add(1)
-		go func() {
-			defer func() {
-				<-sem
-				wg.Done()
-			}()
-			if it.decErr != nil {
-				it.done = p.decodeFailure(it.rec, it.decErr)
-				return
-			}
-			it.done = p.processEvent(it.rec, it.ev, ahead.entry(it.obj))
-		}()
+		work <- it
 	}
+	close(work)
 	wg.Wait()
 	return finished(items)
 }
