@@ -49,7 +49,8 @@ data "aws_iam_policy_document" "operator" {
       "sqs:GetQueueAttributes",
       "sqs:ReceiveMessage",
     ]
-    resources = [module.forwarder.failure_queue_arn]
+    # built from the name (as the module names the queue), so the policy is known at plan time
+    resources = ["${local.arn_prefix}:sqs:${local.region}:${local.account}:${local.forwarder_name}-failures"]
   }
 
   statement {
