@@ -702,20 +702,22 @@ func (c *Checkpointer) ListActiveWorkers(shards map[string]*par.ShardStatus) (ma
 		}
 		_, held := c.local(l.ShardID)
 		shard.Mux.Lock()
-		owner := c.ownerForKCL(l.ShardID, l.Owner, shard.AssignedTo)
-		shard.AssignedTo = owner
-		shard.LeaseTimeout = l.LeaseTimeout
-		shard.ClaimRequest = l.ClaimRequest
 		if !held {
-			// A consumer's status is its own: the library sets the checkpoint there and then
-			// writes it from there, so overwriting it now could make it write another value.
+			shard.AssignedTo = c.ownerForKCL(l.ShardID, l.Owner, shard.AssignedTo)
+			shard.LeaseTimeout = l.LeaseTimeout
+			shard.ClaimRequest = l.ClaimRequest
 			shard.Checkpoint = l.Checkpoint
 		}
+		// A consumer's status is its own: the library sets the checkpoint there and then writes
+		// it from there, and its renewal reads the row itself (a takeover is found there). The
+		// row may also predate this worker's take in the same pass (a shared Scan): naming the
+		// previous owner in the status would make the next renewal give the shard up.
+		owner, timeout := shard.AssignedTo, shard.LeaseTimeout
 		shard.Mux.Unlock()
 		if l.Checkpoint == chk.ShardEnd {
 			continue
 		}
-		if owner == "" || !now.Before(l.LeaseTimeout) {
+		if owner == "" || !now.Before(timeout) {
 			unassigned = true
 			continue
 		}

@@ -124,3 +124,41 @@ func TestClaimShard_OnePendingClaim(t *testing.T) {
 		t.Fatalf("s1 claim = %q after the first claim was fulfilled, want me", got)
 	}
 }
+
+// TestListActiveWorkers_StaleViewKeepsHeldStatus: a pass's shared Scan may predate this
+// worker's take in the same pass; ListActiveWorkers must not put the row's old owner into the
+// status of a shard this worker holds, or the next renewal gives the shard up.
+func TestListActiveWorkers_StaleViewKeepsHeldStatus(t *testing.T) {
+	table, clk, mk := newTable(t)
+	prev := mk("prev")
+	if err := prev.GetLease(shard("s0"), "prev"); err != nil {
+		t.Fatal(err)
+	}
+	me, err := checkpoint.New(checkpoint.Config{
+		Client: localstack.Require(t).DynamoDB, TableName: table, WorkerID: "me",
+		LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), ViewMaxAge: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(11 * time.Second)                            // prev's lease expires
+	if _, err := me.Scan(context.Background()); err != nil { // the pass's view: s0 named prev
+		t.Fatal(err)
+	}
+	s0 := shard("s0")
+	if err := me.GetLease(s0, "me"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := me.ListActiveWorkers(map[string]*par.ShardStatus{"s0": s0}); err != nil && !errors.Is(err, chk.ErrShardNotAssigned) {
+		t.Fatal(err)
+	}
+	if got := s0.GetLeaseOwner(); got != "me" {
+		t.Fatalf("status owner %q after ListActiveWorkers from a view older than the take, want me", got)
+	}
+	if err := me.GetLease(s0, "me"); err != nil {
+		t.Fatalf("renewal after ListActiveWorkers: %v", err)
+	}
+	if !me.Owns("s0") {
+		t.Fatal("Owns(s0) = false after a successful renewal")
+	}
+}
