@@ -105,10 +105,11 @@ func (in *injector) aimedPause(ctx context.Context, rng *rand.Rand, atCommit boo
 	}
 	in.mu.Unlock()
 	in.log.Info("chaos: paused worker "+what, slog.String("worker", m.id), slog.Duration("for", hold))
+	resume := hold // hold itself is read by the armed fn, which may still be holding the commit
 	if atCommit {
-		hold += 300 * time.Millisecond // resume once the held commit is on its way
+		resume += 300 * time.Millisecond // resume once the held commit is on its way
 	}
-	sleepCtx(ctx, hold)
+	sleepCtx(ctx, resume)
 	in.pauseEnd(m)
 }
 
