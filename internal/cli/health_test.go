@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/shardline/shardline/internal/lab/switchproxy"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,8 +94,8 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 	if err := kinesis.NewStreamExistsWaiter(c.Kinesis).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	proxy := newSwitchProxy(t, endpoint.Host)
-	proxy.setDown(true)
+	proxy := switchproxy.New(t, endpoint.Host)
+	proxy.SetDown(true)
 	t.Setenv("AWS_ENDPOINT_URL_KINESIS", proxy.URL())
 
 	addr := freeAddr(t)
@@ -131,13 +131,13 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 	localstack.Eventually(t, 10*time.Second, 20*time.Millisecond, readyz(503), "readyz not 503 with Kinesis unreachable: %+v", &last)
 	t.Logf("Kinesis unreachable at start: %s", last.Reason)
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	localstack.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers: %+v", &last)
 	if code := postEvent(t, addr); code != http.StatusOK {
 		t.Fatalf("webhook with Kinesis up: %d", code)
 	}
 
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	if code := postEvent(t, addr); code != http.StatusServiceUnavailable {
 		t.Fatalf("webhook with Kinesis down: %d, want 503", code)
 	}
@@ -149,7 +149,7 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 		t.Errorf("healthz %d while Kinesis is down: a forwarder stays live while it serves", code)
 	}
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	localstack.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers again: %+v", &last)
 }
 
@@ -171,102 +171,4 @@ func postEvent(t *testing.T, addr string) int {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
-}
-
-// switchProxy forwards TCP connections from its own address to target while up; while down it
-// closes every connection at once, so that clients see the service as unreachable on the same
-// address. It stops when the test ends. (internal/worker's tests have the same helper.)
-type switchProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &switchProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	p.wg.Add(1)
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.setDown(true)
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *switchProxy) URL() string { return "http://" + p.ln.Addr().String() }
-
-func (p *switchProxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-	}
-}
-
-func (p *switchProxy) track(cs ...net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return false
-	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
-	return true
-}
-
-func (p *switchProxy) untrack(cs ...net.Conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range cs {
-		delete(p.conns, c)
-		c.Close()
-	}
-}
-
-func (p *switchProxy) accept() {
-	defer p.wg.Done()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.serve(c)
-		}()
-	}
-}
-
-func (p *switchProxy) serve(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(c, up) {
-		c.Close()
-		up.Close()
-		return
-	}
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	p.untrack(c, up)
-	<-done
 }

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"github.com/shardline/shardline/internal/lab/switchproxy"
 	"net/url"
 	"os"
 	"strings"
@@ -89,7 +90,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 	if err != nil || endpoint.Host == "" {
 		t.Skipf("AWS_ENDPOINT_URL_KINESIS %q: the test needs the local stack's Kinesis address", os.Getenv("AWS_ENDPOINT_URL_KINESIS"))
 	}
-	proxy := newSwitchProxy(t, endpoint.Host)
+	proxy := switchproxy.New(t, endpoint.Host)
 	kin := kinesis.NewFromConfig(c.Config, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(proxy.URL()) })
 
 	h, err := grayscale.New(grayscale.Config{Store: c.S3, OutputBucket: out})
@@ -139,7 +140,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 		t.Fatalf("ready holding %v leases, want the stream's one: %+v", held, last)
 	}
 
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	down := time.Now()
 	localstack.Eventually(t, notReady+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Ready }),
 		"still ready with Kinesis unreachable: %+v", &last)
@@ -154,7 +155,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 		t.Errorf("reason does not name the shard sync: %q", last.Reason)
 	}
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	up := time.Now()
 	// The SDK may be sleeping in a retry backoff of the call that failed: allow for it.
 	localstack.Eventually(t, 60*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),

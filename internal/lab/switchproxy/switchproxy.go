@@ -1,4 +1,7 @@
-package worker_test
+// Package switchproxy is a test helper: a TCP proxy that can be switched down (every connection
+// closed at once, new ones refused) and up again, so that a client sees a service go away and
+// come back on the same address.
+package switchproxy
 
 import (
 	"io"
@@ -7,10 +10,10 @@ import (
 	"testing"
 )
 
-// switchProxy forwards TCP connections from its own address to target while up; while down it
+// Proxy forwards TCP connections from its own address to target while up; while down it
 // closes every connection at once, so that clients see the service as unreachable on the same
 // address. It stops when the test ends.
-type switchProxy struct {
+type Proxy struct {
 	ln     net.Listener
 	target string
 
@@ -20,29 +23,30 @@ type switchProxy struct {
 	wg    sync.WaitGroup
 }
 
-func newSwitchProxy(t *testing.T, target string) *switchProxy {
+// New starts a proxy to target (host:port), up; it stops when the test ends.
+func New(t testing.TB, target string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &switchProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(func() {
 		ln.Close()
-		p.setDown(true)
+		p.SetDown(true)
 		p.wg.Wait()
 	})
 	return p
 }
 
 // URL is the proxy's address as an endpoint URL.
-func (p *switchProxy) URL() string { return "http://" + p.ln.Addr().String() }
+func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
 
-// setDown makes the proxy refuse (down) or forward (up) connections; going down closes the open
+// SetDown makes the proxy refuse (down) or forward (up) connections; going down closes the open
 // ones.
-func (p *switchProxy) setDown(down bool) {
+func (p *Proxy) SetDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = down
@@ -54,7 +58,7 @@ func (p *switchProxy) setDown(down bool) {
 }
 
 // track registers c unless the proxy is down; it reports whether it did.
-func (p *switchProxy) track(cs ...net.Conn) bool {
+func (p *Proxy) track(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.down {
@@ -66,7 +70,7 @@ func (p *switchProxy) track(cs ...net.Conn) bool {
 	return true
 }
 
-func (p *switchProxy) untrack(cs ...net.Conn) {
+func (p *Proxy) untrack(cs ...net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range cs {
@@ -75,7 +79,7 @@ func (p *switchProxy) untrack(cs ...net.Conn) {
 	}
 }
 
-func (p *switchProxy) accept() {
+func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
 		c, err := p.ln.Accept()
@@ -90,7 +94,7 @@ func (p *switchProxy) accept() {
 	}
 }
 
-func (p *switchProxy) serve(c net.Conn) {
+func (p *Proxy) serve(c net.Conn) {
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
