@@ -12,7 +12,7 @@ import (
 	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -30,12 +30,12 @@ func newTable(t *testing.T) (string, *clock, func(worker string) *checkpoint.Che
 // newTableVia is newTable with the checkpointers' DynamoDB calls passed through wrap (nil: none).
 func newTableVia(t *testing.T, wrap func(checkpoint.DynamoDB) checkpoint.DynamoDB) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
 	t.Helper()
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	var client checkpoint.DynamoDB = clients.DynamoDB
 	if wrap != nil {
 		client = wrap(client)
 	}
-	table := localstack.Name(t, "leases")
+	table := emulators.Name(t, "leases")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LeaseTable: table}, discard()); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	kclworker "github.com/vmware/vmware-go-kcl-v2/clientlibrary/worker"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // Issue 11, scenarios 6 and 7: what the KCL does with the checkpointer's answers when a lease or
@@ -312,7 +312,7 @@ func TestLeaseRowsOfThePreviousFormatStayReadable(t *testing.T) {
 	old := func(t time.Time) types.AttributeValue {
 		return &types.AttributeValueMemberS{Value: t.UTC().Format(time.RFC3339Nano)}
 	}
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	_, err := clients.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{
 		TableName: aws.String(table),
 		Item: map[string]types.AttributeValue{

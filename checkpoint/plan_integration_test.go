@@ -12,7 +12,7 @@ import (
 	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 type fixedTopology []checkpoint.Shard
@@ -38,7 +38,7 @@ func TestPlannedTakes_OnePassTakesThePlan(t *testing.T) {
 	}
 	newPlanned := func(worker string) *checkpoint.Checkpointer {
 		cp, err := checkpoint.New(checkpoint.Config{
-			Client: localstack.Require(t).DynamoDB, TableName: table, WorkerID: worker,
+			Client: emulators.Require(t).DynamoDB, TableName: table, WorkerID: worker,
 			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), Topology: topo,
 		})
 		if err != nil {
@@ -135,7 +135,7 @@ func TestListActiveWorkers_StaleViewKeepsHeldStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	me, err := checkpoint.New(checkpoint.Config{
-		Client: localstack.Require(t).DynamoDB, TableName: table, WorkerID: "me",
+		Client: emulators.Require(t).DynamoDB, TableName: table, WorkerID: "me",
 		LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), ViewMaxAge: time.Hour,
 	})
 	if err != nil {

@@ -19,8 +19,8 @@ import (
 	"syscall"
 
 	"github.com/shardline/shardline/internal/awsclients"
-	"github.com/shardline/shardline/internal/bench"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/bench"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string) int {
 	)
 	fs.StringVar(&only, "only", "", "comma-separated sections to run ("+strings.Join(bench.Sections, ",")+"); empty: all")
 	fs.StringVar(&cfg.PhotosDir, "photos", bench.DefaultPhotosDir, "directory of JPEG and PNG photos (Debian's mate-backgrounds)")
-	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", localstack.DefaultWebhookAddr, "address MinIO's webhook target posts to")
+	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", emulators.DefaultWebhookAddr, "address MinIO's webhook target posts to")
 	fs.StringVar(&cfg.NotifyARN, "notify-arn", bench.DefaultNotifyARN, "MinIO queue ARN of the webhook target")
 	fs.DurationVar(&cfg.ShardLimitDuration, "shard-limit-duration", bench.DefaultShardLimitDuration, "how long each shard-limit run offers its load (shorter for smoke runs)")
 	fs.IntVar(&cfg.JPEGQuality, "jpeg-quality", bench.DefaultJPEGQuality, "JPEG quality of every encoder compared (1-100)")

@@ -422,7 +422,7 @@ cmd_env() {
 	'') ;;
 	moto)
 		# moto_server serves every service on one port; SHARDLINE_STACK=moto tells the integration
-		# tests (internal/localstack) to skip what moto cannot do.
+		# tests (internal/lab/emulators) to skip what moto cannot do.
 		cat <<EOF
 export AWS_REGION=$REGION
 export AWS_DEFAULT_REGION=$REGION

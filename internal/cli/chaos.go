@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/shardline/shardline/internal/chaos"
+	"github.com/shardline/shardline/internal/lab/chaos"
 )
 
 func runChaos(ctx context.Context, env *Env, args []string) error {

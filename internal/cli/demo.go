@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/shardline/shardline/internal/demo"
+	"github.com/shardline/shardline/internal/lab/demo"
 )
 
 func runDemo(ctx context.Context, env *Env, args []string) error {

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/telemetry"
 )
 
@@ -78,12 +78,12 @@ func TestForwardLogsItsStop(t *testing.T) {
 // proxy that can make it unreachable: /readyz answers 503 (with the reason) while Kinesis is
 // unreachable and 200 when it answers, /healthz 200 throughout.
 func TestForwardReadyFollowsKinesis(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	endpoint, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL_KINESIS"))
 	if err != nil || endpoint.Host == "" {
 		t.Skipf("AWS_ENDPOINT_URL_KINESIS %q: the test needs the local stack's Kinesis address", os.Getenv("AWS_ENDPOINT_URL_KINESIS"))
 	}
-	stream := localstack.Name(t, "events")
+	stream := emulators.Name(t, "events")
 	ctx := context.Background()
 	if _, err := c.Kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
@@ -128,11 +128,11 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 			return resp.StatusCode == want
 		}
 	}
-	localstack.Eventually(t, 10*time.Second, 20*time.Millisecond, readyz(503), "readyz not 503 with Kinesis unreachable: %+v", &last)
+	emulators.Eventually(t, 10*time.Second, 20*time.Millisecond, readyz(503), "readyz not 503 with Kinesis unreachable: %+v", &last)
 	t.Logf("Kinesis unreachable at start: %s", last.Reason)
 
 	proxy.SetDown(false)
-	localstack.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers: %+v", &last)
+	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers: %+v", &last)
 	if code := postEvent(t, addr); code != http.StatusOK {
 		t.Fatalf("webhook with Kinesis up: %d", code)
 	}
@@ -150,7 +150,7 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 	}
 
 	proxy.SetDown(false)
-	localstack.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers again: %+v", &last)
+	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers again: %+v", &last)
 }
 
 func postEvent(t *testing.T, addr string) int {

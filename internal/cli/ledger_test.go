@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/ledgerreset"
-	"github.com/shardline/shardline/internal/pipelinetest"
 	"github.com/shardline/shardline/internal/sequencer"
 )
 

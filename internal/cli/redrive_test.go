@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/redrive"
 )
 

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/replaytest"
 	"github.com/shardline/shardline/internal/replay"
-	"github.com/shardline/shardline/internal/replay/replaytest"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -101,12 +101,12 @@ func TestReplayUsage(t *testing.T) {
 // received again after its visibility timeout; a refused bucket exits 3 and leaves it; a replay
 // to the stream exits 0, deletes it, and the event is in the stream.
 func TestReplayFailuresCommand(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	q, endpoint := replaytest.SQS(t, c)
 	t.Setenv("AWS_ENDPOINT_URL_SQS", endpoint)
 	ctx := context.Background()
 	url := replaytest.Queue(t, q, time.Second)
-	stream := localstack.Name(t, "replay")
+	stream := emulators.Name(t, "replay")
 	const input = "shardline-replay-input"
 	id := replaytest.Send(t, q, url, replaytest.InvocationRecord(replaytest.S3Notification(input, "a b.jpg", "0055AED6DCD90281E5")))
 	vars := map[string]string{
@@ -115,7 +115,7 @@ func TestReplayFailuresCommand(t *testing.T) {
 	}
 	receivedAgain := func(why string) {
 		t.Helper()
-		localstack.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+		emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 			return replaytest.Received(t, q, url, id, 0)
 		}, "the message was not received again after %s", why)
 	}

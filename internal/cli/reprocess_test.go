@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/reprocess"
 )
 
@@ -46,7 +46,7 @@ func TestReprocessCommand(t *testing.T) {
 	p.Send(p.Event("a.jpg", "delete", pipelinetest.Seq(1), ""))
 	w := p.StartWorker(pipelinetest.WorkerOptions{ID: "busy-worker"})
 	w.WaitFinished(1)
-	localstack.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		rows := p.LeaseRows()
 		return len(rows) == 1 && rows[0].Checkpoint != ""
 	}, "no checkpoint")

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/reshard"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/shardmap"
@@ -42,10 +42,10 @@ func TestReshardUsage(t *testing.T) {
 // TestReshardCommands splits, merges and scales a stream on the local stack (kinesalite has no
 // UpdateShardCount, so scale composes splits and merges).
 func TestReshardCommands(t *testing.T) {
-	localstack.SkipOnMoto(t, "after SplitShard moto keeps writing into the closed parent shard and never ends its iterator (docs/local-stack.md)")
-	c := localstack.Require(t)
+	emulators.SkipOnMoto(t, "after SplitShard moto keeps writing into the closed parent shard and never ends its iterator (docs/local-stack.md)")
+	c := emulators.Require(t)
 	ctx := context.Background()
-	stream := localstack.Name(t, "reshard")
+	stream := emulators.Name(t, "reshard")
 	if err := setup.Run(ctx, setup.Clients{Kinesis: c.Kinesis}, setup.Config{StreamName: stream, Shards: 2}, pipelinetest.Quiet()); err != nil {
 		t.Fatal(err)
 	}

@@ -41,8 +41,8 @@ func TestStackEnvNamesAreFlags(t *testing.T) {
 	if len(exported) == 0 {
 		t.Fatal("stack.sh exports no SHARDLINE_* variable: has its env command moved?")
 	}
-	// Read by the integration tests' harness, not by a command: internal/localstack must read it.
-	notFlags := map[string]string{"SHARDLINE_STACK": "../localstack/localstack.go"}
+	// Read by the integration tests' harness, not by a command: internal/lab/emulators must read it.
+	notFlags := map[string]string{"SHARDLINE_STACK": "../lab/emulators/emulators.go"}
 	read := flagEnvNames(t)
 	for name := range exported {
 		if file, ok := notFlags[name]; ok {

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/status"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
 )
 
 // TestWorkExpiryFlags: `work --ledger-tombstone-ttl --dead-letter-ttl` reach the stores: the
@@ -61,7 +61,7 @@ func TestWorkExpiryFlags(t *testing.T) {
 		tomb   ledger.Entry
 		letter deadletter.Letter
 	)
-	localstack.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		e, found, err := led.Get(ctx, deleted.ObjectID())
 		if err != nil || !found {
 			return false

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -25,8 +25,8 @@ import (
 // booleans), a record put twice is one letter, a list spans several scan pages (DynamoDB pages a
 // scan at 1 MB), and a deleted letter is gone.
 func TestStoreRoundTrip(t *testing.T) {
-	clients := localstack.Require(t)
-	table := localstack.Name(t, "dead")
+	clients := emulators.Require(t)
+	table := emulators.Name(t, "dead")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)

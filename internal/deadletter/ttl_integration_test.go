@@ -13,15 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestLetterExpiry: over the wire, a letter put by a Store with a TTL carries expires_at ≈ now +
 // TTL (a Number of epoch seconds); without a TTL it carries none.
 func TestLetterExpiry(t *testing.T) {
-	clients := localstack.Require(t)
-	table := localstack.Name(t, "dead")
+	clients := emulators.Require(t)
+	table := emulators.Name(t, "dead")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)

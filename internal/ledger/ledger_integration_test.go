@@ -7,15 +7,15 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/sequencer"
 	"github.com/shardline/shardline/internal/setup"
 )
 
 func TestCommitIsConditional(t *testing.T) {
-	clients := localstack.Require(t)
-	table := localstack.Name(t, "ledger")
+	clients := emulators.Require(t)
+	table := emulators.Name(t, "ledger")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)

@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/setup"
 )
 
 func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
-	clients := localstack.Require(t)
-	table := localstack.Name(t, "ledger")
+	clients := emulators.Require(t)
+	table := emulators.Name(t, "ledger")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)

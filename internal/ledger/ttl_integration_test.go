@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/sequencer"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -21,8 +21,8 @@ import (
 // TestTombstoneExpiry: over the wire, a committed tombstone carries expires_at ≈ now + TTL; a
 // live commit after it replaces the item without the attribute; a tombstone again sets it again.
 func TestTombstoneExpiry(t *testing.T) {
-	clients := localstack.Require(t)
-	table := localstack.Name(t, "ledger")
+	clients := emulators.Require(t)
+	table := emulators.Name(t, "ledger")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)

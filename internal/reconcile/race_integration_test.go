@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
 	"github.com/shardline/shardline/internal/reconcile"
 )
 
@@ -59,7 +59,7 @@ func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
 		t.Fatalf("problems = %+v, want late.jpg orphaned with a delete repair (the listing race)", res.Problems)
 	}
 	w.WaitFinished(2)
-	localstack.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+	emulators.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
 		out := p.OutputOf("late.jpg")
 		return out.Exists && out.SourceETag == etag
 	}, "the repair delete removed the output of a live input: %+v", p.OutputOf("late.jpg"))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/redrive"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -22,9 +22,9 @@ import (
 // answer of PutRecords until its deadline. It must fail at once and leave the ledger and the
 // letters as they were.
 func TestRedriveFailsFastOnMissingStream(t *testing.T) {
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	ctx := context.Background()
-	ledgerT, deadT := localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	ledgerT, deadT := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: ledgerT, DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestRedriveFailsFastOnMissingStream(t *testing.T) {
 
 	start := time.Now()
 	res, err := redrive.Run(ctx, redrive.Config{Kinesis: clients.Kinesis, Letters: store, Ledger: led,
-		Stream: localstack.Name(t, "missing"), Deadline: 30 * time.Second})
+		Stream: emulators.Name(t, "missing"), Deadline: 30 * time.Second})
 	took := time.Since(start)
 	var notFound *types.ResourceNotFoundException
 	if !errors.As(err, &notFound) {
@@ -86,13 +86,13 @@ func TestRedriveFailsFastOnMissingStream(t *testing.T) {
 // TestRedriveFailsFastOnMissingLedgerTable: a missing ledger table stops redrive at its first
 // read, before anything is put on the stream or any letter removed.
 func TestRedriveFailsFastOnMissingLedgerTable(t *testing.T) {
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	ctx := context.Background()
-	deadT := localstack.Name(t, "dead")
+	deadT := emulators.Name(t, "dead")
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.New(clients.DynamoDB, localstack.Name(t, "noledger"))
+	led, err := ledger.New(clients.DynamoDB, emulators.Name(t, "noledger"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
 	"github.com/shardline/shardline/internal/redrive"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -45,9 +45,9 @@ func (k *acceptingKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsI
 // record back and delete the letter; the worker's commit then made the redriven copy a duplicate
 // of the dead-lettered event: no letter left, the record never applied. Now the letter waits.
 func TestRedriveDuringDeadLetteringKeepsTheRecord(t *testing.T) {
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	ctx := context.Background()
-	ledgerT, deadT := localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	ledgerT, deadT := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: ledgerT, DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
 	"github.com/shardline/shardline/internal/redrive"
 	"github.com/shardline/shardline/processor"
 )
@@ -88,7 +88,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("redrive by key: %+v (progress %+v)", res, last)
 	}
 	w.WaitFinished(3)
-	localstack.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		return p.OutputOf("a.jpg").SourceETag == etagA
 	}, "the redriven record was not applied")
 	if got := w.Outcome(processor.OutcomeApplied); got != 2 {
@@ -102,7 +102,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("redrive of the bad envelope: %+v, %v", res, err)
 	}
 	w.WaitFinished(4)
-	localstack.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		all, err := store.List(ctx)
 		if err != nil {
 			t.Fatal(err)

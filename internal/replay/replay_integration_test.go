@@ -11,10 +11,10 @@ import (
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/replaytest"
 	"github.com/shardline/shardline/internal/replay"
-	"github.com/shardline/shardline/internal/replay/replaytest"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -36,14 +36,14 @@ func newForwarder(t *testing.T, c awsclients.Clients, stream, allow string) *for
 // that fails leaves the message in the queue, where it is received again after its visibility
 // timeout; a replay that succeeds puts the event in the stream and deletes the message.
 func TestReplayOverTheWire(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	q, _ := replaytest.SQS(t, c)
 	ctx := context.Background()
 	const visibility = time.Second
 	url := replaytest.Queue(t, q, visibility)
-	stream := localstack.Name(t, "replay")
+	stream := emulators.Name(t, "replay")
 	const input = "shardline-replay-input"
-	key := "photos/" + localstack.Name(t, "k") + " red.jpg"
+	key := "photos/" + emulators.Name(t, "k") + " red.jpg"
 	body := replaytest.InvocationRecord(replaytest.S3Notification(input, key, "0055AED6DCD90281E5"))
 	id := replaytest.Send(t, q, url, body)
 	cfg := replay.Config{Queue: q, QueueURL: url, WaitTime: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
@@ -57,7 +57,7 @@ func TestReplayOverTheWire(t *testing.T) {
 	if res.Received != 1 || res.Deleted != 0 || res.Kept != 1 || res.Messages[0].Condition != "RetriesExhausted" {
 		t.Fatalf("replay to a missing stream: %+v", res)
 	}
-	localstack.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+	emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 		return replaytest.Received(t, q, url, id, 0)
 	}, "the message whose replay failed was not received again after its visibility timeout (%s)", visibility)
 
@@ -66,7 +66,7 @@ func TestReplayOverTheWire(t *testing.T) {
 	if res, err = replay.Run(ctx, cfg); err != nil || res.Received != 1 || res.Kept != 1 || res.Messages[0].Refused != 1 {
 		t.Fatalf("replay of a refused bucket: %v, %+v", err, res)
 	}
-	localstack.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+	emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 		return replaytest.Received(t, q, url, id, 0)
 	}, "the refused message was not received again")
 
@@ -93,7 +93,7 @@ func TestReplayOverTheWire(t *testing.T) {
 // TestReplayDryRun: a dry run writes nothing, deletes nothing, and leaves the messages visible
 // for the replay that follows it.
 func TestReplayDryRun(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	q, _ := replaytest.SQS(t, c)
 	ctx := context.Background()
 	url := replaytest.Queue(t, q, 30*time.Second)

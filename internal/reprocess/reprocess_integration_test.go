@@ -15,9 +15,9 @@ import (
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
 	"github.com/shardline/shardline/internal/reprocess"
 	"github.com/shardline/shardline/internal/shardscan"
 	"github.com/shardline/shardline/processor"
@@ -86,7 +86,7 @@ func TestReprocessEpochSemantics(t *testing.T) {
 
 	t.Run("refused while a worker holds leases", func(t *testing.T) {
 		live := p.StartWorker(pipelinetest.WorkerOptions{ID: "live-worker"})
-		localstack.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+		emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 			for _, l := range p.LeaseRows() {
 				if l.Owner == "live-worker" && time.Now().Before(l.LeaseTimeout) {
 					return true
@@ -186,7 +186,7 @@ func TestRewindTargets(t *testing.T) {
 		p.Send(p.Event(fmt.Sprintf("k%d.jpg", i), envelope.OpPut, pipelinetest.Seq(1), ""))
 	}
 	t0 := time.Now()
-	localstack.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 150*time.Millisecond }, "clock")
+	emulators.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 150*time.Millisecond }, "clock")
 	for i := 3; i < 6; i++ {
 		p.Send(p.Event(fmt.Sprintf("k%d.jpg", i), envelope.OpPut, pipelinetest.Seq(1), ""))
 	}

@@ -12,9 +12,9 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/replaytest"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/replay/replaytest"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -28,7 +28,7 @@ func TestTTLAttributeIsOneName(t *testing.T) {
 // runSetup creates the three tables on db and returns what setup logged.
 func runSetup(t *testing.T, db *dynamodb.Client) (leases, led, dead string, logged string) {
 	t.Helper()
-	leases, led, dead = localstack.Name(t, "leases"), localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	leases, led, dead = emulators.Name(t, "leases"), emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	t.Cleanup(func() {
 		for _, table := range []string{leases, led, dead} {
 			_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
@@ -58,7 +58,7 @@ func ttlOf(t *testing.T, db *dynamodb.Client, table string) *ddbtypes.TimeToLive
 // expires_at for the ledger and dead-letter tables, not for the lease table, and a second run
 // changes nothing.
 func TestSetupEnablesTTL(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	db := dynamodb.NewFromConfig(c.Config, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(replaytest.Moto(t)) })
 	leases, led, dead, logged := runSetup(t, db)
 	for _, table := range []string{led, dead} {
@@ -78,8 +78,8 @@ func TestSetupEnablesTTL(t *testing.T) {
 // TestSetupToleratesNoTTL: on the local stack's dynalite, which has no UpdateTimeToLive, setup
 // succeeds and says that items will not expire.
 func TestSetupToleratesNoTTL(t *testing.T) {
-	localstack.SkipOnMoto(t, "moto supports time to live")
-	c := localstack.Require(t)
+	emulators.SkipOnMoto(t, "moto supports time to live")
+	c := emulators.Require(t)
 	_, _, _, logged := runSetup(t, c.DynamoDB)
 	if !strings.Contains(logged, "does not support time to live") {
 		t.Errorf("setup on dynalite did not log the missing time to live:\n%s", logged)

@@ -11,16 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/shardscan"
 )
 
 func TestReaderPositions(t *testing.T) {
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	ctx := context.Background()
-	stream := localstack.Name(t, "scan")
+	stream := emulators.Name(t, "scan")
 	if err := setup.Run(ctx, setup.Clients{Kinesis: c.Kinesis}, setup.Config{StreamName: stream, Shards: 1}, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestReaderPositions(t *testing.T) {
 		put(i)
 	}
 	t0 := time.Now()
-	localstack.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 100*time.Millisecond }, "clock")
+	emulators.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 100*time.Millisecond }, "clock")
 	for i := 4; i < 6; i++ {
 		put(i)
 	}
@@ -85,7 +85,7 @@ func TestReaderPositions(t *testing.T) {
 	t.Run("the limit is an error, not an answer", func(t *testing.T) {
 		// Only kinesalite needs the fallback read from TRIM_HORIZON that hits the limit: moto, like
 		// AWS, answers GetShardIterator AT_TIMESTAMP past the last record.
-		localstack.SkipOnMoto(t, "moto answers AT_TIMESTAMP past the tip, so First never falls back to the bounded read")
+		emulators.SkipOnMoto(t, "moto answers AT_TIMESTAMP past the tip, so First never falls back to the bounded read")
 		small := &shardscan.Reader{Client: c.Kinesis, Stream: stream, Limit: 2, IteratorTimeout: 500 * time.Millisecond}
 		_, _, err := small.First(ctx, shard, shardscan.AtTime(time.Now()))
 		if !errors.Is(err, shardscan.ErrLimit) {
@@ -98,7 +98,7 @@ func TestReaderPositions(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		localstack.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+		emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 			out, err := c.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
 			return err == nil && out.StreamDescriptionSummary.StreamStatus == "ACTIVE"
 		}, "stream not ACTIVE after the split")

@@ -29,7 +29,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
@@ -56,11 +56,11 @@ const testMaxObjectBytes = 64 << 10
 
 func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	t.Helper()
-	c := localstack.Require(t)
-	s := &hostileStack{t: t, c: c, input: localstack.Name(t, "in"), output: localstack.Name(t, "out"),
-		stream: localstack.Name(t, "events"), workerReg: prometheus.NewRegistry(), fwdReg: prometheus.NewRegistry(),
+	c := emulators.Require(t)
+	s := &hostileStack{t: t, c: c, input: emulators.Name(t, "in"), output: emulators.Name(t, "out"),
+		stream: emulators.Name(t, "events"), workerReg: prometheus.NewRegistry(), fwdReg: prometheus.NewRegistry(),
 		token: "hostile-test-token"}
-	leases, ledgerTable, dlTable := localstack.Name(t, "leases"), localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	leases, ledgerTable, dlTable := emulators.Name(t, "leases"), emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: s.stream, Shards: shards, LeaseTable: leases, LedgerTable: ledgerTable,
@@ -354,7 +354,7 @@ func TestAccountingMixedBatch(t *testing.T) {
 	}
 	s.start()
 	phase1 := s.streamRecords
-	localstack.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(phase1) },
+	emulators.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(phase1) },
 		"worker accounted for fewer than the %d records of phase 1", phase1)
 
 	// Phase 2: the same event of a twice more (duplicates), and an event of b older than the
@@ -381,7 +381,7 @@ func TestAccountingMixedBatch(t *testing.T) {
 	if s.streamRecords != 15 {
 		t.Fatalf("%d records put on the stream, want 15: the batch changed without updating the expectations", s.streamRecords)
 	}
-	localstack.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(s.streamRecords) },
+	emulators.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(s.streamRecords) },
 		"worker accounted for fewer than %d records", s.streamRecords)
 	// Stop the worker: a record counted twice, or late, would show after this point.
 	if err := s.stop(); err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/shardline/shardline/internal/cli"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 	"github.com/shardline/shardline/internal/worker"
@@ -26,15 +26,15 @@ import (
 // within seconds with a message naming the stream and the command that creates it, instead of
 // logging "worker started" and an error every shard sync forever.
 func TestWorkMissingStreamExits(t *testing.T) {
-	c := localstack.Require(t)
-	leases, ledgerT, dead := localstack.Name(t, "leases"), localstack.Name(t, "ledger"), localstack.Name(t, "dead")
-	present := localstack.Name(t, "present")
+	c := emulators.Require(t)
+	leases, ledgerT, dead := emulators.Name(t, "leases"), emulators.Name(t, "ledger"), emulators.Name(t, "dead")
+	present := emulators.Name(t, "present")
 	if err := setup.Run(context.Background(), setup.Clients{Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: present, Shards: 1, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead,
 	}, quiet()); err != nil {
 		t.Fatal(err)
 	}
-	missing := localstack.Name(t, "missing")
+	missing := emulators.Name(t, "missing")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -78,9 +78,9 @@ func TestWorkMissingStreamExits(t *testing.T) {
 // within two shard sync intervals and not live within NotLiveAfter, and recovers when Kinesis
 // returns.
 func TestWorkerHealthFollowsKinesis(t *testing.T) {
-	c := localstack.Require(t)
-	stream, leases := localstack.Name(t, "events"), localstack.Name(t, "leases")
-	ledgerT, dead, out := localstack.Name(t, "ledger"), localstack.Name(t, "dead"), localstack.Name(t, "out")
+	c := emulators.Require(t)
+	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
+	ledgerT, dead, out := emulators.Name(t, "ledger"), emulators.Name(t, "dead"), emulators.Name(t, "out")
 	if err := setup.Run(context.Background(), setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: stream, Shards: 1, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead, OutputBucket: out,
 	}, quiet()); err != nil {
@@ -134,7 +134,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 			return cond(last)
 		}
 	}
-	localstack.Eventually(t, 30*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
+	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
 		"worker not ready and live: %+v", &last)
 	if held := last.Details["leasesHeld"]; held != 1 {
 		t.Fatalf("ready holding %v leases, want the stream's one: %+v", held, last)
@@ -142,13 +142,13 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 
 	proxy.SetDown(true)
 	down := time.Now()
-	localstack.Eventually(t, notReady+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Ready }),
+	emulators.Eventually(t, notReady+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Ready }),
 		"still ready with Kinesis unreachable: %+v", &last)
 	t.Logf("not ready %s after Kinesis went away: %s", time.Since(down).Round(time.Millisecond), last.Reason)
 	if !last.Live {
 		t.Errorf("not live as soon as not ready: %+v", last)
 	}
-	localstack.Eventually(t, notLive+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Live }),
+	emulators.Eventually(t, notLive+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Live }),
 		"still live with Kinesis unreachable past NotLiveAfter: %+v", &last)
 	t.Logf("not live %s after Kinesis went away: %s", time.Since(down).Round(time.Millisecond), last.Reason)
 	if !strings.Contains(last.Reason, "shard sync") {
@@ -158,7 +158,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 	proxy.SetDown(false)
 	up := time.Now()
 	// The SDK may be sleeping in a retry backoff of the call that failed: allow for it.
-	localstack.Eventually(t, 60*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
+	emulators.Eventually(t, 60*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
 		"worker did not recover after Kinesis returned: %+v", &last)
 	t.Logf("ready again %s after Kinesis returned: %s", time.Since(up).Round(time.Millisecond), last.Reason)
 }

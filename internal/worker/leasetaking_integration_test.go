@@ -7,7 +7,7 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 )
@@ -21,9 +21,9 @@ func (noopHandler) Handle(context.Context, envelope.Event) error { return nil }
 // per shard sync: 15–45 s for six). Then a second worker, started when the first stops
 // gracefully, takes all six released leases as fast.
 func TestWorkerTakesEveryFreeLeaseWithinPasses(t *testing.T) {
-	c := localstack.Require(t)
-	stream, leases := localstack.Name(t, "events"), localstack.Name(t, "leases")
-	ledgerTable, dlTable := localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	c := emulators.Require(t)
+	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
+	ledgerTable, dlTable := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	ctx := context.Background()
 	if err := setup.Run(ctx, setup.Clients{Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: stream, Shards: 6, LeaseTable: leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -20,9 +20,9 @@ import (
 // sends SIGTERM (what ECS sends) and checks that it exits 0 within its --stop-timeout and leaves
 // no lease owned, so other workers take over at once instead of after the lease duration.
 func TestSIGTERMDrainsAndReleases(t *testing.T) {
-	c := localstack.Require(t)
-	stream, leases := localstack.Name(t, "events"), localstack.Name(t, "leases")
-	ledgerT, dead, out := localstack.Name(t, "ledger"), localstack.Name(t, "dead"), localstack.Name(t, "out")
+	c := emulators.Require(t)
+	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
+	ledgerT, dead, out := emulators.Name(t, "ledger"), emulators.Name(t, "dead"), emulators.Name(t, "out")
 	err := setup.Run(context.Background(), setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: stream, Shards: 2, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead, OutputBucket: out,
 	}, quiet())
@@ -74,7 +74,7 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 		}
 		return n
 	}
-	localstack.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return owned() == 2 }, "worker did not take both leases")
+	emulators.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return owned() == 2 }, "worker did not take both leases")
 	if resp, err := http.Get("http://" + metrics + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 )
@@ -51,10 +51,10 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newPipeline(t *testing.T, shards int32) *pipeline {
 	t.Helper()
-	c := localstack.Require(t)
-	p := &pipeline{t: t, c: c, input: localstack.Name(t, "in"), outBucket: localstack.Name(t, "out"),
-		stream: localstack.Name(t, "events"), leases: localstack.Name(t, "leases"), reg: prometheus.NewRegistry()}
-	ledgerTable, dlTable := localstack.Name(t, "ledger"), localstack.Name(t, "dead")
+	c := emulators.Require(t)
+	p := &pipeline{t: t, c: c, input: emulators.Name(t, "in"), outBucket: emulators.Name(t, "out"),
+		stream: emulators.Name(t, "events"), leases: emulators.Name(t, "leases"), reg: prometheus.NewRegistry()}
+	ledgerTable, dlTable := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
 	ctx := context.Background()
 	err := setup.Run(ctx, setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: p.stream, Shards: shards, LeaseTable: p.leases, LedgerTable: ledgerTable,
@@ -173,7 +173,7 @@ func (p *pipeline) finished(outcome string) float64 {
 // waitCaughtUp waits until the worker has finished every event sent.
 func (p *pipeline) waitCaughtUp() {
 	p.t.Helper()
-	localstack.Eventually(p.t, 60*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(p.t, 60*time.Second, 100*time.Millisecond, func() bool {
 		total := 0.0
 		for _, o := range []string{"applied", "duplicate", "stale", "superseded", "dead_lettered"} {
 			total += p.finished(o)

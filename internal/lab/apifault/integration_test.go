@@ -18,7 +18,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shardline/shardline/internal/awsclients"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // upstream returns the real endpoint of a service from the local stack's environment.
@@ -35,9 +35,9 @@ func upstream(t *testing.T, svc string) string {
 // fault reaches the SDK as AWS's would, and a lost response to a conditional PutItem committed
 // upstream although the client saw an error, so its retry fails the condition.
 func TestIntegrationDynamoDB(t *testing.T) {
-	direct := localstack.Require(t)
+	direct := emulators.Require(t)
 	ctx := context.Background()
-	table := localstack.Name(t, "apifault")
+	table := emulators.Name(t, "apifault")
 	if _, err := direct.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(table),
 		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
@@ -133,9 +133,9 @@ func TestIntegrationDynamoDB(t *testing.T) {
 
 // TestIntegrationKinesis puts the proxy in front of the local Kinesis server.
 func TestIntegrationKinesis(t *testing.T) {
-	direct := localstack.Require(t)
+	direct := emulators.Require(t)
 	ctx := context.Background()
-	stream := localstack.Name(t, "apifault")
+	stream := emulators.Name(t, "apifault")
 	if _, err := direct.Kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,9 +220,9 @@ func TestIntegrationKinesis(t *testing.T) {
 // through the proxy (an 8 MiB PutObject included) keep valid signatures, injected errors reach
 // the SDK as S3's would, and a lost PutObject is stored although the client saw an error.
 func TestIntegrationS3(t *testing.T) {
-	direct := localstack.Require(t)
+	direct := emulators.Require(t)
 	ctx := context.Background()
-	bucket := localstack.Name(t, "apifault")
+	bucket := emulators.Name(t, "apifault")
 	if _, err := direct.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // Sections of the table, in the order they run and print.
@@ -47,7 +47,7 @@ type Config struct {
 	// PhotosDir holds the JPEG and PNG inputs (searched recursively). Default DefaultPhotosDir.
 	PhotosDir string
 	// WebhookAddr is where MinIO posts notifications (the latency section listens there, holding
-	// localstack.LockWebhook). Default localstack.DefaultWebhookAddr.
+	// emulators.LockWebhook). Default emulators.DefaultWebhookAddr.
 	WebhookAddr string
 	// NotifyARN is MinIO's queue ARN of that webhook target. Default DefaultNotifyARN.
 	NotifyARN string
@@ -101,7 +101,7 @@ func (c Config) withDefaults() Config {
 		c.PhotosDir = DefaultPhotosDir
 	}
 	if c.WebhookAddr == "" {
-		c.WebhookAddr = localstack.DefaultWebhookAddr
+		c.WebhookAddr = emulators.DefaultWebhookAddr
 	}
 	if c.NotifyARN == "" {
 		c.NotifyARN = DefaultNotifyARN

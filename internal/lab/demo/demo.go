@@ -25,9 +25,9 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/awsclients"
-	"github.com/shardline/shardline/internal/proc"
-	"github.com/shardline/shardline/internal/quiesce"
-	"github.com/shardline/shardline/internal/scrape"
+	"github.com/shardline/shardline/internal/lab/proc"
+	"github.com/shardline/shardline/internal/lab/quiesce"
+	"github.com/shardline/shardline/internal/lab/scrape"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 )

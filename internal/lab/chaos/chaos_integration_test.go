@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/chaos"
 	"github.com/shardline/shardline/internal/lab/apifault"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/chaos"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load on a versioned
@@ -22,7 +22,7 @@ import (
 // faults, AWS API faults with lost responses, operator commands), then the guarantee check and
 // the accounting of records and dead letters. `make chaos` is the long run.
 func TestShortChaos(t *testing.T) {
-	clients := localstack.Require(t)
+	clients := emulators.Require(t)
 	bin := filepath.Join(t.TempDir(), "shardline")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/shardline").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -32,7 +32,7 @@ func TestShortChaos(t *testing.T) {
 	defer cancel()
 	r, err := chaos.Run(ctx, clients, chaos.Config{
 		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
-		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: localstack.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
+		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Log("\n" + out.String())

@@ -1,4 +1,4 @@
-// Package localstack connects integration tests to the local stack (infra/local/stack.sh): real
+// Package emulators connects integration tests to the local stack (infra/local/stack.sh): real
 // servers speaking the S3, Kinesis and DynamoDB wire protocols on 127.0.0.1. `make test` starts
 // the stack and sets SHARDLINE_INTEGRATION=1; with that set, an unreachable stack fails the test
 // instead of skipping it.
@@ -7,7 +7,7 @@
 // dynalite, "moto" for one moto_server serving all three services (`stack.sh up moto`, `eval
 // "$(stack.sh env moto)"`), a second, independent implementation of the protocols that `make
 // test` runs some packages against as well. A test that needs what moto lacks calls SkipOnMoto.
-package localstack
+package emulators
 
 import (
 	"context"

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shardline/shardline/internal/proc"
-	"github.com/shardline/shardline/internal/scrape"
+	"github.com/shardline/shardline/internal/lab/proc"
+	"github.com/shardline/shardline/internal/lab/scrape"
 )
 
 // member is one worker process.

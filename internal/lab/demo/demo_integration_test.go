@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/demo"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/demo"
+	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // TestDemo runs the demo end to end (real processes, real MinIO notifications) on ten of the
 // mate-backgrounds photos.
 func TestDemo(t *testing.T) {
-	localstack.SkipOnMoto(t, "the demo needs MinIO's webhook notifications")
-	clients := localstack.Require(t)
+	emulators.SkipOnMoto(t, "the demo needs MinIO's webhook notifications")
+	clients := emulators.Require(t)
 	const photos = "/usr/share/backgrounds/mate"
 	all, _ := filepath.Glob(filepath.Join(photos, "*", "*.jpg"))
 	pngs, _ := filepath.Glob(filepath.Join(photos, "*", "*.png"))
@@ -46,7 +46,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	err := demo.Run(ctx, clients, demo.Config{
-		Binary: bin, PhotosDir: dir, WebhookAddr: localstack.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
+		Binary: bin, PhotosDir: dir, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Timeout: 2 * time.Minute, Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	t.Log("\n" + out.String())

@@ -29,7 +29,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
@@ -51,11 +51,11 @@ func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // local stack is not enabled).
 func New(t testing.TB, shards int32) *Pipeline {
 	t.Helper()
-	c := localstack.Require(t)
+	c := emulators.Require(t)
 	p := &Pipeline{
 		T: t, Clients: c,
-		Input: localstack.Name(t, "in"), Output: localstack.Name(t, "out"), Stream: localstack.Name(t, "events"),
-		Leases: localstack.Name(t, "leases"), Ledger: localstack.Name(t, "ledger"), DeadLetters: localstack.Name(t, "dead"),
+		Input: emulators.Name(t, "in"), Output: emulators.Name(t, "out"), Stream: emulators.Name(t, "events"),
+		Leases: emulators.Name(t, "leases"), Ledger: emulators.Name(t, "ledger"), DeadLetters: emulators.Name(t, "dead"),
 	}
 	err := setup.Run(context.Background(), setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
 		StreamName: p.Stream, Shards: shards, LeaseTable: p.Leases, LedgerTable: p.Ledger,
@@ -276,7 +276,7 @@ func (w *Worker) Outcome(outcome string) float64 {
 // WaitFinished waits until the worker finished (any outcome) at least n records.
 func (w *Worker) WaitFinished(n int) {
 	w.p.T.Helper()
-	localstack.Eventually(w.p.T, 60*time.Second, 100*time.Millisecond, func() bool {
+	emulators.Eventually(w.p.T, 60*time.Second, 100*time.Millisecond, func() bool {
 		total := 0.0
 		for _, o := range []string{processor.OutcomeApplied, processor.OutcomeDuplicate, processor.OutcomeStale, processor.OutcomeDeadLettered} {
 			total += w.Outcome(o)

@@ -21,10 +21,10 @@ import (
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/lab/apifault"
+	"github.com/shardline/shardline/internal/lab/proc"
+	"github.com/shardline/shardline/internal/lab/quiesce"
+	"github.com/shardline/shardline/internal/lab/scrape"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/proc"
-	"github.com/shardline/shardline/internal/quiesce"
-	"github.com/shardline/shardline/internal/scrape"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 )

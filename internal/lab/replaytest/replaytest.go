@@ -26,8 +26,8 @@ import (
 
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/localstack"
-	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/proc"
 )
 
 // SQS returns a client for an SQS server and its endpoint URL (for AWS_ENDPOINT_URL_SQS).
@@ -45,7 +45,7 @@ func SQS(t testing.TB, c awsclients.Clients) (*sqs.Client, string) {
 // ends. It serves every AWS API moto has (SQS, and DynamoDB's time to live, which dynalite lacks).
 func Moto(t testing.TB) string {
 	t.Helper()
-	if localstack.Stack() == localstack.StackMoto {
+	if emulators.Stack() == emulators.StackMoto {
 		return os.Getenv("AWS_ENDPOINT_URL_KINESIS")
 	}
 	return startMoto(t)
@@ -89,7 +89,7 @@ func startMoto(t testing.TB) string {
 func Queue(t testing.TB, c *sqs.Client, visibility time.Duration) string {
 	t.Helper()
 	out, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{
-		QueueName:  aws.String(localstack.Name(t, "failures")), // at most 63 characters,
+		QueueName:  aws.String(emulators.Name(t, "failures")), // at most 63 characters,
 		Attributes: map[string]string{string(sqstypes.QueueAttributeNameVisibilityTimeout): strconv.Itoa(int(visibility / time.Second))},
 	})
 	if err != nil {

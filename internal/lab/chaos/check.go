@@ -11,8 +11,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/lab/objects"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/objects"
 )
 
 // violation is a key whose final output breaks the guarantee.

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/shardline/shardline/internal/scrape"
+	"github.com/shardline/shardline/internal/lab/scrape"
 )
 
 // runDouble is the second process-fault loop: it overlaps faults with the ones run injects.

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/lab/proc"
 )
 
 // The handoff section (issue 15, rows 3–5): how fast shards move between worker processes when

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/forwarder"
+	"github.com/shardline/shardline/internal/lab/proc"
 	"github.com/shardline/shardline/internal/notification"
-	"github.com/shardline/shardline/internal/proc"
 )
 
 // proxy receives MinIO's notifications and passes them to the forwarder, injecting faults:

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/shardline/shardline/internal/proc"
+	"github.com/shardline/shardline/internal/lab/proc"
 )
 
 // Keys of the two bad inputs and the dead-letter reasons they must get.

@@ -12,7 +12,7 @@ import (
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/objects"
+	"github.com/shardline/shardline/internal/lab/objects"
 )
 
 // verification compares the final input and output buckets.

@@ -20,7 +20,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/localstack"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/telemetry"
 	"github.com/shardline/shardline/processor"
 )
@@ -151,7 +151,7 @@ func (r *runner) latencyRun(ctx context.Context) (lat latencies, note string, er
 		}
 	}
 
-	release, err := localstack.LockWebhook(ctx, r.cfg.WebhookAddr, webhookWait)
+	release, err := emulators.LockWebhook(ctx, r.cfg.WebhookAddr, webhookWait)
 	if err != nil {
 		return latencies{}, "", err
 	}

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shardline/shardline/internal/scrape"
+	"github.com/shardline/shardline/internal/lab/scrape"
 )
 
 func report(out io.Writer, received int, fwd, wk scrape.Metrics, v verification, caughtUp time.Duration, logDir string) {

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/shardline/shardline/internal/quiesce"
+	"github.com/shardline/shardline/internal/lab/quiesce"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"

@@ -7,8 +7,8 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/scrape"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/scrape"
 )
 
 // outcomes are the labels of shardline_worker_records_total.
