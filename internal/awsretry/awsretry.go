@@ -1,6 +1,8 @@
 // Package awsretry decides whether a failed AWS call, or a record a batch call refused, is worth
-// sending again. It is the one classification the commands that write to Kinesis share (the
-// forwarder's Writer and redrive), so that they agree on what "transient" means.
+// sending again, and how long to wait before it is (Backoff). It is the one classification and
+// the one backoff the project shares (the forwarder's Writer, and through it redrive and
+// reconcile; the worker's record processor), so that they agree on what "transient" means and
+// retry the same way.
 package awsretry
 
 import (

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shardline/shardline/internal/awsretry"
 	"github.com/shardline/shardline/internal/envelope"
 )
 
@@ -258,7 +259,7 @@ func (w *Writer) putBatch(ctx context.Context, deadline time.Time, pending []rec
 		if attempt >= w.cfg.MaxAttempts {
 			return pending, fmt.Errorf("%d PutRecords attempts: %w", attempt, err)
 		}
-		wait := backoff(w.cfg.BackoffBase, w.cfg.BackoffMax, attempt)
+		wait := awsretry.Backoff(w.cfg.BackoffBase, w.cfg.BackoffMax, attempt)
 		if w.cfg.Now().Add(wait).After(deadline) {
 			return pending, fmt.Errorf("deadline of %s reached after %d PutRecords attempts: %w", w.cfg.Deadline, attempt, err)
 		}
