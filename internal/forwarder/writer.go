@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardline/shardline/internal/awsretry"
 	"github.com/shardline/shardline/internal/envelope"
@@ -19,135 +18,6 @@ import (
 // Kinesis is the part of the Kinesis API the Writer uses; *kinesis.Client implements it.
 type Kinesis interface {
 	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
-}
-
-// Writer defaults, used when the corresponding WriterConfig field is zero.
-const (
-	DefaultMaxAttempts = 10
-	DefaultDeadline    = 30 * time.Second
-	DefaultBackoffBase = 100 * time.Millisecond
-	DefaultBackoffMax  = 5 * time.Second
-)
-
-// WriterConfig configures a Writer. Client and one of StreamName or StreamARN are required; every
-// other zero field selects the default documented on it.
-type WriterConfig struct {
-	// Client sends the PutRecords calls. Its own SDK retryer (if any) runs inside each of the
-	// Writer's attempts.
-	Client Kinesis
-	// StreamName and StreamARN name the stream; set at least one (both is allowed, as in the
-	// Kinesis API, and then they must agree).
-	StreamName string
-	StreamARN  string
-
-	// MaxAttempts bounds the PutRecords calls made for one batch, the first included. Zero means
-	// DefaultMaxAttempts (10).
-	MaxAttempts int
-	// Deadline bounds one Write call, retries and backoff included. Zero means DefaultDeadline
-	// (30s).
-	Deadline time.Duration
-	// BackoffBase is the ceiling of the first retry's random wait; the ceiling doubles on every
-	// retry up to BackoffMax. Zero BackoffBase means DefaultBackoffBase (100ms, or BackoffMax if
-	// that is smaller); zero BackoffMax means DefaultBackoffMax (5s, or BackoffBase if that is
-	// larger).
-	BackoffBase time.Duration
-	BackoffMax  time.Duration
-
-	// MaxCallsInFlight bounds the PutRecords calls the Writer makes at once, for all concurrent
-	// Writes together. A Write whose attempt finds a free slot makes the call at once; otherwise
-	// it waits, and the next call that starts carries every waiting attempt that fits one call
-	// (500 records, 5 MiB), so concurrent one-event Writes share calls instead of queueing one
-	// call each. Zero means DefaultMaxCallsInFlight (2).
-	MaxCallsInFlight int
-	// MaxPendingRecords bounds the records waiting for a call (not counting those in calls in
-	// flight). A Write whose attempt would go over it fails at once with an error wrapping
-	// ErrBacklogFull (the webhook answers 503), so a burst costs bounded memory and latency.
-	// An attempt is always accepted when nothing waits. Zero means DefaultMaxPendingRecords
-	// (5,000).
-	MaxPendingRecords int
-
-	// Registerer receives the Writer's metrics. Nil means a private registry (metrics are kept
-	// but not exposed).
-	Registerer prometheus.Registerer
-	// Logger receives retries and give-ups. Nil discards them.
-	Logger *slog.Logger
-
-	// Now is the clock the deadline is measured with and ForwardedAt is taken from. Nil means
-	// time.Now. Tests pair it with Sleep to run retries in fake time.
-	Now func() time.Time
-	// Sleep waits between attempts; it must return early with ctx.Err() when ctx ends. Nil means
-	// a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-}
-
-// Validate reports a missing or contradictory field.
-func (c WriterConfig) Validate() error {
-	var errs []error
-	if c.Client == nil {
-		errs = append(errs, errors.New("Client is required"))
-	}
-	if c.StreamName == "" && c.StreamARN == "" {
-		errs = append(errs, errors.New("StreamName or StreamARN is required"))
-	}
-	if c.MaxAttempts < 0 {
-		errs = append(errs, fmt.Errorf("MaxAttempts %d is negative", c.MaxAttempts))
-	}
-	if c.Deadline < 0 {
-		errs = append(errs, fmt.Errorf("Deadline %s is negative", c.Deadline))
-	}
-	if c.MaxCallsInFlight < 0 {
-		errs = append(errs, fmt.Errorf("MaxCallsInFlight %d is negative", c.MaxCallsInFlight))
-	}
-	if c.MaxPendingRecords < 0 {
-		errs = append(errs, fmt.Errorf("MaxPendingRecords %d is negative", c.MaxPendingRecords))
-	}
-	if c.BackoffBase < 0 || c.BackoffMax < 0 {
-		errs = append(errs, fmt.Errorf("backoff %s..%s is negative", c.BackoffBase, c.BackoffMax))
-	}
-	if c.BackoffBase > 0 && c.BackoffMax > 0 && c.BackoffBase > c.BackoffMax {
-		errs = append(errs, fmt.Errorf("BackoffBase %s exceeds BackoffMax %s", c.BackoffBase, c.BackoffMax))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("forwarder writer config: %w", err)
-	}
-	return nil
-}
-
-func (c WriterConfig) withDefaults() WriterConfig {
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.Deadline == 0 {
-		c.Deadline = DefaultDeadline
-	}
-	if c.MaxCallsInFlight == 0 {
-		c.MaxCallsInFlight = DefaultMaxCallsInFlight
-	}
-	if c.MaxPendingRecords == 0 {
-		c.MaxPendingRecords = DefaultMaxPendingRecords
-	}
-	if c.BackoffBase == 0 {
-		c.BackoffBase = DefaultBackoffBase
-		if c.BackoffMax > 0 {
-			c.BackoffBase = min(c.BackoffBase, c.BackoffMax)
-		}
-	}
-	if c.BackoffMax == 0 {
-		c.BackoffMax = max(DefaultBackoffMax, c.BackoffBase)
-	}
-	if c.Registerer == nil {
-		c.Registerer = prometheus.NewRegistry()
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Sleep == nil {
-		c.Sleep = sleep
-	}
-	return c
 }
 
 // Writer puts events on a Kinesis stream, one record each, and returns only when all of them are
@@ -188,7 +58,9 @@ func NewWriter(cfg WriterConfig) (*Writer, error) {
 // are in, MaxAttempts calls were made for a batch, the Deadline passed or ctx ended; then Write
 // returns a *NotForwardedError with the number of records that did not get in. An event that is
 // invalid (errors.Is(err, envelope.ErrInvalid)) or too large (*OversizeError) fails the whole
-// call before anything is sent. When the Writer's backlog is full (MaxPendingRecords), Write
+// call before anything is sent. A call error that retrying cannot fix (awsretry.Retryable) or a
+// record refused with a code that retrying cannot fix (awsretry.RecordRetryable: a KMS key or
+// permission problem) ends the Write at once. When the Writer's backlog is full (MaxPendingRecords), Write
 // returns at once a *NotForwardedError wrapping ErrBacklogFull.
 //
 // The records of concurrent Writes travel in shared PutRecords calls; each Write still returns
@@ -214,60 +86,119 @@ func (w *Writer) Write(ctx context.Context, events []envelope.Event) error {
 		records = append(records, r)
 	}
 
+	_, err := w.write(ctx, now, records)
+	return err
+}
+
+// Record is a record put as it is, not an event to encode: redrive puts dead-lettered records
+// back byte for byte, with their original partition key.
+type Record struct {
+	Data         []byte
+	PartitionKey string
+}
+
+// PutRecords puts records as they are, with everything Write does (batches within the request
+// limits, retries of only the refused records with backoff, fail-fast on errors retrying cannot
+// fix, the Deadline, calls shared with concurrent Writes), and returns nil when Kinesis has
+// accepted every record. Otherwise it returns a *NotForwardedError and notIn, the indexes of the
+// records that are not in, in order; every other record is in. A record over MaxRecordBytes
+// fails the whole call with an *OversizeError before anything is sent.
+func (w *Writer) PutRecords(ctx context.Context, records []Record) (notIn []int, err error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	rs := make([]record, len(records))
+	for i, r := range records {
+		rs[i] = record{entry: types.PutRecordsRequestEntry{Data: r.Data, PartitionKey: aws.String(r.PartitionKey)}, size: len(r.Data) + len(r.PartitionKey)}
+		if rs[i].size > MaxRecordBytes {
+			return nil, &OversizeError{ObjectID: r.PartitionKey, Size: rs[i].size, Limit: MaxRecordBytes}
+		}
+	}
+	return w.write(ctx, w.cfg.Now().UTC(), rs)
+}
+
+// write puts records, in batches that each fit one call, and returns nil once all of them are
+// in. When it gives up it returns the indexes (into records, in order) of those that are not in
+// with a *NotForwardedError; the rest are in.
+func (w *Writer) write(ctx context.Context, now time.Time, records []record) ([]int, error) {
 	deadline := now.Add(w.cfg.Deadline)
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.Deadline)
 	defer cancel()
 
-	all := batches(records)
-	for i, batch := range all {
+	start := 0
+	for _, batch := range batches(records) {
 		left, err := w.putBatch(ctx, deadline, batch)
 		if err == nil {
+			start += len(batch)
 			continue
 		}
-		notIn := len(left)
-		for _, later := range all[i+1:] {
-			notIn += len(later)
+		notIn := make([]int, 0, len(left)+len(records)-start-len(batch))
+		for _, i := range left {
+			notIn = append(notIn, start+i)
 		}
-		w.metrics.failed.Add(float64(notIn))
-		for _, r := range left {
-			w.cfg.Logger.LogAttrs(ctx, slog.LevelError, "record not forwarded",
-				slog.String("bucket", r.ev.Bucket), slog.String("key", r.ev.Key),
-				slog.String("sequencer", r.ev.Sequencer), slog.String("id", r.ev.ID))
+		for i := start + len(batch); i < len(records); i++ {
+			notIn = append(notIn, i)
 		}
-		w.cfg.Logger.LogAttrs(ctx, slog.LevelError, "giving up on PutRecords",
-			slog.Int("failed", notIn), slog.Int("total", len(records)), slog.Any("error", err))
-		return &NotForwardedError{Failed: notIn, Total: len(records), Err: err}
+		w.giveUp(ctx, records, notIn, err)
+		return notIn, &NotForwardedError{Failed: len(notIn), Total: len(records), Err: err}
 	}
-	return nil
+	return nil, nil
 }
 
-// putBatch puts one batch, re-sending refused records, and returns the records that are still
-// not in together with the reason when it gives up.
-func (w *Writer) putBatch(ctx context.Context, deadline time.Time, pending []record) ([]record, error) {
+// giveUp counts and logs the records (indexes into records) that did not get in.
+func (w *Writer) giveUp(ctx context.Context, records []record, notIn []int, err error) {
+	w.metrics.failed.Add(float64(len(notIn)))
+	for _, i := range notIn {
+		r := records[i]
+		if r.ev.ID == "" { // put as it is (PutRecords): the partition key is all we know
+			w.cfg.Logger.LogAttrs(ctx, slog.LevelError, "record not forwarded",
+				slog.String("partitionKey", aws.ToString(r.entry.PartitionKey)))
+			continue
+		}
+		w.cfg.Logger.LogAttrs(ctx, slog.LevelError, "record not forwarded",
+			slog.String("bucket", r.ev.Bucket), slog.String("key", r.ev.Key),
+			slog.String("sequencer", r.ev.Sequencer), slog.String("id", r.ev.ID))
+	}
+	w.cfg.Logger.LogAttrs(ctx, slog.LevelError, "giving up on PutRecords",
+		slog.Int("failed", len(notIn)), slog.Int("total", len(records)), slog.Any("error", err))
+}
+
+// putBatch puts one batch, re-sending refused records, and returns the indexes (into batch) of
+// the records that are still not in together with the reason when it gives up: at once on an
+// error that retrying cannot fix (a call error that is not retryable, or a record refused with a
+// code that is not awsretry.RecordRetryable), else after MaxAttempts calls or at the deadline.
+func (w *Writer) putBatch(ctx context.Context, deadline time.Time, batch []record) ([]int, error) {
+	pending, pos := batch, make([]int, len(batch)) // pos[k] is the index in batch of pending[k]
+	for i := range pos {
+		pos[i] = i
+	}
 	for attempt := 1; ; attempt++ {
 		failed, err := w.calls.put(ctx, pending)
 		if err != nil && !retryable(err) {
-			return pending, err
+			return pos, fmt.Errorf("not retried: %w", err)
 		}
 		if err == nil && len(failed) == 0 {
 			return nil, nil
 		}
 		if err == nil {
+			pending, pos = refused(failed, pos)
+			if perr := permanent(failed); perr != nil {
+				return pos, fmt.Errorf("record refused, not retried: %w", perr)
+			}
 			err = failed[0].err
-			pending = recordsOf(failed)
 		}
 		if attempt >= w.cfg.MaxAttempts {
-			return pending, fmt.Errorf("%d PutRecords attempts: %w", attempt, err)
+			return pos, fmt.Errorf("%d PutRecords attempts: %w", attempt, err)
 		}
 		wait := awsretry.Backoff(w.cfg.BackoffBase, w.cfg.BackoffMax, attempt)
 		if w.cfg.Now().Add(wait).After(deadline) {
-			return pending, fmt.Errorf("deadline of %s reached after %d PutRecords attempts: %w", w.cfg.Deadline, attempt, err)
+			return pos, fmt.Errorf("deadline of %s reached after %d PutRecords attempts: %w", w.cfg.Deadline, attempt, err)
 		}
 		w.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "retrying PutRecords",
 			slog.Int("records", len(pending)), slog.Int("attempt", attempt),
 			slog.Duration("backoff", wait), slog.Any("error", err))
 		if serr := w.cfg.Sleep(ctx, wait); serr != nil {
-			return pending, fmt.Errorf("waiting to retry PutRecords: %w (last error: %w)", serr, err)
+			return pos, fmt.Errorf("waiting to retry PutRecords: %w (last error: %w)", serr, err)
 		}
 		w.metrics.retries.Add(float64(len(pending)))
 	}
@@ -280,12 +211,25 @@ type failure struct {
 	err   error
 }
 
-func recordsOf(fs []failure) []record {
-	out := make([]record, len(fs))
+// refused returns the refused records of a call and their indexes in the batch, given the
+// batch indexes (pos) of the records the call carried.
+func refused(fs []failure, pos []int) ([]record, []int) {
+	records, at := make([]record, len(fs)), make([]int, len(fs))
 	for i, f := range fs {
-		out[i] = f.record
+		records[i], at[i] = f.record, pos[f.index]
 	}
-	return out
+	return records, at
+}
+
+// permanent returns the error of the first refused record that sending again cannot fix (its
+// code is not awsretry.RecordRetryable: a KMS key or permission problem), or nil.
+func permanent(fs []failure) error {
+	for _, f := range fs {
+		if re, ok := errors.AsType[*RecordError](f.err); ok && !awsretry.RecordRetryable(re.Code) {
+			return f.err
+		}
+	}
+	return nil
 }
 
 // put makes one PutRecords call and returns the records Kinesis refused, in request order. A

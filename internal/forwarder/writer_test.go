@@ -264,6 +264,15 @@ func TestWriteGivesUp(t *testing.T) {
 			failed: 4, calls: 1, wantIs: &types.ResourceNotFoundException{}, wantInMsg: "no such stream",
 		},
 		{
+			// A refused record whose code retrying cannot fix (awsretry.RecordRetryable) fails the
+			// Write at once: redrive relies on it to stop on a disabled KMS key.
+			name: "permanent record error not retried", events: 3,
+			respond: func(_ int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+				return refuse(in, map[int]string{0: "InternalFailure", 2: "KMSDisabledException"}), nil
+			},
+			failed: 2, calls: 1, wantIs: &RecordError{}, wantInMsg: "KMSDisabledException",
+		},
+		{
 			name: "later batches count as not forwarded", events: 600,
 			respond: func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
 				return nil, &types.AccessDeniedException{Message: aws.String("denied")}
@@ -497,5 +506,54 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestPutRecords(t *testing.T) {
+	records := []Record{{Data: []byte("a"), PartitionKey: "in/a"}, {Data: []byte("b"), PartitionKey: "in/b"}, {Data: []byte("c"), PartitionKey: "in/c"}}
+	tests := []struct {
+		name      string
+		codes     []map[int]string // refusals of call i (the last one repeats)
+		wantNotIn []int
+		wantCalls [][]string // partition keys of each call
+	}{
+		{"all in", []map[int]string{nil}, nil, [][]string{{"in/a", "in/b", "in/c"}}},
+		{"refused record re-sent alone", []map[int]string{{1: "InternalFailure"}, nil}, nil,
+			[][]string{{"in/a", "in/b", "in/c"}, {"in/b"}}},
+		{"permanent refusal says which", []map[int]string{{0: "InternalFailure", 2: "InternalFailure"}, {1: "KMSDisabledException"}}, []int{2},
+			[][]string{{"in/a", "in/b", "in/c"}, {"in/a", "in/c"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kin := &fakeKinesis{respond: func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+				return refuse(in, tc.codes[min(call, len(tc.codes)-1)]), nil
+			}}
+			w, _, _ := newTestWriter(t, kin, nil)
+			notIn, err := w.PutRecords(t.Context(), records)
+			if (err != nil) != (tc.wantNotIn != nil) || fmt.Sprint(notIn) != fmt.Sprint(tc.wantNotIn) {
+				t.Fatalf("PutRecords = %v, %v; want not in %v", notIn, err, tc.wantNotIn)
+			}
+			if err != nil && !errors.Is(err, ErrNotForwarded) {
+				t.Errorf("error %v does not wrap ErrNotForwarded", err)
+			}
+			var got [][]string
+			for _, call := range kin.sent() {
+				var pks []string
+				for _, e := range call.Records {
+					pks = append(pks, aws.ToString(e.PartitionKey))
+					if want := strings.TrimPrefix(aws.ToString(e.PartitionKey), "in/"); string(e.Data) != want {
+						t.Errorf("record %s carries %q, want %q as given", aws.ToString(e.PartitionKey), e.Data, want)
+					}
+				}
+				got = append(got, pks)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.wantCalls) {
+				t.Errorf("calls %v, want %v", got, tc.wantCalls)
+			}
+		})
+	}
+	w, _, _ := newTestWriter(t, &fakeKinesis{}, nil)
+	if _, err := w.PutRecords(t.Context(), []Record{{Data: make([]byte, MaxRecordBytes), PartitionKey: "k"}}); !errors.Is(err, ErrOversize) {
+		t.Errorf("oversize record: %v, want ErrOversize", err)
 	}
 }
