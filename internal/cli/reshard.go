@@ -73,7 +73,7 @@ func runReshard(ctx context.Context, env *Env, args []string) error {
 	var key *big.Int
 	if hashKey != "" {
 		var ok bool
-		if key, ok = new(big.Int).SetString(hashKey, 10); !ok || key.Sign() < 0 || key.Cmp(shardmap.HashSpace) >= 0 {
+		if key, ok = new(big.Int).SetString(hashKey, 10); !ok || key.Sign() < 0 || key.Cmp(shardmap.HashSpace()) >= 0 {
 			return fmt.Errorf("%w: --hash-key %q is not a hash key (a decimal number below 2^128)", errUsage, hashKey)
 		}
 	}

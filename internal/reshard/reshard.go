@@ -310,7 +310,7 @@ func (r *Resharder) WaitActive(ctx context.Context) error {
 // ranges: multiples of ⌊2^128/n⌋, as CreateStream lays out a new stream's shards (the last range
 // takes the remainder).
 func Boundaries(n int) []*big.Int {
-	width := new(big.Int).Div(shardmap.HashSpace, big.NewInt(int64(n)))
+	width := new(big.Int).Div(shardmap.HashSpace(), big.NewInt(int64(n)))
 	out := make([]*big.Int, 0, n-1)
 	for i := 1; i < n; i++ {
 		out = append(out, new(big.Int).Mul(width, big.NewInt(int64(i))))

@@ -18,7 +18,7 @@ func layout(n int) []shardmap.Shard {
 	bounds := Boundaries(n)
 	out := make([]shardmap.Shard, n)
 	for i := range out {
-		start, end := big.NewInt(0), new(big.Int).Sub(shardmap.HashSpace, big.NewInt(1))
+		start, end := big.NewInt(0), new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1))
 		if i > 0 {
 			start = bounds[i-1]
 		}
@@ -106,9 +106,9 @@ func TestMidpoint(t *testing.T) {
 
 func TestWriteMapGolden(t *testing.T) {
 	m := shardmap.Map{
-		{ID: "shardId-000000000000", Start: big.NewInt(0), End: new(big.Int).Sub(shardmap.HashSpace, big.NewInt(1)), Open: false},
+		{ID: "shardId-000000000000", Start: big.NewInt(0), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: false},
 		{ID: "shardId-000000000001", Parents: []string{"shardId-000000000000"}, Start: big.NewInt(0), End: new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1)), Open: true},
-		{ID: "shardId-000000000002", Parents: []string{"shardId-000000000000"}, Start: new(big.Int).Lsh(big.NewInt(1), 127), End: new(big.Int).Sub(shardmap.HashSpace, big.NewInt(1)), Open: true},
+		{ID: "shardId-000000000002", Parents: []string{"shardId-000000000000"}, Start: new(big.Int).Lsh(big.NewInt(1), 127), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: true},
 	}
 	var buf bytes.Buffer
 	if err := WriteMap(&buf, m); err != nil {

@@ -19,9 +19,14 @@ type Lister interface {
 	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
 }
 
-// HashSpace is the number of partition-key hash values, 2^128: a shard's share of the stream is
-// its range size divided by it.
-var HashSpace = new(big.Int).Lsh(big.NewInt(1), 128)
+// hashSpace is the number of partition-key hash values, 2^128. Never modified: HashSpace hands
+// out copies.
+var hashSpace = new(big.Int).Lsh(big.NewInt(1), 128)
+
+// HashSpace returns the number of partition-key hash values, 2^128 (hash keys are 0 to
+// HashSpace()-1): a shard's share of the stream is its range size divided by it. Each call
+// returns a new value, which the caller may modify.
+func HashSpace() *big.Int { return new(big.Int).Set(hashSpace) }
 
 // Shard is one shard of the stream.
 type Shard struct {
@@ -40,7 +45,7 @@ type Shard struct {
 func (s Shard) Share() float64 {
 	n := new(big.Int).Sub(s.End, s.Start)
 	n.Add(n, big.NewInt(1))
-	f, _ := new(big.Rat).SetFrac(n, HashSpace).Float64()
+	f, _ := new(big.Rat).SetFrac(n, hashSpace).Float64()
 	return f
 }
 
