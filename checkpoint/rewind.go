@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -65,21 +63,8 @@ func (c *Checkpointer) Rewind(ctx context.Context, seen Lease, to string) error 
 		update = "SET #cp = :cp, #order = :order REMOVE #owner, #claim, #claim_time"
 		values[":cp"], values[":order"] = str(to), str(order)
 	}
-	in := &dynamodb.UpdateItemInput{
-		TableName:                aws.String(c.cfg.TableName),
-		Key:                      map[string]types.AttributeValue{AttrShardID: str(seen.ShardID)},
-		UpdateExpression:         aws.String(update),
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: names,
-	}
-	if len(values) > 0 {
-		in.ExpressionAttributeValues = values
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
-	defer cancel()
-	if _, err := c.cfg.Client.UpdateItem(ctx, in); err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
+	if err := c.updateRow(ctx, seen.ShardID, rowUpdate{update: update, cond: cond, names: names, values: values}); err != nil {
+		if conditionFailed(err) {
 			return fmt.Errorf("rewind %s: %w", seen.ShardID, ErrLeaseChanged)
 		}
 		return fmt.Errorf("rewind %s: %w", seen.ShardID, err)
