@@ -14,16 +14,17 @@
 //
 // Redrive fails fast, before it touches the ledger, when the stream cannot take records: it
 // describes the stream first (missing, no access, not ACTIVE or UPDATING: an error, nothing
-// changed). An error that retrying cannot fix (awsretry.Retryable: access denied, validation, a
-// disabled KMS key, ...) stops it at once; only throttling, server faults and transport errors
-// are retried until Config.Deadline.
+// changed). Records go through the forwarder's Writer, so redrive retries as the forwarder does:
+// an error that retrying cannot fix (awsretry.Retryable and RecordRetryable: access denied,
+// validation, a disabled KMS key, ...) stops it at once; only throttling, server faults and
+// transport errors are retried, with awsretry.Backoff, until Config.Deadline.
 package redrive
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -32,9 +33,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/shardline/shardline/internal/awsretry"
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/ledger"
 )
 
@@ -54,12 +55,6 @@ type Letters interface {
 type Ledger interface {
 	Reopen(ctx context.Context, object, eventID, sequencer string) (ledger.ReopenResult, error)
 }
-
-// PutRecords limits (the classic ones every stream accepts).
-const (
-	maxBatchRecords = 500
-	maxBatchBytes   = 5 << 20
-)
 
 // Filter selects letters; empty fields match everything.
 type Filter struct {
@@ -93,7 +88,8 @@ type Config struct {
 	DryRun  bool
 	// Deadline bounds the retries of refused records; default 2m.
 	Deadline time.Duration
-	// OnProgress, when set, is called after every PutRecords call.
+	// OnProgress, when set, is called after every batch of up to 500 records is in the stream
+	// (or given up on).
 	OnProgress func(Progress)
 }
 
@@ -161,9 +157,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.DryRun || len(picked) == 0 {
 		return res, nil
 	}
-	r := runner{cfg: cfg, res: &res}
+	w, err := forwarder.NewWriter(forwarder.WriterConfig{Client: cfg.Kinesis, StreamName: cfg.Stream, Deadline: cfg.Deadline, MaxAttempts: math.MaxInt})
+	if err != nil {
+		return res, fmt.Errorf("redrive: %w", err)
+	}
+	r := runner{cfg: cfg, res: &res, w: w}
 	var batch []int
-	size := 0
 	for i, l := range picked {
 		if len(l.Data) == 0 {
 			res.Letters[i].Error = "the letter holds no record data"
@@ -176,15 +175,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if pk == "" {
 			continue // pending: see prepare
 		}
-		n := len(l.Data) + len(pk)
-		if len(batch) == maxBatchRecords || size+n > maxBatchBytes {
+		batch = append(batch, i)
+		if len(batch) == forwarder.MaxRequestRecords {
 			if err := r.put(ctx, picked, batch); err != nil {
 				return res, err
 			}
-			batch, size = nil, 0
+			batch = nil
 		}
-		batch = append(batch, i)
-		size += n
 	}
 	if len(batch) > 0 {
 		if err := r.put(ctx, picked, batch); err != nil {
@@ -197,6 +194,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 type runner struct {
 	cfg Config
 	res *Result
+	w   *forwarder.Writer
 	pks map[int]string
 }
 
@@ -230,75 +228,51 @@ func (r *runner) prepare(ctx context.Context, i int, l deadletter.Letter) (strin
 	return pk, nil
 }
 
-// put puts one batch, retrying refused records with jittered backoff until the deadline, and
+// put puts the records of a batch of letters through the forwarder's Writer (refused records are
+// retried with backoff until Config.Deadline; an error retrying cannot fix stops it at once) and
 // deletes the letter of every record Kinesis accepted.
 func (r *runner) put(ctx context.Context, letters []deadletter.Letter, batch []int) error {
-	deadline := time.Now().Add(r.cfg.Deadline)
-	pending := batch
-	var lastErr error
-	for attempt := 1; len(pending) > 0; attempt++ {
-		in := &kinesis.PutRecordsInput{StreamName: aws.String(r.cfg.Stream)}
-		for _, i := range pending {
-			in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: letters[i].Data, PartitionKey: aws.String(r.pks[i])})
-		}
-		out, err := r.cfg.Kinesis.PutRecords(ctx, in)
-		var refused []int
-		permanent := false
-		switch {
-		case err != nil:
-			lastErr, refused = fmt.Errorf("PutRecords: %w", err), pending
-			permanent = !awsretry.Retryable(err)
-		case len(out.Records) != len(pending):
-			lastErr, refused = fmt.Errorf("PutRecords answered %d results for %d records", len(out.Records), len(pending)), pending
-		default:
-			for k, rec := range out.Records {
-				i := pending[k]
-				if code := aws.ToString(rec.ErrorCode); code != "" {
-					lastErr = fmt.Errorf("%s: %s", code, aws.ToString(rec.ErrorMessage))
-					refused = append(refused, i)
-					permanent = permanent || !awsretry.RecordRetryable(code)
-					continue
-				}
-				r.res.InStream++
-				if err := r.cfg.Letters.Delete(ctx, letters[i].ID()); err != nil {
-					// In the stream but not removed: the letter stays and a later redrive puts
-					// a duplicate, which the ledger drops. Say so and carry on.
-					r.res.Letters[i].Error = "in the stream, but the letter was not removed: " + err.Error()
-					continue
-				}
-				r.res.Deleted++
-				r.res.Letters[i].Done = true
-			}
-		}
-		if r.cfg.OnProgress != nil {
-			r.cfg.OnProgress(r.res.Progress)
-		}
-		pending = refused
-		if len(pending) == 0 {
-			return nil
-		}
-		if permanent {
-			for _, i := range pending {
-				r.res.Letters[i].Error = "not accepted by the stream: " + lastErr.Error()
-			}
-			return fmt.Errorf("%d records not accepted by the stream (not retried): %w", len(pending), lastErr)
-		}
-		wait := time.Duration(rand.Int64N(int64(min(100*time.Millisecond<<min(attempt, 6), 5*time.Second)) + 1))
-		if time.Now().Add(wait).After(deadline) {
-			for _, i := range pending {
-				r.res.Letters[i].Error = "not accepted by the stream: " + lastErr.Error()
-			}
-			return fmt.Errorf("%d records not accepted by the stream within %s: %w", len(pending), r.cfg.Deadline, lastErr)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+	records := make([]forwarder.Record, len(batch))
+	for k, i := range batch {
+		records[k] = forwarder.Record{Data: letters[i].Data, PartitionKey: r.pks[i]}
+	}
+	notIn, err := r.w.PutRecords(ctx, records)
+	if err != nil && notIn == nil { // nothing sent
+		notIn = make([]int, len(batch))
+		for k := range notIn {
+			notIn[k] = k
 		}
 	}
+	out := make(map[int]bool, len(notIn))
+	for _, k := range notIn {
+		out[k] = true
+		r.res.Letters[batch[k]].Error = "not accepted by the stream: " + err.Error()
+	}
+	for k, i := range batch {
+		if !out[k] {
+			r.accepted(ctx, letters[i], i)
+		}
+	}
+	if r.cfg.OnProgress != nil {
+		r.cfg.OnProgress(r.res.Progress)
+	}
+	if err != nil {
+		return fmt.Errorf("%d records not accepted by the stream: %w", len(notIn), err)
+	}
 	return nil
+}
+
+// accepted counts letter i's record in the stream and removes the letter.
+func (r *runner) accepted(ctx context.Context, l deadletter.Letter, i int) {
+	r.res.InStream++
+	if err := r.cfg.Letters.Delete(ctx, l.ID()); err != nil {
+		// In the stream but not removed: the letter stays and a later redrive puts a duplicate,
+		// which the ledger drops. Say so and carry on.
+		r.res.Letters[i].Error = "in the stream, but the letter was not removed: " + err.Error()
+		return
+	}
+	r.res.Deleted++
+	r.res.Letters[i].Done = true
 }
 
 // writable checks that the stream exists, that redrive may describe it and that it takes records
