@@ -52,27 +52,39 @@ func (s Shard) Share() float64 {
 // Map is a stream's shards, open and closed, sorted by starting hash key and then by ID.
 type Map []Shard
 
-// Read lists every shard of stream that Kinesis still reports (closed shards stay listed until
-// they pass the retention period).
-func Read(ctx context.Context, c Lister, stream string) (Map, error) {
-	var m Map
+// List returns every shard of stream that Kinesis still reports (closed shards stay listed until
+// they pass the retention period), as ListShards answers them, following NextToken. It is the
+// one ListShards pager of the project (the SDK has none: a request carries either StreamName or
+// NextToken, never both).
+func List(ctx context.Context, c Lister, stream string) ([]types.Shard, error) {
+	var shards []types.Shard
 	in := &kinesis.ListShardsInput{StreamName: aws.String(stream)}
 	for {
 		out, err := c.ListShards(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("list shards of %s: %w", stream, err)
 		}
-		for _, s := range out.Shards {
-			sh, err := fromAPI(s)
-			if err != nil {
-				return nil, fmt.Errorf("stream %s: %w", stream, err)
-			}
-			m = append(m, sh)
-		}
+		shards = append(shards, out.Shards...)
 		if out.NextToken == nil {
-			break
+			return shards, nil
 		}
 		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	}
+}
+
+// Read lists every shard of stream that Kinesis still reports (see List) as a Map.
+func Read(ctx context.Context, c Lister, stream string) (Map, error) {
+	shards, err := List(ctx, c, stream)
+	if err != nil {
+		return nil, err
+	}
+	m := make(Map, 0, len(shards))
+	for _, s := range shards {
+		sh, err := fromAPI(s)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", stream, err)
+		}
+		m = append(m, sh)
 	}
 	m.sort()
 	return m, nil
