@@ -18,7 +18,7 @@ func TestWriteLedgerResetGolden(t *testing.T) {
 	var buf bytes.Buffer
 	for _, tc := range ledgerResetFixtures(t) {
 		buf.WriteString("== " + tc.name + "\n")
-		if err := writeLedgerReset(&buf, tc.res, tc.err); err != nil {
+		if err := writeLedgerReset(&buf, tc.res, tc.err, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +36,7 @@ func ledgerResetFixtures(t *testing.T) []ledgerResetCase {
 	t.Helper()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	entry := &ledgerreset.Entry{Object: "in/a.jpg", Sequencer: strings.Repeat("F", sequencer.Width), Epoch: 0, Op: "put", Outcome: "applied", UpdatedAt: at, Worker: "worker-1"}
-	ev, err := envelope.New(ledgerreset.Source, ledgerreset.EventName, "in-bucket", "a.jpg", envelope.OpPut, strings.Repeat("0", sequencer.Width-1)+"1", "", "", 0, at)
+	ev, err := envelope.New(ledgerreset.Source, ledgerreset.EventName, "in-bucket", "a.jpg", envelope.OpPut, sequencer.FirstSynthetic, "", "", 0, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestLedgerResetCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, out, errOut := testEnv(p.Env())
-			if code := opsMain(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
+			if code := Main(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
 				t.Fatalf("exit %d (want %d), output does not say %q:\n%s%s", code, tc.code, tc.say, out, errOut)
 			}
 		})

@@ -3,7 +3,7 @@
 // is frozen) or an operator's mistake. It deletes the entry conditionally (ledger.Reset: only if
 // it still holds what was read, so a worker's concurrent commit is never clobbered) and then puts
 // a converging event for the object on the stream, the way reconcile --fix does: a synthetic
-// event with the lowest repair sequencer (reconcile.SyntheticSequencer), which a worker applies
+// event with the lowest synthetic sequencer (sequencer.Synthetic), which a worker applies
 // like any other, making the output match the input's current state (present or not). Every
 // later real event applies again, since nothing is in the ledger for it to be stale against.
 package ledgerreset
@@ -17,7 +17,7 @@ import (
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/reconcile"
+	"github.com/shardline/shardline/internal/sequencer"
 )
 
 // Ledger reads and conditionally resets entries; *ledger.Ledger implements it.
@@ -120,12 +120,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if found {
 		res.Found, res.Entry = true, entryOf(e)
 	}
-	// With no entry the lowest repair sequencer applies, and every real event after it too.
-	seq, err := reconcile.SyntheticSequencer("")
-	if err != nil {
-		return res, err
-	}
-	ev, err := envelope.New(Source, EventName, cfg.Bucket, cfg.Key, envelope.OpPut, seq, "", "", 0, cfg.Now())
+	// With no entry the lowest synthetic sequencer applies, and every real event after it too.
+	ev, err := envelope.New(Source, EventName, cfg.Bucket, cfg.Key, envelope.OpPut, sequencer.FirstSynthetic, "", "", 0, cfg.Now())
 	if err != nil {
 		return res, fmt.Errorf("ledgerreset: converging event: %w", err)
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/reconcile"
+	"github.com/shardline/shardline/internal/sequencer"
 )
 
 // listHook runs before the first ListObjectsV2 call on one bucket.
@@ -59,7 +60,7 @@ func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
 		t.Fatalf("problems = %+v, want late.jpg orphaned with a delete repair (the listing race)", res.Problems)
 	}
 	w.WaitFinished(2)
-	emulators.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+	testkit.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
 		out := p.OutputOf("late.jpg")
 		return out.Exists && out.SourceETag == etag
 	}, "the repair delete removed the output of a live input: %+v", p.OutputOf("late.jpg"))
@@ -87,9 +88,9 @@ func TestSyntheticSequencer_AfterRedriveReopen(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("entry: %v, %v", found, err)
 	}
-	seq, err := reconcile.SyntheticSequencer(e.Sequencer)
+	seq, err := sequencer.Synthetic(e.Sequencer)
 	if err != nil {
-		t.Fatalf("SyntheticSequencer(%s) after Reopen: %v", e.Sequencer, err)
+		t.Fatalf("sequencer.Synthetic(%s) after Reopen: %v", e.Sequencer, err)
 	}
 	repair := ev
 	repair.Sequencer = seq

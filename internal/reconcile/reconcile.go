@@ -2,7 +2,7 @@
 // output is missing, orphaned (no input) or stale (derived from another version of the input: its
 // source-etag metadata differs from the input's ETag). With Fix it repairs them through the normal
 // path: it puts synthetic events on the stream, which workers apply like any other, so the ledger
-// stays the single authority on what each output should be (see SyntheticSequencer).
+// stays the single authority on what each output should be (see sequencer.Synthetic).
 package reconcile
 
 import (
@@ -23,6 +23,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/ledger"
+	"github.com/shardline/shardline/internal/sequencer"
 )
 
 // S3 is the part of *s3.Client reconcile uses.
@@ -283,7 +284,7 @@ func fix(ctx context.Context, cfg Config, res *Result, inputs map[string]object,
 		if found {
 			last = e.Sequencer
 		}
-		seq, err := SyntheticSequencer(last)
+		seq, err := sequencer.Synthetic(last)
 		if err != nil {
 			p.FixError = err.Error()
 			continue
