@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/reconcile"
 	"github.com/shardline/shardline/processor"
@@ -96,7 +96,7 @@ func TestReconcileFindsAndRepairs(t *testing.T) {
 		t.Errorf("applied %v, want 8 (4 events, 4 repairs)", got)
 	}
 	cfg.Fix = false
-	emulators.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
 		res, err = reconcile.Run(ctx, cfg)
 		return err == nil && len(res.Problems) == 1 && res.Problems[0].Kind == reconcile.DeadLettered
 	}, "still out of sync after the repairs: %+v", res)

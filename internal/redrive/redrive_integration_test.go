@@ -10,8 +10,8 @@ import (
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/redrive"
 	"github.com/shardline/shardline/processor"
@@ -19,7 +19,7 @@ import (
 
 // flaky fails every put of one key with a transient error while broken is set.
 type flaky struct {
-	*grayscale.Handler
+	*grayscale.Converter
 	key    string
 	broken *atomic.Bool
 }
@@ -28,7 +28,7 @@ func (f flaky) Handle(ctx context.Context, ev envelope.Event) error {
 	if ev.Key == f.key && ev.Op == envelope.OpPut && f.broken.Load() {
 		return errors.New("simulated outage")
 	}
-	return f.Handler.Handle(ctx, ev)
+	return f.Converter.Handle(ctx, ev)
 }
 
 // TestRedriveAppliesFixedRecords dead-letters a record through retries_exhausted, fixes the cause,
@@ -39,7 +39,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	w := p.StartWorker(pipelinetest.WorkerOptions{MaxAttempts: 2, Wrap: func(h processor.Handler) processor.Handler {
-		return flaky{Handler: h.(*grayscale.Handler), key: "a.jpg", broken: &broken}
+		return flaky{Converter: h.(*grayscale.Converter), key: "a.jpg", broken: &broken}
 	}})
 	etagA := p.PutInput("a.jpg", pipelinetest.JPEG(t, 1))
 	etagB := p.PutInput("b.jpg", pipelinetest.JPEG(t, 2))
@@ -88,7 +88,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("redrive by key: %+v (progress %+v)", res, last)
 	}
 	w.WaitFinished(3)
-	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		return p.OutputOf("a.jpg").SourceETag == etagA
 	}, "the redriven record was not applied")
 	if got := w.Outcome(processor.OutcomeApplied); got != 2 {
@@ -102,7 +102,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("redrive of the bad envelope: %+v, %v", res, err)
 	}
 	w.WaitFinished(4)
-	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		all, err := store.List(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/replaytest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/replay"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -57,7 +58,7 @@ func TestReplayOverTheWire(t *testing.T) {
 	if res.Received != 1 || res.Deleted != 0 || res.Kept != 1 || res.Messages[0].Condition != "RetriesExhausted" {
 		t.Fatalf("replay to a missing stream: %+v", res)
 	}
-	emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+	testkit.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 		return replaytest.Received(t, q, url, id, 0)
 	}, "the message whose replay failed was not received again after its visibility timeout (%s)", visibility)
 
@@ -66,7 +67,7 @@ func TestReplayOverTheWire(t *testing.T) {
 	if res, err = replay.Run(ctx, cfg); err != nil || res.Received != 1 || res.Kept != 1 || res.Messages[0].Refused != 1 {
 		t.Fatalf("replay of a refused bucket: %v, %+v", err, res)
 	}
-	emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+	testkit.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 		return replaytest.Received(t, q, url, id, 0)
 	}, "the refused message was not received again")
 

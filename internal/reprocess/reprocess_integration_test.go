@@ -15,8 +15,8 @@ import (
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/reprocess"
 	"github.com/shardline/shardline/internal/shardscan"
@@ -26,17 +26,19 @@ import (
 // counting wraps the grayscale handler and counts the events it handles; it keeps Verify so the
 // processor's fencing works as in production.
 type counting struct {
-	*grayscale.Handler
+	*grayscale.Converter
 	n *atomic.Int64
 }
 
 func (c counting) Handle(ctx context.Context, ev envelope.Event) error {
 	c.n.Add(1)
-	return c.Handler.Handle(ctx, ev)
+	return c.Converter.Handle(ctx, ev)
 }
 
 func countWith(n *atomic.Int64) func(processor.Handler) processor.Handler {
-	return func(h processor.Handler) processor.Handler { return counting{Handler: h.(*grayscale.Handler), n: n} }
+	return func(h processor.Handler) processor.Handler {
+		return counting{Converter: h.(*grayscale.Converter), n: n}
+	}
 }
 
 func config(t *testing.T, p *pipelinetest.Pipeline, from string) reprocess.Config {
@@ -86,7 +88,7 @@ func TestReprocessEpochSemantics(t *testing.T) {
 
 	t.Run("refused while a worker holds leases", func(t *testing.T) {
 		live := p.StartWorker(pipelinetest.WorkerOptions{ID: "live-worker"})
-		emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+		testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 			for _, l := range p.LeaseRows() {
 				if l.Owner == "live-worker" && time.Now().Before(l.LeaseTimeout) {
 					return true
@@ -186,7 +188,7 @@ func TestRewindTargets(t *testing.T) {
 		p.Send(p.Event(fmt.Sprintf("k%d.jpg", i), envelope.OpPut, pipelinetest.Seq(1), ""))
 	}
 	t0 := time.Now()
-	emulators.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 150*time.Millisecond }, "clock")
+	testkit.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 150*time.Millisecond }, "clock")
 	for i := 3; i < 6; i++ {
 		p.Send(p.Event(fmt.Sprintf("k%d.jpg", i), envelope.OpPut, pipelinetest.Seq(1), ""))
 	}

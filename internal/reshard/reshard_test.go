@@ -2,16 +2,12 @@ package reshard
 
 import (
 	"bytes"
-	"flag"
 	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/shardmap"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // layout is n shards of equal ranges named s0…, as CreateStream makes them.
 func layout(n int) []shardmap.Shard {
@@ -114,22 +110,5 @@ func TestWriteMapGolden(t *testing.T) {
 	if err := WriteMap(&buf, m); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "map.golden", buf.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update to accept):\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	golden.Check(t, "map.golden", buf.Bytes())
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/shardscan"
 )
@@ -34,7 +35,7 @@ func TestReaderPositions(t *testing.T) {
 		put(i)
 	}
 	t0 := time.Now()
-	emulators.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 100*time.Millisecond }, "clock")
+	testkit.Eventually(t, 2*time.Second, 10*time.Millisecond, func() bool { return time.Since(t0) > 100*time.Millisecond }, "clock")
 	for i := 4; i < 6; i++ {
 		put(i)
 	}
@@ -98,7 +99,7 @@ func TestReaderPositions(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+		testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 			out, err := c.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
 			return err == nil && out.StreamDescriptionSummary.StreamStatus == "ACTIVE"
 		}, "stream not ACTIVE after the split")

@@ -8,8 +8,8 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/status"
 )
 
@@ -53,7 +53,7 @@ func TestSampleLeasesLagAndRates(t *testing.T) {
 	w := p.StartWorker(pipelinetest.WorkerOptions{ID: "worker-a"})
 	w.WaitFinished(8)
 	var r status.Report
-	emulators.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
 		if r, err = sampler.Sample(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestSampleLeasesLagAndRates(t *testing.T) {
 
 	w = p.StartWorker(pipelinetest.WorkerOptions{ID: "worker-b"})
 	w.WaitFinished(5)
-	emulators.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 200*time.Millisecond, func() bool {
 		if r, err = sampler.Sample(ctx); err != nil {
 			t.Fatal(err)
 		}

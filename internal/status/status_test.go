@@ -2,18 +2,15 @@ package status
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/shardline/shardline/internal/lab/golden"
+)
 
 func fixedReport() Report {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -43,7 +40,7 @@ func TestWriteTextGolden(t *testing.T) {
 	if err := WriteText(&buf, fixedReport()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "status.golden", buf.Bytes())
+	golden.Check(t, "status.golden", buf.Bytes())
 }
 
 func TestCollectorExportsTheLastReport(t *testing.T) {
@@ -82,22 +79,5 @@ func TestHuman(t *testing.T) {
 		if got := human(tc.d); got != tc.want {
 			t.Errorf("human(%s) = %q, want %q", tc.d, got, tc.want)
 		}
-	}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update to accept):\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }

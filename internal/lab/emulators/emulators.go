@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // EnvVar enables the integration tests.
@@ -126,20 +127,12 @@ func Name(t testing.TB, prefix string) string {
 	return strings.Trim(name, "-") + "-" + hex.EncodeToString(b[:])
 }
 
-// Eventually polls cond every interval until it returns true or timeout passes, then fails the
-// test with msg. It is the only way tests here wait.
+// Eventually is testkit.Eventually, kept while the tests that call it here move to it.
+//
+// Deprecated: use testkit.Eventually.
 func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: "+msg, append([]any{timeout}, args...)...)
-		}
-		time.Sleep(interval)
-	}
+	testkit.Eventually(t, timeout, interval, cond, msg, args...)
 }
 
 // WebhookAddr returns the address MinIO's webhook target posts to (from `stack.sh env`), after
