@@ -129,6 +129,17 @@ type Config struct {
 	MaxOverdueHandlers int
 
 	Retry Retry
+	// ReadInterval paces a caught-up shard's reads: after a batch that was not full, while the
+	// shard is less than ReadInterval behind the stream's tip, the processor returns to the KCL
+	// (which then reads again at once) no sooner than ReadInterval after that batch's read
+	// started. A hot object's events then pile up between reads and coalesce into one handler
+	// call per read, and the shard stays below Kinesis's 5 reads per second, shared by every
+	// consumer of the shard. A full batch, or a shard further behind, is read again at once.
+	// Default DefaultReadInterval; negative: never wait.
+	ReadInterval time.Duration
+	// MaxRecords is the GetRecords limit the worker reads with: a batch of that many records is
+	// full (more are waiting). Default 1000, the worker's default.
+	MaxRecords int
 	// FenceTimeout bounds the check and repair of an output after a handler call of a record
 	// this worker abandoned (lease lost, shutdown); it runs even while shutting down. Default 10s.
 	FenceTimeout time.Duration
@@ -150,8 +161,8 @@ func (c Config) Validate() error {
 		return errors.New("processor: Leases is required")
 	case c.WorkerID == "":
 		return errors.New("processor: WorkerID is required")
-	case c.KeyConcurrency < 0:
-		return errors.New("processor: KeyConcurrency must not be negative")
+	case c.KeyConcurrency < 0 || c.MaxRecords < 0:
+		return errors.New("processor: KeyConcurrency and MaxRecords must not be negative")
 	case c.FenceTimeout < 0:
 		return errors.New("processor: FenceTimeout must not be negative")
 	case c.HandlerTimeout < 0 || c.MaxTimeouts < 0 || c.MaxOverdueHandlers < 0:
@@ -187,6 +198,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxOverdueHandlers == 0 {
 		c.MaxOverdueHandlers = max(2, runtime.GOMAXPROCS(0))
 	}
+	if c.ReadInterval == 0 {
+		c.ReadInterval = DefaultReadInterval
+	}
+	if c.MaxRecords == 0 {
+		c.MaxRecords = 1000
+	}
 	if c.ParentPoll == 0 {
 		c.ParentPoll = time.Second
 	}
@@ -198,6 +215,10 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// DefaultReadInterval is ReadInterval's default: four reads a second at most while a shard is
+// caught up and busy, which leaves a fifth of the shard's read limit to other consumers.
+const DefaultReadInterval = 250 * time.Millisecond
 
 // DefaultKeyConcurrency is 16 objects per GOMAXPROCS, at most 128. Handlers mostly wait on S3 and
 // DynamoDB; the grayscale handler bounds its own memory with a pixel budget shared by all

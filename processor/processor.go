@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,16 @@ type Factory struct {
 
 	calls    *handlerTracker // every handler goroutine, overdue ones included
 	overdueN atomic.Int64    // handler calls abandoned at their deadline and still running
+
+	now      func() time.Time                                                 // time.Now; tests pin it
+	pause    func(ctx context.Context, stop <-chan struct{}, d time.Duration) // tests record it
+	stopping chan struct{}                                                    // closed by Stopping
+	stopOnce sync.Once
 }
+
+// Stopping tells the processors that the worker is shutting down: a shard waiting to pace its
+// next read returns to the KCL at once, so that the KCL can stop it and hand its lease over.
+func (f *Factory) Stopping() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
 var _ kcl.IRecordProcessorFactory = (*Factory)(nil)
 
@@ -33,7 +43,7 @@ func NewFactory(ctx context.Context, cfg Config) (*Factory, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker()}, nil
+	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker(), now: time.Now, pause: pause, stopping: make(chan struct{})}, nil
 }
 
 // CreateProcessor implements kcl.IRecordProcessorFactory.
@@ -99,11 +109,39 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 			p.m.cpLag.WithLabelValues(p.shard).Set(time.Since(*last.ApproximateArrivalTimestamp).Seconds())
 		}
 	}
+	if !abandoned {
+		p.paceRead(in)
+	}
 	if abandoned {
 		// The KCL never redelivers the rest of this batch to this processor: processing or
 		// checkpointing any later record (or SHARD_END) would skip the abandoned one. Give the
 		// shard up so that the next owner resumes from the checkpoint.
 		p.stop(p.giveUpReason())
+	}
+}
+
+// paceRead returns to the KCL, which reads the shard again at once, no sooner than ReadInterval
+// after this batch's read started, unless the batch was full or the shard is at least
+// ReadInterval behind the stream's tip (see Config.ReadInterval). Shutdown ends the wait.
+func (p *shardProcessor) paceRead(in *kcl.ProcessRecordsInput) {
+	interval := p.cfg.ReadInterval
+	if interval <= 0 || in.CacheEntryTime == nil || len(in.Records) >= p.cfg.MaxRecords ||
+		in.MillisBehindLatest >= interval.Milliseconds() || !p.owns() {
+		return
+	}
+	if wait := in.CacheEntryTime.Add(interval).Sub(p.f.now()); wait > 0 {
+		p.f.pause(p.ctx, p.f.stopping, wait)
+	}
+}
+
+// pause waits d, or until ctx ends or stop is closed.
+func pause(ctx context.Context, stop <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-stop:
+	case <-t.C:
 	}
 }
 
