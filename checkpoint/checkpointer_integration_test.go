@@ -1,85 +1,14 @@
 package checkpoint_test
 
 import (
-	"context"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
-	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/lab/emulators"
-	"github.com/shardline/shardline/internal/setup"
 )
-
-// clock is a settable clock shared by the checkpointers of one test.
-type clock struct{ now atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
-func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
-
-func newTable(t *testing.T) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
-	t.Helper()
-	return newTableVia(t, nil)
-}
-
-// newTableVia is newTable with the checkpointers' DynamoDB calls passed through wrap (nil: none).
-func newTableVia(t *testing.T, wrap func(checkpoint.DynamoDB) checkpoint.DynamoDB) (string, *clock, func(worker string) *checkpoint.Checkpointer) {
-	t.Helper()
-	clients := emulators.Require(t)
-	var client checkpoint.DynamoDB = clients.DynamoDB
-	if wrap != nil {
-		client = wrap(client)
-	}
-	table := emulators.Name(t, "leases")
-	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LeaseTable: table}, discard()); err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{}
-	clk.now.Store(time.Now().UnixNano())
-	return table, clk, func(worker string) *checkpoint.Checkpointer {
-		t.Helper()
-		cp, err := checkpoint.New(checkpoint.Config{
-			Client: client, TableName: table, WorkerID: worker,
-			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cp.Init(); err != nil {
-			t.Fatal(err)
-		}
-		return cp
-	}
-}
-
-func shard(id string) *par.ShardStatus { return &par.ShardStatus{ID: id, Mux: &sync.RWMutex{}} }
-
-func checkpointAt(t *testing.T, cp *checkpoint.Checkpointer, s *par.ShardStatus, seq string) error {
-	t.Helper()
-	s.SetCheckpoint(seq)
-	return cp.CheckpointSequence(s)
-}
-
-func stored(t *testing.T, cp *checkpoint.Checkpointer, id string) checkpoint.Lease {
-	t.Helper()
-	leases, err := cp.Scan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range leases {
-		if l.ShardID == id {
-			return l
-		}
-	}
-	t.Fatalf("no lease item for %s", id)
-	return checkpoint.Lease{}
-}
 
 func TestLeaseIsExclusiveAndCheckpointsOnlyMoveForward(t *testing.T) {
 	_, clk, newCP := newTable(t)
@@ -142,9 +71,7 @@ func TestShardEndIsFinal(t *testing.T) {
 	_, _, newCP := newTable(t)
 	a := newCP("worker-a")
 	s := shard("shard-1")
-	if err := a.GetLease(s, "worker-a"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, a, s, "worker-a")
 	if err := checkpointAt(t, a, s, "12345678901234567890123456789012345678901234567890123456"); err != nil {
 		t.Fatal(err)
 	}
@@ -164,9 +91,7 @@ func TestRevokeFailsNextRenewal(t *testing.T) {
 	_, _, newCP := newTable(t)
 	a := newCP("worker-a")
 	s := shard("shard-2")
-	if err := a.GetLease(s, "worker-a"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, a, s, "worker-a")
 	a.Revoke("shard-2")
 	if a.Owns("shard-2") {
 		t.Fatal("Owns after Revoke")
@@ -188,9 +113,7 @@ func TestClaimHandsLeaseToClaimer(t *testing.T) {
 	_, _, newCP := newTable(t)
 	a, b, c := newCP("worker-a"), newCP("worker-b"), newCP("worker-c")
 	sa := shard("shard-3")
-	if err := a.GetLease(sa, "worker-a"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, a, sa, "worker-a")
 	sb := shard("shard-3")
 	if err := b.FetchCheckpoint(sb); err != nil && !errors.Is(err, chk.ErrSequenceIDNotFound) {
 		t.Fatal(err)

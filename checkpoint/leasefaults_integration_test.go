@@ -21,7 +21,7 @@ import (
 // checkpoint write fails, or succeeds with its response lost. Each test replays the library's
 // calls (faults_test.go) against the local stack's DynamoDB behind a fault injector.
 
-func newFaultyTable(t *testing.T) (*faultyDynamoDB, *clock, func(worker string) *checkpoint.Checkpointer) {
+func newFaultyTable(t *testing.T) (*faultyDynamoDB, *clock, newCheckpointer) {
 	t.Helper()
 	f := &faultyDynamoDB{}
 	_, clk, newCP := newTableVia(t, func(c checkpoint.DynamoDB) checkpoint.DynamoDB {
@@ -29,6 +29,19 @@ func newFaultyTable(t *testing.T) (*faultyDynamoDB, *clock, func(worker string) 
 		return f
 	})
 	return f, clk, newCP
+}
+
+// takenByWorkerA makes a faulty lease table (no faults yet) where worker-a took shard id as the
+// KCL does.
+func takenByWorkerA(t *testing.T, id string) (*faultyDynamoDB, *checkpoint.Checkpointer, *par.ShardStatus) {
+	t.Helper()
+	faults, _, newCP := newFaultyTable(t)
+	a := newCP("worker-a")
+	s := shard(id)
+	if err := kclTake(a, s, "worker-a"); err != nil {
+		t.Fatalf("worker could not take a free shard: %v", err)
+	}
+	return faults, a, s
 }
 
 // TestShardEndWriteFails_ShardIsNotStalled: the KCL's RecordProcessorCheckpointer sets SHARD_END
@@ -47,12 +60,7 @@ func TestShardEndWriteFails_ShardIsNotStalled(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			faults, _, newCP := newFaultyTable(t)
-			a := newCP("worker-a")
-			s := shard("shardId-000000000001")
-			if err := kclTake(a, s, "worker-a"); err != nil {
-				t.Fatalf("worker could not take a free shard: %v", err)
-			}
+			faults, a, s := takenByWorkerA(t, "shardId-000000000001")
 			if tc.checkpoint != "" {
 				if err := kclworker.NewRecordProcessorCheckpoint(s, a).Checkpoint(aws.String(tc.checkpoint)); err != nil {
 					t.Fatal(err)
@@ -96,12 +104,7 @@ func TestShardEndWriteFails_ShardIsNotStalled(t *testing.T) {
 // for it, ever, on a lone worker. A row that names this worker without a consumer of this worker
 // behind it now reads as unowned to the KCL, so the worker takes the shard again.
 func TestLeaseLimbo_RemoveLeaseOwnerFails(t *testing.T) {
-	faults, _, newCP := newFaultyTable(t)
-	a := newCP("worker-a")
-	s := shard("shardId-000000000002")
-	if err := kclTake(a, s, "worker-a"); err != nil {
-		t.Fatalf("worker could not take a free shard: %v", err)
-	}
+	faults, a, s := takenByWorkerA(t, "shardId-000000000002")
 	faults.add(&faultRule{op: "UpdateItem", match: releasesLease, fault: failCall})
 	a.Revoke(s.ID) // the processor gave the shard up: the next renewal fails and the consumer ends
 	if err := a.GetLease(s, "worker-a"); !errors.Is(err, checkpoint.ErrLeaseLost) {
@@ -130,12 +133,7 @@ func TestLeaseLimbo_RemoveLeaseOwnerFails(t *testing.T) {
 // a second one, even when the in-memory owner was cleared (the consumer is ending) and the row
 // still names this worker.
 func TestLeaseLimbo_NoSecondConsumerWhileOneRuns(t *testing.T) {
-	_, _, newCP := newFaultyTable(t)
-	a := newCP("worker-a")
-	s := shard("shardId-000000000003")
-	if err := kclTake(a, s, "worker-a"); err != nil {
-		t.Fatalf("worker could not take a free shard: %v", err)
-	}
+	_, a, s := takenByWorkerA(t, "shardId-000000000003")
 	s.SetLeaseOwner("") // releaseLease has begun; RemoveLeaseOwner not yet called
 	kclRebalance(a, s)
 	if kclTake(a, s, "worker-a") == nil {
@@ -175,7 +173,7 @@ func TestLeaseWriteLostResponse_OutcomeIsReadBack(t *testing.T) {
 		{
 			name:  "renewal",
 			rule:  &faultRule{op: "UpdateItem", match: writesLease, fault: loseResponse},
-			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s) },
+			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s, "worker-a") },
 			do:    func(a *checkpoint.Checkpointer, s *par.ShardStatus) error { return a.GetLease(s, "worker-a") },
 			check: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) {
 				if !a.Owns(s.ID) {
@@ -186,7 +184,7 @@ func TestLeaseWriteLostResponse_OutcomeIsReadBack(t *testing.T) {
 		{
 			name:  "SHARD_END",
 			rule:  &faultRule{op: "UpdateItem", match: writesShardEnd, fault: loseResponse},
-			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s) },
+			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s, "worker-a") },
 			do: func(a *checkpoint.Checkpointer, s *par.ShardStatus) error {
 				return kclworker.NewRecordProcessorCheckpoint(s, a).Checkpoint(nil)
 			},
@@ -199,7 +197,7 @@ func TestLeaseWriteLostResponse_OutcomeIsReadBack(t *testing.T) {
 		{
 			name:  "release",
 			rule:  &faultRule{op: "UpdateItem", match: releasesLease, fault: loseResponse},
-			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s) },
+			setup: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) { mustTake(t, a, s, "worker-a") },
 			do:    func(a *checkpoint.Checkpointer, s *par.ShardStatus) error { return kclConsumerEnds(a, s) },
 			check: func(t *testing.T, a *checkpoint.Checkpointer, s *par.ShardStatus) {
 				if got := stored(t, a, s.ID).Owner; got != "" {
@@ -283,7 +281,7 @@ func TestClaimShard_SubSecondOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, clk, newCP := newTable(t)
 			a, b, c := newCP("worker-a"), newCP("worker-b"), newCP("worker-c")
-			mustTake(t, a, shard("shardId-000000000006"))
+			mustTake(t, a, shard("shardId-000000000006"), "worker-a")
 			base := time.Now().Truncate(time.Second)
 			claim := func(cp *checkpoint.Checkpointer, worker string, at time.Duration) error {
 				clk.now.Store(base.Add(at).UnixNano())
@@ -344,13 +342,5 @@ func TestLeaseRowsOfThePreviousFormatStayReadable(t *testing.T) {
 	}
 	if err := b.GetLease(shard("shardId-000000000007"), "worker-b"); err != nil {
 		t.Fatalf("claimer could not take the expired lease: %v", err)
-	}
-}
-
-// mustTake takes the shard's lease for worker-a.
-func mustTake(t *testing.T, cp *checkpoint.Checkpointer, s *par.ShardStatus) {
-	t.Helper()
-	if err := cp.GetLease(s, "worker-a"); err != nil {
-		t.Fatalf("take %s: %v", s.ID, err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 type fixedTopology []checkpoint.Shard
@@ -24,27 +23,18 @@ func (f fixedTopology) Shards(context.Context) ([]checkpoint.Shard, error) { ret
 // the plan allows: up to the fair share, parents before children, nothing held by a live
 // worker; and a second worker's pass then takes the rest of its share.
 func TestPlannedTakes_OnePassTakesThePlan(t *testing.T) {
-	table, clk, mk := newTable(t)
+	_, _, mk := newTable(t)
 	other := mk("other")
 	// other holds p0 (a parent whose children c0, c1 must wait) and s0.
 	for _, id := range []string{"p0", "s0"} {
-		if err := other.GetLease(shard(id), "other"); err != nil {
-			t.Fatal(err)
-		}
+		mustTake(t, other, shard(id), "other")
 	}
 	topo := fixedTopology{
 		{ID: "p0"}, {ID: "s0"}, {ID: "s1"}, {ID: "s2"}, {ID: "s3"}, {ID: "s4"}, {ID: "s5"},
 		{ID: "c0", Parents: []string{"p0"}}, {ID: "c1", Parents: []string{"p0"}},
 	}
 	newPlanned := func(worker string) *checkpoint.Checkpointer {
-		cp, err := checkpoint.New(checkpoint.Config{
-			Client: emulators.Require(t).DynamoDB, TableName: table, WorkerID: worker,
-			LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), Topology: topo,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cp
+		return mk(worker, func(c *checkpoint.Config) { c.Topology = topo })
 	}
 	pass := func(cp *checkpoint.Checkpointer, worker string) []string {
 		t.Helper()
@@ -97,9 +87,7 @@ func TestClaimShard_OnePendingClaim(t *testing.T) {
 	statuses := map[string]*par.ShardStatus{}
 	for _, id := range []string{"s0", "s1", "s2"} {
 		statuses[id] = shard(id)
-		if err := owner.GetLease(statuses[id], "owner"); err != nil {
-			t.Fatal(err)
-		}
+		mustTake(t, owner, statuses[id], "owner")
 	}
 	if err := me.ClaimShard(statuses["s0"], "me"); err != nil {
 		t.Fatal(err)
@@ -114,9 +102,7 @@ func TestClaimShard_OnePendingClaim(t *testing.T) {
 	if err := owner.RemoveLeaseOwner("s0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := me.GetLease(shard("s0"), "me"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, me, shard("s0"), "me")
 	if err := me.ClaimShard(statuses["s1"], "me"); err != nil {
 		t.Fatal(err)
 	}
@@ -129,26 +115,15 @@ func TestClaimShard_OnePendingClaim(t *testing.T) {
 // worker's take in the same pass; ListActiveWorkers must not put the row's old owner into the
 // status of a shard this worker holds, or the next renewal gives the shard up.
 func TestListActiveWorkers_StaleViewKeepsHeldStatus(t *testing.T) {
-	table, clk, mk := newTable(t)
-	prev := mk("prev")
-	if err := prev.GetLease(shard("s0"), "prev"); err != nil {
-		t.Fatal(err)
-	}
-	me, err := checkpoint.New(checkpoint.Config{
-		Client: emulators.Require(t).DynamoDB, TableName: table, WorkerID: "me",
-		LeaseDuration: 10 * time.Second, Now: clk.Now, Logger: discard(), ViewMaxAge: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, clk, mk := newTable(t)
+	mustTake(t, mk("prev"), shard("s0"), "prev")
+	me := mk("me", func(c *checkpoint.Config) { c.ViewMaxAge = time.Hour })
 	clk.Advance(11 * time.Second)                            // prev's lease expires
 	if _, err := me.Scan(context.Background()); err != nil { // the pass's view: s0 named prev
 		t.Fatal(err)
 	}
 	s0 := shard("s0")
-	if err := me.GetLease(s0, "me"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, me, s0, "me")
 	if _, err := me.ListActiveWorkers(map[string]*par.ShardStatus{"s0": s0}); err != nil && !errors.Is(err, chk.ErrShardNotAssigned) {
 		t.Fatal(err)
 	}

@@ -16,9 +16,7 @@ func TestRewindIsConditionalAndFencesTheOwner(t *testing.T) {
 	ops := newCP("ops")
 	ctx := context.Background()
 	s := shard("shard-r")
-	if err := a.GetLease(s, "worker-a"); err != nil {
-		t.Fatal(err)
-	}
+	mustTake(t, a, s, "worker-a")
 	if err := checkpointAt(t, a, s, "500"); err != nil {
 		t.Fatal(err)
 	}
