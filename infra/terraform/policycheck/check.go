@@ -99,25 +99,30 @@ var policyAttachments = map[string]bool{
 
 var publicACLs = map[string]bool{"public-read": true, "public-read-write": true, "authenticated-read": true}
 
+// resource runs the checks of one live resource and keeps it for the checks that correlate
+// resources (buckets, grant prefixes).
 func (c *checker) resource(rc *ResourceChange) {
 	if c.byType == nil {
 		c.byType = map[string][]*ResourceChange{}
 	}
 	c.byType[rc.Type] = append(c.byType[rc.Type], rc)
+	c.policies(rc)
+	c.encryption(rc)
+	c.exposure(rc)
+}
 
+// policies checks the IAM policies a resource carries or attaches.
+func (c *checker) policies(rc *ResourceChange) {
 	switch {
 	case identityPolicyAttr[rc.Type]:
 		c.document(rc, "policy", Identity, []any{"policy"})
 	case resourcePolicyAttr[rc.Type]:
 		c.document(rc, "policy", Resource, []any{"policy"})
 	case policyAttachments[rc.Type]:
-		if arn, ok := rc.str("policy_arn"); ok && adminPolicy.MatchString(arn) {
-			c.add(rc, RuleAdminPolicy, "attaches %s, which grants a whole service or account", arn)
+		if arn, ok := rc.str("policy_arn"); ok {
+			c.attachedPolicy(rc, arn)
 		}
-	}
-
-	switch rc.Type {
-	case "aws_iam_role":
+	case rc.Type == "aws_iam_role":
 		c.document(rc, "assume_role_policy", Trust, []any{"assume_role_policy"})
 		for i, b := range rc.blocks("inline_policy") {
 			if doc, _ := b["policy"].(string); doc != "" || rc.unknown("inline_policy", i, "policy") {
@@ -126,11 +131,23 @@ func (c *checker) resource(rc *ResourceChange) {
 		}
 		if l, ok := rc.Change.After["managed_policy_arns"].([]any); ok {
 			for _, v := range l {
-				if arn, _ := v.(string); adminPolicy.MatchString(arn) {
-					c.add(rc, RuleAdminPolicy, "attaches %s, which grants a whole service or account", arn)
-				}
+				arn, _ := v.(string)
+				c.attachedPolicy(rc, arn)
 			}
 		}
+	}
+}
+
+// attachedPolicy reports an attached policy that grants a whole service or account.
+func (c *checker) attachedPolicy(rc *ResourceChange, arn string) {
+	if adminPolicy.MatchString(arn) {
+		c.add(rc, RuleAdminPolicy, "attaches %s, which grants a whole service or account", arn)
+	}
+}
+
+// encryption checks that a resource storing data encrypts it at rest.
+func (c *checker) encryption(rc *ResourceChange) {
+	switch rc.Type {
 	case "aws_kinesis_stream":
 		if t, ok := rc.str("encryption_type"); ok && t != "KMS" {
 			c.add(rc, RuleUnencrypted, "stream encryption_type is %q, want KMS", t)
@@ -154,14 +171,16 @@ func (c *checker) resource(rc *ResourceChange) {
 		if enc, ok := rc.boolean("storage_encrypted"); ok && !enc {
 			c.add(rc, RuleUnencrypted, "storage_encrypted is false")
 		}
+	}
+}
+
+// exposure checks that a resource does not open buckets, functions or ports to the world.
+func (c *checker) exposure(rc *ResourceChange) {
+	switch rc.Type {
 	case "aws_s3_bucket":
-		if acl, ok := rc.str("acl"); ok && publicACLs[acl] {
-			c.add(rc, RulePublicBucket, "canned ACL %q makes objects public", acl)
-		}
+		c.publicACL(rc)
 	case "aws_s3_bucket_acl":
-		if acl, ok := rc.str("acl"); ok && publicACLs[acl] {
-			c.add(rc, RulePublicBucket, "canned ACL %q makes objects public", acl)
-		}
+		c.publicACL(rc)
 		for _, acp := range rc.blocks("access_control_policy") {
 			if grantsToEveryone(acp) {
 				c.add(rc, RulePublicBucket, "ACL grants access to AllUsers or AuthenticatedUsers")
@@ -181,6 +200,21 @@ func (c *checker) resource(rc *ResourceChange) {
 		if t, ok := rc.str("authorization_type"); ok && t == "NONE" {
 			c.add(rc, RulePublicAccess, "function URL without authentication (authorization_type NONE)")
 		}
+	case "aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule":
+		c.openIngress(rc)
+	}
+}
+
+// publicACL reports a canned ACL that makes a bucket's objects public.
+func (c *checker) publicACL(rc *ResourceChange) {
+	if acl, ok := rc.str("acl"); ok && publicACLs[acl] {
+		c.add(rc, RulePublicBucket, "canned ACL %q makes objects public", acl)
+	}
+}
+
+// openIngress reports security group rules that admit traffic from anywhere.
+func (c *checker) openIngress(rc *ResourceChange) {
+	switch rc.Type {
 	case "aws_security_group":
 		for _, in := range rc.blocks("ingress") {
 			if openToWorld(in) {

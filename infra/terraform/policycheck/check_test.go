@@ -131,6 +131,24 @@ func TestCheckFixtures(t *testing.T) {
 	}
 }
 
+// TestCheckRoleManagedPolicies: a role's managed_policy_arns attach policies as an attachment
+// resource does; only the ones that grant a whole service or account are findings.
+func TestCheckRoleManagedPolicies(t *testing.T) {
+	plan := `{"format_version": "1.2", "configuration": {"root_module": {}}, "resource_changes": [{
+		"address": "aws_iam_role.r", "mode": "managed", "type": "aws_iam_role", "name": "r",
+		"change": {"actions": ["create"], "after_unknown": {}, "after": {"managed_policy_arns": [
+			"arn:aws:iam::aws:policy/AdministratorAccess",
+			"arn:aws:iam::123456789012:policy/shardline-worker"
+		]}}}]}`
+	got, err := Check([]byte(plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Rule != RuleAdminPolicy || !strings.Contains(got[0].Message, "AdministratorAccess") {
+		t.Fatalf("findings %v, want one %s naming AdministratorAccess", got, RuleAdminPolicy)
+	}
+}
+
 func TestCheckPolicyDocument(t *testing.T) {
 	for _, tc := range []struct {
 		name string
