@@ -51,7 +51,7 @@ func (benchStore) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.O
 // a discarding store) on a real photo. MB/s is input bytes.
 func BenchmarkGrayscaleJPEG(b *testing.B) {
 	data := loadBenchPhoto(b)
-	h := newTestHandler(b, benchStore{data: data}, nil)
+	h := newTestConverter(b, benchStore{data: data}, nil)
 	ev := testEvent(b, envelope.OpPut, inBucket, "Garden.jpg")
 	ctx := context.Background()
 	b.SetBytes(int64(len(data)))

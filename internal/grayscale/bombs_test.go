@@ -17,7 +17,7 @@ var (
 	cmyk   = []byte{0x11, 0x11, 0x11, 0x11}
 )
 
-// decoderLog records which decoders a Handler starts.
+// decoderLog records which decoders a Converter starts.
 type decoderLog struct {
 	mu    sync.Mutex
 	names []string
@@ -61,7 +61,7 @@ func TestCPUBombs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newFakeStore()
 			store.add(inBucket, "k.jpg", tc.p.Build(), "")
-			h := newTestHandler(t, store, nil)
+			h := newTestConverter(t, store, nil)
 			var log decoderLog
 			h.onDecoder = log.add
 			assertOutcome(t, h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, "k.jpg")), tc.want)

@@ -9,7 +9,7 @@ import (
 	"github.com/shardline/shardline/processor"
 )
 
-// memoryBudget bounds the bytes all puts of a Handler hold at once: each put reserves its input
+// memoryBudget bounds the bytes all puts of a Converter hold at once: each put reserves its input
 // body and what converting its image costs on its path (conversionCost) before it reads the body,
 // and gives them back once its output is written.
 type memoryBudget struct {

@@ -25,7 +25,7 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-// budgetProbe records what a Handler's memory budget does. The first put to acquire bytes
+// budgetProbe records what a Converter's memory budget does. The first put to acquire bytes
 // holds them until hold is closed.
 type budgetProbe struct {
 	t                  *testing.T
@@ -37,7 +37,7 @@ type budgetProbe struct {
 	size               int64
 }
 
-func installProbe(t *testing.T, h *Handler) *budgetProbe {
+func installProbe(t *testing.T, h *Converter) *budgetProbe {
 	t.Helper()
 	p := &budgetProbe{t: t, size: h.budget.size, waiting: make(chan int64, 4), acquired: make(chan int64, 4), hold: make(chan struct{})}
 	h.budget.onWait = func(n int64) { p.record("wait", 0); p.waiting <- n }
@@ -78,7 +78,7 @@ func (p *budgetProbe) log() []string {
 // oneAndAHalf returns a MemoryBudget that holds the admission cost of data once, not twice.
 func oneAndAHalf(t *testing.T, data []byte) func(*Config) {
 	t.Helper()
-	h := newTestHandler(t, newFakeStore(), nil)
+	h := newTestConverter(t, newFakeStore(), nil)
 	cost, err := h.admissionCost(data, int64(len(data)), true)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestMemoryBudgetSerialises(t *testing.T) {
 			}
 			store.add(inBucket, "a", data, "")
 			store.add(inBucket, "b", data, "")
-			h := newTestHandler(t, store, oneAndAHalf(t, data))
+			h := newTestConverter(t, store, oneAndAHalf(t, data))
 			p := installProbe(t, h)
 
 			var wg sync.WaitGroup
@@ -139,7 +139,7 @@ func TestMemoryBudgetCancel(t *testing.T) {
 	data := encodeJPEG(t, gradient(8, 8))
 	store.add(inBucket, "a", data, "")
 	store.add(inBucket, "b", data, "")
-	h := newTestHandler(t, store, oneAndAHalf(t, data))
+	h := newTestConverter(t, store, oneAndAHalf(t, data))
 	p := installProbe(t, h)
 
 	var wg sync.WaitGroup

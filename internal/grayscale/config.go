@@ -42,7 +42,7 @@ type ObjectStore interface {
 
 var _ ObjectStore = (*s3.Client)(nil)
 
-// Config configures a Handler. Store and OutputBucket are required; every other field has a
+// Config configures a Converter. Store and OutputBucket are required; every other field has a
 // documented zero-value default.
 type Config struct {
 	// Store reads inputs and writes outputs. Required.
@@ -63,7 +63,7 @@ type Config struct {
 	// PixelBudget × 4 bytes, its meaning before images were costed by format and path (8-bit
 	// RGBA). It must then be at least MaxPixels.
 	PixelBudget int64
-	// MemoryBudget bounds the bytes all puts of one Handler hold at once, whatever the number of
+	// MemoryBudget bounds the bytes all puts of one Converter hold at once, whatever the number of
 	// concurrent Handle calls: before it reads an input body, a put reserves the body (its
 	// Content-Length, or MaxBytes when unknown) plus what converting the image costs on its path
 	// (bytes per pixel by format and path, from the header read in the body's first 64 KiB;

@@ -26,7 +26,7 @@ const (
 	outBucket = "output"
 )
 
-func newTestHandler(t testing.TB, store ObjectStore, mutate func(*Config)) *Handler {
+func newTestConverter(t testing.TB, store ObjectStore, mutate func(*Config)) *Converter {
 	t.Helper()
 	cfg := Config{Store: store, OutputBucket: outBucket}
 	if mutate != nil {
@@ -104,7 +104,7 @@ func TestHandlePut(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newFakeStore()
 			in := store.add(inBucket, tc.key, tc.data, tc.versionID)
-			h := newTestHandler(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
+			h := newTestConverter(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
 			ev := testEvent(t, envelope.OpPut, inBucket, tc.key)
 
 			assertOutcome(t, h.Handle(context.Background(), ev), "")
@@ -267,7 +267,7 @@ func TestHandlePutRejects(t *testing.T) {
 			if tc.store != nil {
 				tc.store(store)
 			}
-			h := newTestHandler(t, store, tc.cfg)
+			h := newTestConverter(t, store, tc.cfg)
 
 			err := h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key))
 			assertOutcome(t, err, tc.want)
@@ -300,7 +300,7 @@ var contentReasons = map[string]bool{
 func TestHandleDecompressionBomb(t *testing.T) {
 	store := newFakeStore()
 	store.add(inBucket, "bomb.png", pngHeader(100000, 100000), "")
-	h := newTestHandler(t, store, nil)
+	h := newTestConverter(t, store, nil)
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -345,7 +345,7 @@ func TestHandleDelete(t *testing.T) {
 				store.add(outBucket, tc.prefix+key, []byte("output"), "")
 			}
 			store.deleteErr = tc.deleteErr
-			h := newTestHandler(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
+			h := newTestConverter(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
 
 			assertOutcome(t, h.Handle(context.Background(), testEvent(t, envelope.OpDelete, inBucket, key)), tc.want)
 
@@ -378,7 +378,7 @@ func TestDeleteOfAPresentInputConvertsIt(t *testing.T) {
 			const key = "v/a.jpg"
 			store := newFakeStore()
 			in := store.add(inBucket, key, realJPEG, "v2")
-			h := newTestHandler(t, store, nil)
+			h := newTestConverter(t, store, nil)
 			if tc.haveOutput != nil {
 				store.add(inBucket, key, tc.haveOutput, "v1")
 				if err := h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
@@ -413,8 +413,8 @@ func TestLateWriteLosesTheConditionalWrite(t *testing.T) {
 		t.Run(fmt.Sprintf("output existed %v", haveOutput), func(t *testing.T) {
 			const key = "race.jpg"
 			store := newFakeStore()
-			fast := newTestHandler(t, store, nil)
-			slow := newTestHandler(t, store, nil)
+			fast := newTestConverter(t, store, nil)
+			slow := newTestConverter(t, store, nil)
 			if haveOutput {
 				store.add(inBucket, key, encodeJPEG(t, gradient(8, 8)), "")
 				if err := fast.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)); err != nil {
@@ -491,7 +491,7 @@ func TestHandleRejectsEvent(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			store := newFakeStore()
-			h := newTestHandler(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
+			h := newTestConverter(t, store, func(c *Config) { c.OutputPrefix = tc.prefix })
 			assertOutcome(t, h.Handle(context.Background(), tc.ev(t)), tc.want)
 			if calls := store.gets.Load() + store.puts.Load() + store.deletes.Load(); calls != 0 {
 				t.Errorf("%d store calls, want 0", calls)
@@ -529,7 +529,7 @@ func TestHandleCancellation(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			t.Cleanup(cancel)
 			tc.setup(store, cancel)
-			h := newTestHandler(t, store, nil)
+			h := newTestConverter(t, store, nil)
 
 			err := h.Handle(ctx, testEvent(t, envelope.OpPut, inBucket, "a.jpg"))
 			if !errors.Is(err, context.Canceled) || errors.Is(err, processor.ErrPermanent) {
@@ -578,7 +578,7 @@ func TestOutputKey(t *testing.T) {
 	keys := []string{"photo.jpg", "a/b/c.png", "../x", "/abs", "a/../../b", "./a", "..", ".", "a//b", "%2e%2e/x", "é/ü ñ+.jpg", "gray/nested.jpg"}
 	for _, prefix := range []string{"", "gray/", "out"} {
 		t.Run("prefix="+prefix, func(t *testing.T) {
-			h := newTestHandler(t, newFakeStore(), func(c *Config) { c.OutputPrefix = prefix })
+			h := newTestConverter(t, newFakeStore(), func(c *Config) { c.OutputPrefix = prefix })
 			seen := map[string]string{}
 			for _, key := range keys {
 				got := h.OutputKey(key)
@@ -673,7 +673,7 @@ func TestConfig(t *testing.T) {
 	}
 
 	t.Run("defaults", func(t *testing.T) {
-		h := newTestHandler(t, store, nil)
+		h := newTestConverter(t, store, nil)
 		if h.cfg.MaxPixels != DefaultMaxPixels || h.cfg.MaxBytes != DefaultMaxBytes || h.cfg.JPEGQuality != DefaultJPEGQuality ||
 			h.cfg.MemoryBudget != defaultMemoryBudget(0, DefaultMaxPixels, debug.SetMemoryLimit(-1)) || h.budget.size != h.cfg.MemoryBudget {
 			t.Errorf("defaults not applied: %+v", h.cfg)

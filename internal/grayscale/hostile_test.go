@@ -87,7 +87,7 @@ func TestHandleHostileInputs(t *testing.T) {
 			store := newFakeStore()
 			store.add(inBucket, key, tc.data, "")
 			store.add(outBucket, key, []byte("previous output"), "")
-			h := newTestHandler(t, store, nil)
+			h := newTestConverter(t, store, nil)
 
 			assertOutcome(t, h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, key)), tc.want)
 			if n := store.puts.Load(); n != 0 {
@@ -130,7 +130,7 @@ func TestOutputKeyStaysUnderPrefix(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				store := newFakeStore()
 				store.add(inBucket, key, encodePNG(t, gradient(4, 4)), "")
-				h := newTestHandler(t, store, func(c *Config) { c.OutputPrefix = prefix })
+				h := newTestConverter(t, store, func(c *Config) { c.OutputPrefix = prefix })
 				out := h.OutputKey(key)
 				if out != prefix+key || !strings.HasPrefix(out, prefix) {
 					t.Fatalf("OutputKey(%q) = %q, want the prefix %q followed by the key unchanged", key, out, prefix)
@@ -183,7 +183,7 @@ func TestHandleStoreRefusesKey(t *testing.T) {
 			store := newFakeStore()
 			store.add(inBucket, "k.png", encodePNG(t, gradient(4, 4)), "")
 			store.putErr = sdkError("PutObject", http.StatusBadRequest, genericErr(tc.code, "refused"))
-			h := newTestHandler(t, store, nil)
+			h := newTestConverter(t, store, nil)
 			assertOutcome(t, h.Handle(context.Background(), testEvent(t, envelope.OpPut, inBucket, "k.png")), ReasonInvalidKey)
 		})
 	}

@@ -122,7 +122,7 @@ func TestMemCapChild(t *testing.T) {
 	for _, key := range memCapInputs {
 		store.add(inBucket, key, data[strings.Split(key, ".")[1]], "")
 	}
-	h := newTestHandler(t, store, nil)
+	h := newTestConverter(t, store, nil)
 	fmt.Printf("memory budget: %d MiB\n", h.cfg.MemoryBudget>>20)
 
 	outcomes := make([]string, len(memCapInputs))

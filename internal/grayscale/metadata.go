@@ -3,8 +3,11 @@ package grayscale
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/shardline/shardline/internal/envelope"
 )
 
 // S3 user-metadata names (lower case, without the x-amz-meta- prefix) written on every output
@@ -51,4 +54,26 @@ func SourceKeyValue(bucket, key string) string {
 // trimETag returns an ETag without its surrounding double quotes.
 func trimETag(etag string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(etag, `"`), `"`)
+}
+
+// outputMetadata is the metadata of the output derived from ev's object as read with etag
+// (unquoted) and versionID, either of which may be empty.
+func (h *Converter) outputMetadata(ev envelope.Event, etag, versionID string) map[string]string {
+	meta := map[string]string{
+		MetaSourceSequencer: ev.Sequencer,
+		MetaSourceKey:       SourceKeyValue(ev.Bucket, ev.Key),
+		MetaRendition:       h.rendition(),
+	}
+	if etag != "" {
+		meta[MetaSourceETag] = etag
+	}
+	if versionID != "" {
+		meta[MetaSourceVersionID] = versionID
+	}
+	return meta
+}
+
+// rendition is the MetaRendition value of the outputs this Converter writes.
+func (h *Converter) rendition() string {
+	return fmt.Sprintf("%s q%d", renditionVersion, h.cfg.JPEGQuality)
 }

@@ -17,7 +17,7 @@ const (
 	// (docs/limits.md). It is refused before any decoder runs, and never retried.
 	ReasonTooComplex = "too_complex"
 	// ReasonOverMemoryBudget means the input body plus what converting it costs on its path
-	// (bytes per pixel by format, docs/limits.md) exceed the Handler's whole memory budget, so
+	// (bytes per pixel by format, docs/limits.md) exceed the Converter's whole memory budget, so
 	// it could never be admitted. A larger budget (more memory) would convert it.
 	ReasonOverMemoryBudget = "over_memory_budget"
 	// ReasonCorruptImage means the input has a supported format's signature but its header or

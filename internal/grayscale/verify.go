@@ -11,7 +11,7 @@ import (
 	"github.com/shardline/shardline/processor"
 )
 
-var _ processor.Verifier = (*Handler)(nil)
+var _ processor.Verifier = (*Converter)(nil)
 
 // Verify implements processor.Verifier: it reports whether the output of ev's object matches the
 // input's current state, whatever ev's op: when the input exists, an output whose source-etag
@@ -19,7 +19,7 @@ var _ processor.Verifier = (*Handler)(nil)
 // cannot be converted has no output, so Verify answers false for it and Handle, asked to repair,
 // fails permanently: the processor takes that as the end of the repair. It only reads (two HEAD
 // requests).
-func (h *Handler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+func (h *Converter) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
 	outKey := h.OutputKey(ev.Key)
 	out, err := h.outputState(ctx, outKey)
 	if err != nil {
@@ -29,7 +29,7 @@ func (h *Handler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
 	switch {
 	case err == nil:
 		return out.exists && out.sourceETag != "" && out.sourceETag == trimETag(aws.ToString(in.ETag)), nil
-	case classify(err) == classNotFound:
+	case classifyS3(err) == classNotFound:
 		return !out.exists, nil
 	default:
 		return false, fmt.Errorf("verify %s: %w", ev.ObjectID(), s3Error("head", ev.Bucket, ev.Key, err))

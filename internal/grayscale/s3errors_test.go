@@ -16,7 +16,7 @@ import (
 	"github.com/shardline/shardline/processor"
 )
 
-func TestClassify(t *testing.T) {
+func TestClassifyS3(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
@@ -52,8 +52,8 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := classify(tc.err); got != tc.want {
-				t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
+			if got := classifyS3(tc.err); got != tc.want {
+				t.Errorf("classifyS3(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}

@@ -15,7 +15,7 @@ type conversion struct {
 	maxPixels int64
 	quality   int
 	// beforeFallback, when set, runs before an upright JPEG that jpegluma did not take is
-	// decoded by image/jpeg; its error is returned as is. The Handler grows its memory
+	// decoded by image/jpeg; its error is returned as is. The Converter grows its memory
 	// reservation there, tests count fallbacks.
 	beforeFallback func(ctx context.Context) error
 	// onDecoder, when set, is told which decoder starts: "jpegluma", "image/jpeg" or

@@ -71,9 +71,9 @@ var invalidKeyCodes = map[string]bool{
 	"XMinioInvalidResourceName": true, // MinIO: "." or ".." path segments
 }
 
-// classify maps an ObjectStore error to an s3Class using the SDK's typed errors, the smithy API
+// classifyS3 maps an ObjectStore error to an s3Class using the SDK's typed errors, the smithy API
 // error code and the HTTP status, in that order of preference.
-func classify(err error) s3Class {
+func classifyS3(err error) s3Class {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return classTransient
 	}
@@ -131,7 +131,7 @@ func classify(err error) s3Class {
 // before calling it.
 func s3Error(op, bucket, key string, err error) error {
 	wrapped := fmt.Errorf("%s s3://%s/%s: %w", op, bucket, key, err)
-	switch classify(err) {
+	switch classifyS3(err) {
 	case classAccessDenied:
 		return processor.Permanent(ReasonAccessDenied, wrapped)
 	case classNoSuchBucket:
@@ -142,4 +142,28 @@ func s3Error(op, bucket, key string, err error) error {
 		return processor.Permanent(ReasonInvalidKey, wrapped)
 	}
 	return wrapped
+}
+
+// refusedCondition reports whether err is S3's answer to a conditional request whose condition
+// did not hold: 412 PreconditionFailed, or 409 ConditionalRequestConflict (a concurrent write to
+// the same key won).
+func refusedCondition(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusPreconditionFailed
+}
+
+// notImplemented reports whether err is 501 NotImplemented: the store does not implement the
+// request, or a header of it (such as If-Match).
+func notImplemented(err error) bool {
+	var apiErr smithy.APIError
+	var respErr *smithyhttp.ResponseError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "NotImplemented" ||
+		errors.As(err, &respErr) && respErr.HTTPStatusCode() == http.StatusNotImplemented
 }
