@@ -31,11 +31,8 @@ import (
 	"github.com/shardline/shardline/internal/shardscan"
 )
 
-// Kinesis is what reprocess reads the stream with; *kinesis.Client implements it.
-type Kinesis interface {
-	shardmap.Lister
-	shardscan.Kinesis
-}
+// Kinesis is what reprocess lists and reads the stream with; *kinesis.Client implements it.
+type Kinesis = shardscan.Stream
 
 // Leases reads and rewinds the lease table; *checkpoint.Checkpointer implements it.
 type Leases interface {

@@ -18,12 +18,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // Kinesis is the part of *kinesis.Client the reader uses.
 type Kinesis interface {
 	GetShardIterator(ctx context.Context, in *kinesis.GetShardIteratorInput, optFns ...func(*kinesis.Options)) (*kinesis.GetShardIteratorOutput, error)
 	GetRecords(ctx context.Context, in *kinesis.GetRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.GetRecordsOutput, error)
+}
+
+// Stream is what the commands that list a stream's shards and read them (status, reprocess) need;
+// *kinesis.Client implements it.
+type Stream interface {
+	shardmap.Lister
+	Kinesis
 }
 
 // Defaults of Reader's zero fields.
