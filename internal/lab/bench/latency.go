@@ -107,15 +107,15 @@ func (r *runner) latencySection(ctx context.Context, t *table) {
 		note: fmt.Sprintf("max %s over %d objects", ms(slices.Max(lat.total)), len(lat.total))})
 	p50 := percentile(lat.worker, 0.50)
 	t.add(row{section: sec, what: "webhook received → output present, p50", figure: ms(p50), target: "≤ 300 ms", met: yesNo(p50 <= 300*time.Millisecond),
-		note: fmt.Sprintf("the forwarder's and worker's part; p99 %s. p50 by stage: → on the stream %s (forwarder PutRecords), → handler start %s (KCL poll: a read follows a batch at once, %s idle after an empty read; ledger), handler %s (grayscale: read, convert, conditional write)",
-			ms(percentile(lat.worker, 0.99)), ms(percentile(lat.toStream, 0.5)), ms(percentile(lat.toHandler, 0.5)), ms(latencyIdleBetweenReads), ms(percentile(lat.inHandler, 0.5)))})
+		note: fmt.Sprintf("the forwarder's and worker's part; p99 %s. p50 by stage: → on the stream %s (forwarder PutRecords), → handler start %s (poll: %s idle after an empty read, a busy caught-up shard read every %s; ledger), handler %s (grayscale: read, convert, conditional write)",
+			ms(percentile(lat.worker, 0.99)), ms(percentile(lat.toStream, 0.5)), ms(percentile(lat.toHandler, 0.5)), ms(latencyIdleBetweenReads), ms(processor.DefaultReadInterval), ms(percentile(lat.inHandler, 0.5)))})
 }
 
 // latencyIdleBetweenReads is the worker's pause after an empty GetRecords in the latency
 // section: the default of `work --idle-between-reads` and worker.Config.IdleBetweenReads. The
-// KCL reads again at once after a batch with records and pauses only after an empty one
-// (vmware-go-kcl-v2 polling-shard-consumer.go), within its own 5 calls per second per shard.
-const latencyIdleBetweenReads = 500 * time.Millisecond
+// KCL pauses only after an empty read (vmware-go-kcl-v2 polling-shard-consumer.go); after a
+// batch with records the processor paces the next read (processor.Config.ReadInterval).
+const latencyIdleBetweenReads = 200 * time.Millisecond
 
 // latencies are the per-object durations of the latency section, by stage.
 type latencies struct {
