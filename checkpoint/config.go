@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,6 +19,10 @@ type DynamoDB interface {
 	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 }
 
+// DefaultLeaseDuration is the lease duration of a Config that sets none: the KCL's default
+// FailoverTimeMillis.
+const DefaultLeaseDuration = 10 * time.Second
+
 // Config configures a Checkpointer. Zero values of the optional fields take the documented
 // defaults.
 type Config struct {
@@ -25,8 +30,8 @@ type Config struct {
 	TableName string   // required: the KCL lease table
 	WorkerID  string   // required: this worker's lease owner name
 
-	// LeaseDuration is how long a taken or renewed lease lasts. Default 10s (the KCL's
-	// FailoverTimeMillis); must match the KCL configuration.
+	// LeaseDuration is how long a taken or renewed lease lasts. Default DefaultLeaseDuration;
+	// must match the KCL configuration (FailoverTimeMillis).
 	LeaseDuration time.Duration
 	// SafetyMargin is how long before its lease expires Owns already reports false, so that
 	// work stops before another worker may take the shard. Default LeaseDuration/5.
@@ -76,21 +81,11 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = 10 * time.Second
-	}
-	if c.SafetyMargin == 0 {
-		c.SafetyMargin = c.LeaseDuration / 5
-	}
-	if c.ClaimTimeout == 0 {
-		c.ClaimTimeout = 3 * c.LeaseDuration
-	}
-	if c.CallTimeout == 0 {
-		c.CallTimeout = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.LeaseDuration = cmp.Or(c.LeaseDuration, DefaultLeaseDuration)
+	c.SafetyMargin = cmp.Or(c.SafetyMargin, c.LeaseDuration/5)
+	c.ClaimTimeout = cmp.Or(c.ClaimTimeout, 3*c.LeaseDuration)
+	c.CallTimeout = cmp.Or(c.CallTimeout, 5*time.Second)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Now == nil {
 		c.Now = time.Now
 	}
