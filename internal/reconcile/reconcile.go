@@ -23,7 +23,6 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/sequencer"
 )
 
 // S3 is the part of *s3.Client reconcile uses.
@@ -160,22 +159,50 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	var (
-		res Result
-		mu  sync.Mutex
-	)
-	progress := func(f func(*Progress)) {
-		mu.Lock()
-		f(&res.Progress)
-		p := res.Progress
-		mu.Unlock()
-		if cfg.OnProgress != nil {
-			cfg.OnProgress(p)
-		}
-	}
-	inputs, err := list(ctx, cfg.S3, cfg.InputBucket, "", func(n int) { progress(func(p *Progress) { p.Inputs = n }) })
+	r := &run{cfg: cfg}
+	inputs, outputs, err := r.list(ctx)
 	if err != nil {
-		return res, err
+		return r.res, err
+	}
+	sourceETags, err := r.sourceETags(ctx, inputs, outputs)
+	if err != nil {
+		return r.res, err
+	}
+	r.res.Problems, r.res.InSync = compare(inputs, outputs, sourceETags)
+	if err := r.explainDeadLettered(ctx); err != nil {
+		return r.res, err
+	}
+	if !cfg.Fix {
+		return r.res, nil
+	}
+	return r.res, fix(ctx, cfg, &r.res, inputs, r.progress)
+}
+
+// run is one Run: its config and its result so far, which the progress callback reports.
+type run struct {
+	cfg Config
+	mu  sync.Mutex // guards res.Progress (outputs are checked concurrently)
+	res Result
+}
+
+// progress applies f to the progress and reports the result to OnProgress.
+func (r *run) progress(f func(*Progress)) {
+	r.mu.Lock()
+	f(&r.res.Progress)
+	p := r.res.Progress
+	r.mu.Unlock()
+	if r.cfg.OnProgress != nil {
+		r.cfg.OnProgress(p)
+	}
+}
+
+// list lists the inputs and the outputs (keys without the output prefix). When input and output
+// are one bucket, the objects under the output prefix are not inputs.
+func (r *run) list(ctx context.Context) (inputs, outputs map[string]object, err error) {
+	cfg := r.cfg
+	inputs, err = list(ctx, cfg.S3, cfg.InputBucket, "", func(n int) { r.progress(func(p *Progress) { p.Inputs = n }) })
+	if err != nil {
+		return nil, nil, err
 	}
 	if cfg.InputBucket == cfg.OutputBucket {
 		for k := range inputs {
@@ -183,14 +210,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				delete(inputs, k)
 			}
 		}
-		progress(func(p *Progress) { p.Inputs = len(inputs) })
+		r.progress(func(p *Progress) { p.Inputs = len(inputs) })
 	}
-	outputs, err := list(ctx, cfg.S3, cfg.OutputBucket, cfg.OutputPrefix, func(n int) { progress(func(p *Progress) { p.Outputs = n }) })
+	outputs, err = list(ctx, cfg.S3, cfg.OutputBucket, cfg.OutputPrefix, func(n int) { r.progress(func(p *Progress) { p.Outputs = n }) })
 	if err != nil {
-		return res, err
+		return nil, nil, err
 	}
+	return inputs, outputs, nil
+}
 
-	// Read the source-etag of every output that has an input.
+// sourceETags reads the source-etag metadata of every output that has an input, Concurrency at a
+// time. Outputs deleted since the listing are taken out of outputs.
+func (r *run) sourceETags(ctx context.Context, inputs, outputs map[string]object) (map[string]string, error) {
+	cfg := r.cfg
+	var mu sync.Mutex
 	sourceETags, gone := map[string]string{}, map[string]bool{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.Concurrency)
@@ -210,105 +243,60 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				gone[key] = true // deleted since the listing
 			}
 			mu.Unlock()
-			progress(func(p *Progress) { p.Checked++ })
+			r.progress(func(p *Progress) { p.Checked++ })
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return res, err
+		return nil, err
 	}
 	for key := range gone {
 		delete(outputs, key)
 	}
+	return sourceETags, nil
+}
 
+// compare returns the keys that are out of sync, sorted, and how many are in sync.
+func compare(inputs, outputs map[string]object, sourceETags map[string]string) ([]Problem, int) {
+	var (
+		problems []Problem
+		inSync   int
+	)
 	for key, in := range inputs {
 		if _, ok := outputs[key]; !ok {
-			res.Problems = append(res.Problems, Problem{Key: key, Kind: Missing, InputETag: in.etag})
+			problems = append(problems, Problem{Key: key, Kind: Missing, InputETag: in.etag})
 			continue
 		}
 		if src := sourceETags[key]; src != in.etag {
-			res.Problems = append(res.Problems, Problem{Key: key, Kind: Stale, InputETag: in.etag, SourceETag: src})
+			problems = append(problems, Problem{Key: key, Kind: Stale, InputETag: in.etag, SourceETag: src})
 			continue
 		}
-		res.InSync++
+		inSync++
 	}
 	for key := range outputs {
 		if _, ok := inputs[key]; !ok {
-			res.Problems = append(res.Problems, Problem{Key: key, Kind: Orphaned})
+			problems = append(problems, Problem{Key: key, Kind: Orphaned})
 		}
 	}
-	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].Key < res.Problems[j].Key })
+	sort.Slice(problems, func(i, j int) bool { return problems[i].Key < problems[j].Key })
+	return problems, inSync
+}
 
-	// Missing outputs of inputs the ledger dead-lettered are expected.
-	for i := range res.Problems {
-		p := &res.Problems[i]
+// explainDeadLettered turns a missing output into DeadLettered when the ledger dead-lettered the
+// input's current content: that output is expected to be missing.
+func (r *run) explainDeadLettered(ctx context.Context) error {
+	for i := range r.res.Problems {
+		p := &r.res.Problems[i]
 		if p.Kind != Missing {
 			continue
 		}
-		e, found, err := cfg.Ledger.Get(ctx, cfg.InputBucket+"/"+p.Key)
+		e, found, err := r.cfg.Ledger.Get(ctx, r.cfg.InputBucket+"/"+p.Key)
 		if err != nil {
-			return res, err
+			return err
 		}
 		if found && e.Outcome == ledger.OutcomeDeadLettered && e.Op == envelope.OpPut && (e.SourceETag == "" || e.SourceETag == p.InputETag) {
 			p.Kind = DeadLettered
 		}
-	}
-	if !cfg.Fix {
-		return res, nil
-	}
-	return res, fix(ctx, cfg, &res, inputs, progress)
-}
-
-// fix builds one synthetic event per repairable problem and puts them on the stream.
-func fix(ctx context.Context, cfg Config, res *Result, inputs map[string]object, progress func(func(*Progress))) error {
-	var (
-		events []envelope.Event
-		index  []int
-	)
-	now := cfg.Now()
-	for i := range res.Problems {
-		p := &res.Problems[i]
-		op, name := envelope.OpPut, EventNamePut
-		switch p.Kind {
-		case Missing, Stale:
-		case Orphaned:
-			op, name = envelope.OpDelete, EventNameDelete
-		default:
-			continue
-		}
-		e, found, err := cfg.Ledger.Get(ctx, cfg.InputBucket+"/"+p.Key)
-		if err != nil {
-			return err
-		}
-		last := ""
-		if found {
-			last = e.Sequencer
-		}
-		seq, err := sequencer.Synthetic(last)
-		if err != nil {
-			p.FixError = err.Error()
-			continue
-		}
-		in := inputs[p.Key]
-		ev, err := envelope.New(Source, name, cfg.InputBucket, p.Key, op, seq, in.etag, "", in.size, now)
-		if err != nil {
-			p.FixError = err.Error()
-			continue
-		}
-		p.Fix, p.Sequencer = op, seq
-		events = append(events, ev)
-		index = append(index, i)
-	}
-	const chunk = 500
-	for start := 0; start < len(events); start += chunk {
-		end := min(start+chunk, len(events))
-		if err := cfg.Writer.Write(ctx, events[start:end]); err != nil {
-			for _, i := range index[start:] {
-				res.Problems[i].Fix, res.Problems[i].FixError = "", "not enqueued: "+err.Error()
-			}
-			return fmt.Errorf("enqueue repairs: %w", err)
-		}
-		progress(func(p *Progress) { p.Enqueued += end - start })
 	}
 	return nil
 }
