@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -179,6 +181,10 @@ func TestSchemaAgreesWithDecode(t *testing.T) {
 		{"size as a string", mutate(t, ev, false, set("size", "1024")), false, false},
 		{"eventTime with an offset", mutate(t, ev, false, set("eventTime", "2024-05-14T11:21:07.512+02:00")), true, true},
 		{"eventTime not a date-time", mutate(t, ev, false, set("eventTime", "yesterday")), false, false},
+		{"eventTime with lower-case t and z (RFC 3339 allows them, Go does not)", mutate(t, ev, false, set("eventTime", "2024-05-14t09:21:07z")), false, false},
+		{"eventTime without seconds", mutate(t, ev, false, set("eventTime", "2024-05-14T09:21Z")), false, false},
+		{"eventTime a leap second (schema cannot tell)", mutate(t, ev, false, set("eventTime", "2016-12-31T23:59:60Z")), true, false},
+		{"v 1.0 (the same number to the schema)", mutate(t, ev, false, set("v", num("1.0"))), true, false},
 		{"forwardedAt a Unix time", mutate(t, ev, false, set("forwardedAt", num("1715678468"))), false, false},
 		{"etag null (the worker reads it as empty)", mutate(t, ev, false, set("etag", nil)), false, true},
 		// Go's encoding/json matches names case-insensitively and the last one wins: this record
@@ -223,4 +229,30 @@ func clip(b []byte) string {
 		return string(b[:300]) + "…"
 	}
 	return string(b)
+}
+
+// TestDocumentedExample keeps the example of docs/envelope.md a valid record: the schema accepts
+// it, the worker decodes it, and its partition key is the one the page states.
+func TestDocumentedExample(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "envelope.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(page), "```json\n")
+	example, rest, ok2 := strings.Cut(rest, "\n```")
+	_, pkLine, ok3 := strings.Cut(rest, "Its partition key is `")
+	pk, _, ok4 := strings.Cut(pkLine, "`")
+	if !ok || !ok2 || !ok3 || !ok4 {
+		t.Fatal("docs/envelope.md: no ```json example followed by \"Its partition key is `...`\"")
+	}
+	if err := newValidator(t).Validate([]byte(example)); err != nil {
+		t.Errorf("the example does not match the schema: %v", err)
+	}
+	ev, err := envelope.Decode([]byte(example))
+	if err != nil {
+		t.Fatalf("the worker would dead-letter the example: %v", err)
+	}
+	if ev.PartitionKey() != pk {
+		t.Errorf("the example's partition key is %q, the page says %q", ev.PartitionKey(), pk)
+	}
 }
