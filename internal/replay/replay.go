@@ -148,15 +148,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.WaitTime == 0 {
 		cfg.WaitTime = DefaultWaitTime
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	var hidden []string // receipt handles a dry run makes visible again
+	r := &replayer{cfg: cfg, res: &res, seen: map[string]bool{}}
 	if cfg.DryRun {
-		defer func() { release(ctx, cfg, hidden, log) }()
+		defer func() { release(ctx, cfg, r.hidden, cfg.Logger) }()
 	}
-	seen := map[string]bool{}
 	seenOnly := 0
 	for {
 		want := maxReceive
@@ -171,16 +169,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			res.Stopped = StoppedInterrupted
 			return res, nil
 		}
-		in := &sqs.ReceiveMessageInput{
-			QueueUrl:              aws.String(cfg.QueueURL),
-			MaxNumberOfMessages:   int32(want),
-			WaitTimeSeconds:       int32(cfg.WaitTime / time.Second),
-			MessageAttributeNames: []string{"ERROR_CODE"},
-		}
-		if cfg.VisibilityTimeout > 0 {
-			in.VisibilityTimeout = int32(cfg.VisibilityTimeout / time.Second)
-		}
-		out, err := cfg.Queue.ReceiveMessage(ctx, in)
+		out, err := r.receive(ctx, want)
 		if err != nil {
 			if ctx.Err() != nil {
 				res.Stopped = StoppedInterrupted
@@ -189,31 +178,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			res.Stopped = StoppedReceiveFailed
 			return res, fmt.Errorf("receive from %s: %w", cfg.QueueURL, err)
 		}
-		fresh := 0
-		for _, m := range out.Messages {
-			id := aws.ToString(m.MessageId)
-			if seen[id] {
-				continue // reappeared after its visibility timeout: handled once this run
+		fresh, err := r.replay(ctx, out.Messages)
+		if err != nil {
+			res.Stopped = StoppedForwardFailed
+			if ctx.Err() != nil {
+				res.Stopped = StoppedInterrupted
+				return res, nil
 			}
-			seen[id] = true
-			fresh++
-			if cfg.DryRun {
-				hidden = append(hidden, aws.ToString(m.ReceiptHandle))
-			}
-			msg, fwdErr := replayOne(ctx, cfg, m)
-			res.add(msg)
-			logMessage(ctx, log, msg, cfg.DryRun)
-			if cfg.OnMessage != nil {
-				cfg.OnMessage(res.Progress)
-			}
-			if fwdErr != nil {
-				res.Stopped = StoppedForwardFailed
-				if ctx.Err() != nil {
-					res.Stopped = StoppedInterrupted
-					return res, nil
-				}
-				return res, fmt.Errorf("message %s: %w", id, fwdErr)
-			}
+			return res, err
 		}
 		switch {
 		case len(out.Messages) == 0:
@@ -228,6 +200,54 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			seenOnly = 0
 		}
 	}
+}
+
+// replayer is one Run: what it has seen and, in a dry run, the messages it hid.
+type replayer struct {
+	cfg    Config
+	res    *Result
+	seen   map[string]bool // message IDs handled this run
+	hidden []string        // receipt handles a dry run makes visible again
+}
+
+// receive asks the queue for up to want messages.
+func (r *replayer) receive(ctx context.Context, want int) (*sqs.ReceiveMessageOutput, error) {
+	in := &sqs.ReceiveMessageInput{
+		QueueUrl:              aws.String(r.cfg.QueueURL),
+		MaxNumberOfMessages:   int32(want),
+		WaitTimeSeconds:       int32(r.cfg.WaitTime / time.Second),
+		MessageAttributeNames: []string{"ERROR_CODE"},
+	}
+	if r.cfg.VisibilityTimeout > 0 {
+		in.VisibilityTimeout = int32(r.cfg.VisibilityTimeout / time.Second)
+	}
+	return r.cfg.Queue.ReceiveMessage(ctx, in)
+}
+
+// replay replays the messages not seen before this run and returns how many there were. It stops
+// at the first message whose events could not be forwarded.
+func (r *replayer) replay(ctx context.Context, msgs []sqstypes.Message) (fresh int, err error) {
+	for _, m := range msgs {
+		id := aws.ToString(m.MessageId)
+		if r.seen[id] {
+			continue // reappeared after its visibility timeout: handled once this run
+		}
+		r.seen[id] = true
+		fresh++
+		if r.cfg.DryRun {
+			r.hidden = append(r.hidden, aws.ToString(m.ReceiptHandle))
+		}
+		msg, fwdErr := replayOne(ctx, r.cfg, m)
+		r.res.add(msg)
+		logMessage(ctx, r.cfg.Logger, msg, r.cfg.DryRun)
+		if r.cfg.OnMessage != nil {
+			r.cfg.OnMessage(r.res.Progress)
+		}
+		if fwdErr != nil {
+			return fresh, fmt.Errorf("message %s: %w", id, fwdErr)
+		}
+	}
+	return fresh, nil
 }
 
 func (r *Result) add(m Message) {
