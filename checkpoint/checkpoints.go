@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 )
@@ -21,12 +20,7 @@ func (c *Checkpointer) CheckpointSequence(shard *par.ShardStatus) error {
 	if err != nil {
 		return err
 	}
-	err = c.updateRow(context.Background(), shard.ID, rowUpdate{
-		update: "SET #cp = :cp, #order = :order",
-		cond:   "#owner = :me AND (attribute_not_exists(#order) OR #order <= :order)",
-		names:  map[string]string{"#cp": AttrCheckpoint, "#order": AttrCheckpointOrder, "#owner": AttrOwner},
-		values: map[string]types.AttributeValue{":cp": str(cp), ":order": str(order), ":me": str(c.cfg.WorkerID)},
-	})
+	err = c.updateRow(context.Background(), shard.ID, checkpointWrite(c.cfg.WorkerID, cp, order))
 	if err == nil {
 		return nil
 	}

@@ -107,38 +107,3 @@ func takeActionOf(r leaseRequest) leaseAction {
 		return retakeOwn
 	}
 }
-
-// leaseWrite is the conditional write that makes r.Worker the owner until until: only if the
-// owner and lease timeout are still as read (or there is still no owner). It raises the lease
-// counter, records the shard's parent if the item has none, and clears any claim: ours is
-// fulfilled, and anyone else's has expired.
-func leaseWrite(r leaseRequest, until time.Time) rowUpdate {
-	u := rowUpdate{
-		update: "SET #owner = :me, #timeout = :until",
-		names:  map[string]string{"#owner": AttrOwner, "#timeout": AttrLeaseTimeout, "#counter": AttrLeaseCounter},
-		values: map[string]types.AttributeValue{
-			":me":    str(r.Worker),
-			":until": str(formatTime(until)),
-			":one":   &types.AttributeValueMemberN{Value: "1"},
-		},
-	}
-	if r.Item.Owner == "" {
-		u.cond = "attribute_not_exists(#owner)"
-	} else {
-		u.cond = "#owner = :prev_owner AND #timeout = :prev_timeout"
-		u.values[":prev_owner"] = str(r.Item.Owner)
-		u.values[":prev_timeout"] = str(r.Item.LeaseTimeout)
-	}
-	if r.Parent != "" && r.Item.Parent == "" {
-		u.update += ", #parent = :parent"
-		u.names["#parent"] = AttrParent
-		u.values[":parent"] = str(r.Parent)
-	}
-	u.update += " ADD #counter :one"
-	if r.Item.ClaimRequest != "" {
-		u.update += " REMOVE #claim, #claim_time"
-		u.names["#claim"] = AttrClaimRequest
-		u.names["#claim_time"] = AttrClaimTime
-	}
-	return u
-}

@@ -1,13 +1,8 @@
 package checkpoint
 
 import (
-	"regexp"
-	"slices"
-	"sort"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 func TestDecideLease(t *testing.T) {
@@ -123,18 +118,7 @@ func checkLeaseWrite(t *testing.T, req leaseRequest, d leaseDecision, update, co
 	if u.update != update || u.cond != cond {
 		t.Errorf("write:\n  update %q\n  cond   %q\nwant:\n  update %q\n  cond   %q", u.update, u.cond, update, cond)
 	}
-	exprs := u.update + " " + u.cond
-	used := func(re string) []string {
-		toks := regexp.MustCompile(re).FindAllString(exprs, -1)
-		sort.Strings(toks)
-		return slices.Compact(toks)
-	}
-	if got, want := used(`#\w+`), sortedKeys(u.names); !slices.Equal(got, want) {
-		t.Errorf("names used %v, given %v", got, want)
-	}
-	if got, want := used(`:\w+`), sortedKeys(u.values); !slices.Equal(got, want) {
-		t.Errorf("values used %v, given %v", got, want)
-	}
+	checkPlaceholders(t, u)
 	wantNames := map[string]string{
 		"#owner": AttrOwner, "#timeout": AttrLeaseTimeout, "#counter": AttrLeaseCounter,
 		"#parent": AttrParent, "#claim": AttrClaimRequest, "#claim_time": AttrClaimTime,
@@ -148,25 +132,9 @@ func checkLeaseWrite(t *testing.T, req leaseRequest, d leaseDecision, update, co
 		":me": req.Worker, ":until": formatTime(d.Until), ":one": "1",
 		":prev_owner": req.Item.Owner, ":prev_timeout": req.Item.LeaseTimeout, ":parent": req.Parent,
 	}
-	for k, v := range u.values {
-		var got string
-		switch v := v.(type) {
-		case *types.AttributeValueMemberS:
-			got = v.Value
-		case *types.AttributeValueMemberN:
-			got = v.Value
-		}
-		if got != wantValues[k] {
-			t.Errorf("value %s = %q, want %q", k, got, wantValues[k])
+	for k, v := range valueStrings(u) {
+		if v != wantValues[k] {
+			t.Errorf("value %s = %q, want %q", k, v, wantValues[k])
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

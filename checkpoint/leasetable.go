@@ -80,29 +80,6 @@ func (c *Checkpointer) getItem(ctx context.Context, shardID string) (map[string]
 	return out.Item, nil
 }
 
-// rowUpdate is one conditional UpdateItem of a shard's lease item.
-type rowUpdate struct {
-	update string // UpdateExpression
-	cond   string // ConditionExpression
-	names  map[string]string
-	values map[string]types.AttributeValue // may be empty
-}
-
-// input is the UpdateItem request of u on shardID's item.
-func (u rowUpdate) input(table, shardID string) *dynamodb.UpdateItemInput {
-	in := &dynamodb.UpdateItemInput{
-		TableName:                aws.String(table),
-		Key:                      shardKey(shardID),
-		UpdateExpression:         aws.String(u.update),
-		ConditionExpression:      aws.String(u.cond),
-		ExpressionAttributeNames: u.names,
-	}
-	if len(u.values) > 0 { // DynamoDB rejects an empty map
-		in.ExpressionAttributeValues = u.values
-	}
-	return in
-}
-
 // updateRow makes the conditional write u on shardID's item within CallTimeout. A refused
 // condition is reported as an error that conditionFailed recognises.
 func (c *Checkpointer) updateRow(ctx context.Context, shardID string, u rowUpdate) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 	par "github.com/vmware/vmware-go-kcl-v2/clientlibrary/partition"
 )
@@ -79,17 +78,7 @@ func (c *Checkpointer) ClaimShard(shard *par.ShardStatus, claimer string) error 
 		return nil
 	}
 	now := c.cfg.Now().UTC()
-	err := c.updateRow(context.Background(), shard.ID, rowUpdate{
-		update: "SET #claim = :claimer, #claim_time = :now",
-		cond:   "#owner = :owner AND (attribute_not_exists(#claim) OR #claim_time < :stale)",
-		names:  map[string]string{"#claim": AttrClaimRequest, "#claim_time": AttrClaimTime, "#owner": AttrOwner},
-		values: map[string]types.AttributeValue{
-			":claimer": str(claimer),
-			":now":     str(formatTime(now)),
-			":owner":   str(owner),
-			":stale":   str(formatTime(now.Add(-c.cfg.ClaimTimeout))),
-		},
-	})
+	err := c.updateRow(context.Background(), shard.ID, claimWrite(owner, claimer, now, c.cfg.ClaimTimeout))
 	if err != nil {
 		if conditionFailed(err) {
 			return &LeaseError{Shard: shard.ID, Reason: "claim refused: owner changed or already claimed"}

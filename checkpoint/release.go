@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 )
 
@@ -31,12 +30,7 @@ func (c *Checkpointer) RemoveLeaseInfo(shardID string) error {
 func (c *Checkpointer) RemoveLeaseOwner(shardID string) error {
 	c.Revoke(shardID)
 	defer c.forget(shardID)
-	err := c.updateRow(context.Background(), shardID, rowUpdate{
-		update: "REMOVE #owner",
-		cond:   "#owner = :me",
-		names:  map[string]string{"#owner": AttrOwner},
-		values: map[string]types.AttributeValue{":me": str(c.cfg.WorkerID)},
-	})
+	err := c.updateRow(context.Background(), shardID, releaseWrite(c.cfg.WorkerID))
 	if err != nil {
 		if conditionFailed(err) {
 			return nil

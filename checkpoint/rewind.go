@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // ErrLeaseChanged is returned (wrapped) by Rewind when the lease row is no longer the one the
@@ -39,31 +36,7 @@ func (c *Checkpointer) Rewind(ctx context.Context, seen Lease, to string) error 
 			}
 		}
 	}
-	names := map[string]string{
-		"#id": AttrShardID, "#cp": AttrCheckpoint, "#order": AttrCheckpointOrder, "#owner": AttrOwner,
-		"#claim": AttrClaimRequest, "#claim_time": AttrClaimTime, "#counter": AttrLeaseCounter,
-	}
-	values := map[string]types.AttributeValue{}
-	cond := "attribute_exists(#id)"
-	if seen.Checkpoint == "" {
-		cond += " AND attribute_not_exists(#cp)"
-	} else {
-		cond += " AND #cp = :seen_cp"
-		values[":seen_cp"] = str(seen.Checkpoint)
-	}
-	if seen.Counter == 0 {
-		cond += " AND attribute_not_exists(#counter)"
-	} else {
-		cond += " AND #counter = :seen_counter"
-		values[":seen_counter"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(seen.Counter, 10)}
-	}
-	update := "REMOVE #cp, #order, #owner, #claim, #claim_time"
-	if to != "" {
-		order, _ := Order(to)
-		update = "SET #cp = :cp, #order = :order REMOVE #owner, #claim, #claim_time"
-		values[":cp"], values[":order"] = str(to), str(order)
-	}
-	if err := c.updateRow(ctx, seen.ShardID, rowUpdate{update: update, cond: cond, names: names, values: values}); err != nil {
+	if err := c.updateRow(ctx, seen.ShardID, rewindWrite(seen, to)); err != nil {
 		if conditionFailed(err) {
 			return fmt.Errorf("rewind %s: %w", seen.ShardID, ErrLeaseChanged)
 		}
