@@ -57,73 +57,17 @@ func (p Plan) Allows(id string) bool { return slices.Contains(p.Take, id) }
 
 // PlanTakes decides which leases in.Worker may take now. It does no I/O.
 func PlanTakes(in PlanInput) Plan {
-	inStream := make(map[string]bool, len(in.Shards))
-	for _, s := range in.Shards {
-		inStream[s.ID] = true
-	}
-	rows := make(map[string]Lease, len(in.Leases))
-	for _, l := range in.Leases {
-		rows[l.ShardID] = l
-	}
-	held := make(map[string]bool, len(in.Held))
-	for _, id := range in.Held {
-		held[id] = true
-	}
-	finished := func(id string) bool {
-		return !inStream[id] || rows[id].Checkpoint == chk.ShardEnd
-	}
-	live := map[string]bool{in.Worker: true}
-	for _, l := range in.Leases {
-		if inStream[l.ShardID] && !finished(l.ShardID) && l.Owner != "" && in.Now.Before(l.LeaseTimeout) {
-			live[l.Owner] = true
-		}
-	}
-
-	var p Plan
-	type candidate struct {
-		id      string
-		claimed bool
-	}
-	var cands []candidate
-	demand := 0
-	for _, s := range in.Shards {
-		if finished(s.ID) {
-			continue
-		}
-		parentsDone := true
-		for _, parent := range s.Parents {
-			if !finished(parent) {
-				parentsDone = false
-			}
-		}
-		if held[s.ID] {
-			demand++
-			continue
-		}
-		row := rows[s.ID]
-		free := row.Owner == "" || row.Owner == in.Worker || !in.Now.Before(row.LeaseTimeout)
-		claimLive := row.ClaimRequest != "" && in.Now.Before(row.ClaimTime.Add(in.ClaimTimeout))
-		if !parentsDone {
-			if free {
-				p.Blocked = append(p.Blocked, s.ID)
-			}
-			continue
-		}
-		demand++
-		if !free || (claimLive && row.ClaimRequest != in.Worker) {
-			continue
-		}
-		cands = append(cands, candidate{id: s.ID, claimed: claimLive})
-	}
+	x := indexPlan(in)
+	cands, blocked, demand := x.candidates()
 	sort.SliceStable(cands, func(i, j int) bool {
 		if cands[i].claimed != cands[j].claimed {
 			return cands[i].claimed
 		}
 		return cands[i].id < cands[j].id
 	})
-	p.Live, p.Active = len(live), demand
+	p := Plan{Blocked: blocked, Live: x.liveWorkers(), Active: demand}
 	p.FairShare = (demand + p.Live - 1) / p.Live
-	room := p.FairShare - len(held)
+	room := p.FairShare - len(x.held)
 	for _, c := range cands {
 		if len(p.Take) >= room {
 			break
@@ -132,4 +76,84 @@ func PlanTakes(in PlanInput) Plan {
 	}
 	sort.Strings(p.Blocked)
 	return p
+}
+
+// planIndex is a PlanInput indexed by shard ID.
+type planIndex struct {
+	in       PlanInput
+	inStream map[string]bool
+	rows     map[string]Lease
+	held     map[string]bool
+}
+
+func indexPlan(in PlanInput) planIndex {
+	x := planIndex{
+		in:       in,
+		inStream: make(map[string]bool, len(in.Shards)),
+		rows:     make(map[string]Lease, len(in.Leases)),
+		held:     make(map[string]bool, len(in.Held)),
+	}
+	for _, s := range in.Shards {
+		x.inStream[s.ID] = true
+	}
+	for _, l := range in.Leases {
+		x.rows[l.ShardID] = l
+	}
+	for _, id := range in.Held {
+		x.held[id] = true
+	}
+	return x
+}
+
+// finished reports whether a shard needs no consumer any more: it reached SHARD_END, or it is
+// gone from the stream (past retention).
+func (x planIndex) finished(id string) bool {
+	return !x.inStream[id] || x.rows[id].Checkpoint == chk.ShardEnd
+}
+
+// liveWorkers counts the workers holding an unexpired lease on an unfinished shard, this one
+// included.
+func (x planIndex) liveWorkers() int {
+	live := map[string]bool{x.in.Worker: true}
+	for _, l := range x.in.Leases {
+		if x.inStream[l.ShardID] && !x.finished(l.ShardID) && l.Owner != "" && x.in.Now.Before(l.LeaseTimeout) {
+			live[l.Owner] = true
+		}
+	}
+	return len(live)
+}
+
+// candidate is a shard this worker may take; claimed if its claim on the shard is live.
+type candidate struct {
+	id      string
+	claimed bool
+}
+
+// candidates returns the shards this worker may take (see Plan), the free shards blocked by a
+// parent that has not finished, and the demand: the active shards, those it holds included.
+func (x planIndex) candidates() (cands []candidate, blocked []string, demand int) {
+	for _, s := range x.in.Shards {
+		if x.finished(s.ID) {
+			continue
+		}
+		if x.held[s.ID] {
+			demand++
+			continue
+		}
+		row := x.rows[s.ID]
+		free := row.Owner == "" || row.Owner == x.in.Worker || !x.in.Now.Before(row.LeaseTimeout)
+		claimLive := row.ClaimRequest != "" && x.in.Now.Before(row.ClaimTime.Add(x.in.ClaimTimeout))
+		if slices.ContainsFunc(s.Parents, func(p string) bool { return !x.finished(p) }) {
+			if free {
+				blocked = append(blocked, s.ID)
+			}
+			continue
+		}
+		demand++
+		if !free || (claimLive && row.ClaimRequest != x.in.Worker) {
+			continue
+		}
+		cands = append(cands, candidate{id: s.ID, claimed: claimLive})
+	}
+	return cands, blocked, demand
 }
