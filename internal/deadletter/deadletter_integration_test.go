@@ -6,19 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"sort"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/lab/emulators"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestStoreRoundTrip: letters survive the real wire format (binary data, unicode, numbers,
@@ -26,18 +20,9 @@ import (
 // scan at 1 MB), and a deleted letter is gone.
 func TestStoreRoundTrip(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "dead")
+	table := emulators.DeadLetterTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = clients.DynamoDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	store, err := deadletter.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := emulators.DeadLetters(t, clients.DynamoDB, table)
 
 	at := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
 	binary := []byte{0x00, 0xff, 0xfe, '{', 0x80, '\n', 0x00}

@@ -2,8 +2,6 @@ package deadletter_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -14,25 +12,15 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/lab/emulators"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestLetterExpiry: over the wire, a letter put by a Store with a TTL carries expires_at ≈ now +
 // TTL (a Number of epoch seconds); without a TTL it carries none.
 func TestLetterExpiry(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "dead")
+	table := emulators.DeadLetterTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = clients.DynamoDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
-	base, err := deadletter.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := emulators.DeadLetters(t, clients.DynamoDB, table)
 	const ttl = 30 * 24 * time.Hour
 	rawExpiry := func(id string) (int64, bool) {
 		t.Helper()

@@ -3,27 +3,18 @@ package ledger_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/sequencer"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 func TestCommitIsConditional(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "ledger")
+	table := emulators.LedgerTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := emulators.Ledger(t, clients.DynamoDB, table)
 	seq := func(s string) string {
 		n, err := sequencer.Normalize(s)
 		if err != nil {

@@ -3,27 +3,19 @@ package ledger_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "ledger")
+	table := emulators.LedgerTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := emulators.Ledger(t, clients.DynamoDB, table)
 	ev := func(seq string) envelope.Event {
 		e, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, seq, "etag", "", 1, time.Time{})
 		if err != nil {

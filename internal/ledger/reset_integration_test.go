@@ -3,15 +3,12 @@ package ledger_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/sequencer"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestResetRefusesAnEntryChangedSinceItWasRead: Reset deletes the entry it read, and refuses
@@ -19,15 +16,9 @@ import (
 // between the read and the reset.
 func TestResetRefusesAnEntryChangedSinceItWasRead(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "ledger")
+	table := emulators.LedgerTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := emulators.Ledger(t, clients.DynamoDB, table)
 	frozen := strings.Repeat("F", sequencer.Width)
 	get := func(object string) (ledger.Entry, bool) {
 		t.Helper()

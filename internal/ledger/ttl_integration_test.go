@@ -3,8 +3,6 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -15,26 +13,16 @@ import (
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/sequencer"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestTombstoneExpiry: over the wire, a committed tombstone carries expires_at ≈ now + TTL; a
 // live commit after it replaces the item without the attribute; a tombstone again sets it again.
 func TestTombstoneExpiry(t *testing.T) {
 	clients := emulators.Require(t)
-	table := emulators.Name(t, "ledger")
+	table := emulators.LedgerTable(t, clients.DynamoDB)
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: table}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = clients.DynamoDB.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
-	})
 	const ttl = 9 * 24 * time.Hour
-	base, err := ledger.New(clients.DynamoDB, table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := emulators.Ledger(t, clients.DynamoDB, table)
 	l := base.WithTombstoneTTL(ttl)
 	const object = "in/gone.jpg"
 	// rawExpiry reads the item's expires_at as stored (not through Entry): 0 when absent.
