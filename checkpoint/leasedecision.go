@@ -60,7 +60,14 @@ type leaseDecision struct {
 	Write    rowUpdate // a write: compare-and-set on the owner and lease timeout as read
 }
 
-func (d leaseDecision) refused() bool { return d.Action < takeFree }
+// refused reports whether the decision is a refusal (then Write is empty).
+func (d leaseDecision) refused() bool {
+	switch d.Action {
+	case refuseHeld, refuseTakenOver, refuseClaimed:
+		return true
+	}
+	return false
+}
 
 // reason says why the decision refuses.
 func (d leaseDecision) reason() string {

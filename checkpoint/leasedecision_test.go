@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,8 +90,8 @@ func TestDecideLease(t *testing.T) {
 				if d.Other != tc.other {
 					t.Errorf("refusal names %q, want %q", d.Other, tc.other)
 				}
-				if d.reason() == "" {
-					t.Error("a refusal without a reason")
+				if !strings.HasSuffix(d.reason(), " by "+tc.other) {
+					t.Errorf("reason %q does not name %q", d.reason(), tc.other)
 				}
 				return
 			}
