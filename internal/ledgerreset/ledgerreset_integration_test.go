@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
@@ -59,10 +60,7 @@ func TestLedgerResetRepairsAKeyFrozenByAFarFutureSequencer(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
 	w := p.StartWorker(pipelinetest.WorkerOptions{})
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 
 	// The attack: one forged event for a.jpg with the largest sequencer.
 	etag1 := p.PutInput("a.jpg", pipelinetest.JPEG(t, 1))
@@ -124,10 +122,7 @@ func TestLedgerResetRepairsAKeyFrozenByAFarFutureSequencer(t *testing.T) {
 func TestLedgerResetRefusesWhenTheEntryChangedAfterItWasRead(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	object := p.Input + "/b.jpg"
 	old := p.Event("b.jpg", envelope.OpPut, pipelinetest.Seq(10), "etag-old")
 	if err := led.Commit(ctx, ledger.Entry{Object: object, Sequencer: old.Sequencer, Op: old.Op, Outcome: ledger.OutcomeApplied, EventID: old.ID}); err != nil {

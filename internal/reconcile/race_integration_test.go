@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
@@ -41,10 +42,7 @@ func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
 	w := p.StartWorker(pipelinetest.WorkerOptions{})
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	var etag string
 	hooked := &listHook{S3: p.Clients.S3, bucket: p.Output, before: func() {
 		// Between the two listings: the object is uploaded and the workers convert it.
@@ -73,10 +71,7 @@ func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
 func TestSyntheticSequencer_AfterRedriveReopen(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	ev := p.Event("dead.jpg", envelope.OpPut, pipelinetest.Seq(0xB00), "etag")
 	if err := led.Commit(ctx, ledger.Entry{Object: ev.ObjectID(), Sequencer: ev.Sequencer, Op: ev.Op, Outcome: ledger.OutcomeDeadLettered, EventID: ev.ID}); err != nil {
 		t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
-	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/reconcile"
 	"github.com/shardline/shardline/processor"
 )
@@ -41,10 +41,7 @@ func TestReconcileFindsAndRepairs(t *testing.T) {
 	}
 	etags["never.jpg"] = p.PutInput("never.jpg", pipelinetest.JPEG(t, 99))
 
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	cfg := reconcile.Config{S3: p.Clients.S3, Ledger: led, Writer: p.Writer, InputBucket: p.Input, OutputBucket: p.Output}
 	res, err := reconcile.Run(ctx, cfg)
 	if err != nil {

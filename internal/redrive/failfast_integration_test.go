@@ -3,18 +3,14 @@ package redrive_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/redrive"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestRedriveFailsFastOnMissingStream is finding 2 of issue 13: redrive against a stream that does
@@ -24,22 +20,8 @@ import (
 func TestRedriveFailsFastOnMissingStream(t *testing.T) {
 	clients := emulators.Require(t)
 	ctx := context.Background()
-	ledgerT, deadT := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: ledgerT, DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	led, err := ledger.New(clients.DynamoDB, ledgerT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := deadletter.New(clients.DynamoDB, deadT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, "0B", "etag", "", 1, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, store := tables(t, clients)
+	ev := putEvent(t, "0B")
 	if err := led.Commit(ctx, ledger.Entry{Object: ev.ObjectID(), Sequencer: ev.Sequencer, Op: ev.Op, Outcome: ledger.OutcomeDeadLettered, EventID: ev.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +29,7 @@ func TestRedriveFailsFastOnMissingStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := envelope.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	letter := deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "49590", PartitionKey: ev.PartitionKey(),
-		Data: data, Reason: "retries_exhausted", Object: ev.ObjectID(), EventID: ev.ID, At: time.Now()}
+	letter := letterOf(t, ev)
 	if err := store.Put(ctx, letter); err != nil {
 		t.Fatal(err)
 	}
@@ -88,33 +65,15 @@ func TestRedriveFailsFastOnMissingStream(t *testing.T) {
 func TestRedriveFailsFastOnMissingLedgerTable(t *testing.T) {
 	clients := emulators.Require(t)
 	ctx := context.Background()
-	deadT := emulators.Name(t, "dead")
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	led, err := ledger.New(clients.DynamoDB, emulators.Name(t, "noledger"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := deadletter.New(clients.DynamoDB, deadT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, "0B", "etag", "", 1, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := envelope.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Put(ctx, deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "49590", PartitionKey: ev.PartitionKey(),
-		Data: data, Reason: "retries_exhausted", Object: ev.ObjectID(), EventID: ev.ID, At: time.Now()}); err != nil {
+	db := clients.DynamoDB
+	led := emulators.Ledger(t, db, emulators.Name(t, "noledger"))
+	store := emulators.DeadLetters(t, db, emulators.DeadLetterTable(t, db))
+	if err := store.Put(ctx, letterOf(t, putEvent(t, "0B"))); err != nil {
 		t.Fatal(err)
 	}
 	k := &acceptingKinesis{}
 	start := time.Now()
-	_, err = redrive.Run(ctx, redrive.Config{Kinesis: k, Letters: store, Ledger: led, Stream: "s", Deadline: 30 * time.Second})
+	_, err := redrive.Run(ctx, redrive.Config{Kinesis: k, Letters: store, Ledger: led, Stream: "s", Deadline: 30 * time.Second})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("err = %v after %s, want an error within 5s", err, time.Since(start))
 	}

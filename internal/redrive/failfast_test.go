@@ -14,7 +14,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/redrive"
 )
@@ -101,16 +100,7 @@ func (l *countingLedger) Reopen(context.Context, string, string, string) (ledger
 
 func oneLetter(t *testing.T) *memLetters {
 	t.Helper()
-	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, "0B", "etag", "", 1, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := envelope.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &memLetters{letters: []deadletter.Letter{{Shard: "shardId-000000000000", SequenceNumber: "1", PartitionKey: ev.PartitionKey(),
-		Data: data, Reason: "retries_exhausted", Object: ev.ObjectID(), EventID: ev.ID, At: time.Now()}}}
+	return &memLetters{letters: []deadletter.Letter{letterOf(t, putEvent(t, "0B"))}}
 }
 
 func TestRedriveStopsOnErrorsRetryingCannotFix(t *testing.T) {

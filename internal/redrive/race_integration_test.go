@@ -2,20 +2,16 @@ package redrive_test
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/redrive"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // acceptingKinesis accepts every record and keeps it: the records a redrive put back.
@@ -47,26 +43,8 @@ func (k *acceptingKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsI
 func TestRedriveDuringDeadLetteringKeepsTheRecord(t *testing.T) {
 	clients := emulators.Require(t)
 	ctx := context.Background()
-	ledgerT, deadT := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
-	if err := setup.Run(ctx, setup.Clients{DynamoDB: clients.DynamoDB}, setup.Config{LedgerTable: ledgerT, DeadLetterTable: deadT}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	led, err := ledger.New(clients.DynamoDB, ledgerT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := deadletter.New(clients.DynamoDB, deadT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev := func(seq string) envelope.Event {
-		e, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, seq, "etag-"+seq, "", 1, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	older, failing := ev("0A"), ev("0B")
+	led, store := tables(t, clients)
+	older, failing := putEvent(t, "0A"), putEvent(t, "0B")
 	commit := func(e envelope.Event, outcome string) {
 		t.Helper()
 		if err := led.Commit(ctx, ledger.Entry{Object: e.ObjectID(), Sequencer: e.Sequencer, Op: e.Op, Outcome: outcome, EventID: e.ID}); err != nil {
@@ -76,12 +54,7 @@ func TestRedriveDuringDeadLetteringKeepsTheRecord(t *testing.T) {
 	commit(older, ledger.OutcomeApplied)
 
 	// The worker has stored the letter of the failing event, and not yet committed its outcome.
-	data, err := envelope.Encode(failing)
-	if err != nil {
-		t.Fatal(err)
-	}
-	letter := deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "49590", PartitionKey: failing.PartitionKey(),
-		Data: data, Reason: "retries_exhausted", Object: failing.ObjectID(), EventID: failing.ID, At: time.Now()}
+	letter := letterOf(t, failing)
 	if err := store.Put(ctx, letter); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/grayscale"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
@@ -49,20 +50,14 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("a.jpg was not dead-lettered: dead letters %v", w.Outcome(processor.OutcomeDeadLettered))
 	}
 
-	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := emulators.DeadLetters(t, p.Clients.DynamoDB, p.DeadLetters)
 	// Sequence number 0 is never a real record's: moto numbers a shard's records 1, 2, …, so "1"
 	// would be the same letter as a.jpg's and overwrite it.
 	junk := deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "0", PartitionKey: "junk", Data: []byte("not an envelope"), Reason: processor.ReasonBadEnvelope, At: time.Now()}
 	if err := store.Put(ctx, junk); err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	cfg := redrive.Config{Kinesis: p.Clients.Kinesis, Letters: store, Ledger: led, Stream: p.Stream}
 
 	dry := cfg
