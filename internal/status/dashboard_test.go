@@ -30,7 +30,7 @@ func TestDashboardQueriesKnownMetrics(t *testing.T) {
 		t.Fatalf("dashboard.json: %v", err)
 	}
 	var sources strings.Builder
-	for _, f := range []string{"../../processor/metrics.go", "../forwarder/metrics.go", "collector.go"} {
+	for _, f := range []string{"../../processor/metrics.go", "../forwarder/metrics.go", "metrics.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

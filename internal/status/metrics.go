@@ -8,7 +8,8 @@ import (
 
 // Collector exports the last report as Prometheus gauges, so that per-shard lag and lease holdings
 // (which no single worker knows) can be scraped from `shardline status --watch --metrics-addr`.
-// Reading the stream happens in the watch loop, never in a scrape.
+// Reading the stream happens in the watch loop, never in a scrape. It defines all of the status
+// command's metrics.
 type Collector struct {
 	mu   sync.Mutex
 	last *Report
