@@ -8,7 +8,8 @@
 #
 # Reproducible: every base image is pinned by tag and by digest (the tag says what it is, the
 # digest is what is pulled), modules are verified against go.sum,
-# and the binary is built by `make build`, whose BUILD_FLAGS (-trimpath, -ldflags "-s -w -X
+# and the binary is built by `make build-shardline` (the production binary only: the lab's
+# shardline-lab is not built here), whose BUILD_FLAGS (-trimpath, -ldflags "-s -w -X
 # ...Version=...") are the only definition of the release flags. VERSION is passed in because the
 # build context has no .git. The final stage is distroless/static: CA certificates, /etc/passwd
 # with the nonroot user, no shell, no package manager. The container's health check therefore runs
@@ -45,7 +46,7 @@ ARG TARGETOS=linux
 ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
-    GOOS=$TARGETOS GOARCH=$TARGETARCH make build VERSION=$VERSION
+    GOOS=$TARGETOS GOARCH=$TARGETARCH make build-shardline VERSION=$VERSION
 
 FROM ${RUNTIME_IMAGE}
 COPY --from=build /src/bin/shardline /usr/local/bin/shardline

@@ -10,7 +10,7 @@ GO      ?= go
 export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # The one definition of the release build flags: `make build`, `make lambda-zip` and the
-# Dockerfile (which runs `make build`) all use it.
+# Dockerfile (which runs `make build-shardline`) all use it.
 LDFLAGS     := -s -w -X github.com/shardline/shardline/internal/cli.Version=$(VERSION)
 BUILD_FLAGS := -trimpath -ldflags "$(LDFLAGS)"
 STACK       := infra/local/stack.sh
@@ -25,9 +25,12 @@ include infra/terraform/infra.mk
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-.PHONY: build
-build: ## build bin/shardline
+.PHONY: build build-shardline build-lab
+build: build-shardline build-lab ## build bin/shardline and the lab's bin/shardline-lab
+build-shardline: ## build the production binary bin/shardline (all the Dockerfile ships)
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/shardline ./cmd/shardline
+build-lab: ## build bin/shardline-lab: demo, chaos and bench, which run bin/shardline
+	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/shardline-lab ./cmd/shardline-lab
 
 .PHONY: lambda-zip
 lambda-zip: ## build the forwarder Lambda (provided.al2023, arm64) as dist/forwarder-lambda.zip
@@ -57,7 +60,7 @@ photos: ## install Debian's mate-backgrounds photos (demo and benchmarks)
 # .SHELLFLAGS' -e a failing run would end the recipe before the stack is stopped.
 demo: build photos ## run the end-to-end demo on the local stack (starts and stops it)
 	$(STACK) up
-	rc=0; $(WITH_STACK) bin/shardline demo || rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) bin/shardline-lab demo || rc=$$?; $(STACK) down; exit $$rc
 
 SEED     ?= 1
 DURATION ?= 10m
@@ -65,7 +68,7 @@ DURATION ?= 10m
 chaos: build ## prove the guarantee under faults: make chaos SEED=1 DURATION=10m (starts and stops the local stack)
 	$(STACK) up
 	mkdir -p .local/log
-	rc=0; $(WITH_STACK) bin/shardline chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log || rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) bin/shardline-lab chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log || rc=$$?; $(STACK) down; exit $$rc
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -117,10 +120,10 @@ bench: photos ## performance table (image path, a shard at its write limit under
 	@command -v djpeg >/dev/null && command -v cjpeg >/dev/null && command -v jpegtran >/dev/null || { command -v apt-get >/dev/null && \
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null || \
 	   (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libjpeg-turbo-progs >/dev/null)); }
-	$(GO) build -o bin/shardline-bench ./cmd/shardline-bench
+	$(GO) build -o bin/shardline-lab ./cmd/shardline-lab
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	@was_up=$$($(STACK) status | grep -c ' running ' || true); $(STACK) up; rc=0; \
-	  $(WITH_STACK) bin/shardline-bench || rc=$$?; \
+	  $(WITH_STACK) bin/shardline-lab bench || rc=$$?; \
 	  if [ "$$was_up" != 3 ]; then $(STACK) down; fi; exit $$rc
 
 .PHONY: clean

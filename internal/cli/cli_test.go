@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +33,9 @@ func TestParseEnvironment(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := flag.NewFlagSet("x", flag.ContinueOnError)
-			var c common
+			var c sharedValues
 			var d time.Duration
-			c.register(fs, streamFlag)
+			c.register(fs, Stream)
 			fs.DurationVar(&d, "stop-timeout", time.Second, "")
 			env, _, _ := testEnv(tc.env)
 			err := parse(fs, tc.args, env)
@@ -79,33 +77,5 @@ func TestMainExitCodes(t *testing.T) {
 				t.Fatalf("output does not say %q:\n%s%s", tc.say, out, errOut)
 			}
 		})
-	}
-}
-
-// TestREADMEDocumentsEveryFlag keeps the README's configuration section honest: every flag of
-// every command, and its environment variable, must appear there.
-func TestREADMEDocumentsEveryFlag(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	flagLine := regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
-	for _, c := range commands() {
-		if c.name == "version" {
-			continue
-		}
-		env, _, errOut := testEnv(nil)
-		if code := Main(context.Background(), []string{c.name, "-h"}, env); code != 0 {
-			t.Fatalf("%s -h: exit %d", c.name, code)
-		}
-		for _, m := range flagLine.FindAllStringSubmatch(errOut.String(), -1) {
-			name := m[1]
-			if !bytes.Contains(readme, []byte("`--"+name+"`")) {
-				t.Errorf("README does not document `--%s` of %s", name, c.name)
-			}
-			if !bytes.Contains(readme, []byte(EnvName(name))) {
-				t.Errorf("README does not name %s (flag --%s of %s)", EnvName(name), name, c.name)
-			}
-		}
 	}
 }

@@ -22,118 +22,116 @@ import (
 // errNoAuth is the refusal to start a webhook that would accept anyone's events.
 var errNoAuth = errors.New("refusing to start without authentication: set --webhook-token (or SHARDLINE_WEBHOOK_TOKEN) to the secret MinIO/S3-compatible senders put in Authorization, or pass --insecure-no-auth to accept unauthenticated requests (local experiments only)")
 
-func runForward(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("forward", flag.ContinueOnError)
-	var (
-		c             common
-		listen        string
-		metricsListen string
-		token         string
-		insecure      bool
-		inputBuckets  string
-		snsTopics     string
-		maxBody       int64
-		maxConns      int
-		deadline      time.Duration
-		readTime      time.Duration
-		headerTime    time.Duration
-		idleTime      time.Duration
-		notReady      time.Duration
-	)
-	c.register(fs, streamFlag)
-	fs.StringVar(&listen, "listen", ":8085", "address of the webhook (POST /webhook, also POST /), /healthz, /readyz, and /metrics unless --metrics-listen is set")
-	fs.StringVar(&metricsListen, "metrics-listen", "", "separate address for /metrics (and /healthz, /readyz); empty: /metrics is served on --listen")
-	fs.StringVar(&token, "webhook-token", "", "shared secret the webhook requires in Authorization (Bearer or bare); required unless --insecure-no-auth")
-	fs.BoolVar(&insecure, "insecure-no-auth", false, "accept webhook requests without a token (anyone who reaches --listen can forward events); SNS messages are still verified")
-	fs.StringVar(&inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events for others are refused (foreign_bucket); empty: any valid bucket name")
-	fs.StringVar(&snsTopics, "sns-topic-arns", "", "comma-separated SNS topic ARNs whose signed messages the webhook accepts; empty: SNS messages are rejected")
-	fs.Int64Var(&maxBody, "max-body-bytes", forwarder.DefaultMaxBodyBytes, "largest webhook body accepted (413 above)")
-	fs.IntVar(&maxConns, "max-connections", 512, "connections served at once per listener; more wait in the listen backlog")
-	durationFlag(fs, &readTime, "body-read-timeout", time.Minute, "how long a client may take to send a webhook body (408 after)")
-	durationFlag(fs, &headerTime, "read-header-timeout", telemetry.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
-	durationFlag(fs, &idleTime, "idle-timeout", telemetry.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	durationFlag(fs, &deadline, "put-deadline", forwarder.DefaultDeadline, "how long one request may retry PutRecords before answering 503")
-	durationFlag(fs, &notReady, "not-ready-after", forwarder.DefaultNotReadyAfter, "/readyz answers 503 when Kinesis has not answered (PutRecords, or a DescribeStreamSummary probe when idle) for this long, or its last call failed")
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
-	token = strings.TrimSpace(token)
+// forwardOptions are the flags of forward, and what check derives from them.
+type forwardOptions struct {
+	listen, metricsListen, token, inputBuckets, snsTopics string
+	insecure                                              bool
+	maxBody                                               int64
+	maxConns                                              int
+	deadline, readTime, headerTime, idleTime, notReady    time.Duration
+
+	allow  bucket.AllowList
+	topics []string
+	server telemetry.ServerConfig
+}
+
+func forwardFlags(fs *flag.FlagSet) Action {
+	o := &forwardOptions{}
+	fs.StringVar(&o.listen, "listen", ":8085", "address of the webhook (POST /webhook, also POST /), /healthz, /readyz, and /metrics unless --metrics-listen is set")
+	fs.StringVar(&o.metricsListen, "metrics-listen", "", "separate address for /metrics (and /healthz, /readyz); empty: /metrics is served on --listen")
+	fs.StringVar(&o.token, "webhook-token", "", "shared secret the webhook requires in Authorization (Bearer or bare); required unless --insecure-no-auth")
+	fs.BoolVar(&o.insecure, "insecure-no-auth", false, "accept webhook requests without a token (anyone who reaches --listen can forward events); SNS messages are still verified")
+	fs.StringVar(&o.inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events for others are refused (foreign_bucket); empty: any valid bucket name")
+	fs.StringVar(&o.snsTopics, "sns-topic-arns", "", "comma-separated SNS topic ARNs whose signed messages the webhook accepts; empty: SNS messages are rejected")
+	fs.Int64Var(&o.maxBody, "max-body-bytes", forwarder.DefaultMaxBodyBytes, "largest webhook body accepted (413 above)")
+	fs.IntVar(&o.maxConns, "max-connections", 512, "connections served at once per listener; more wait in the listen backlog")
+	fs.DurationVar(&o.readTime, "body-read-timeout", time.Minute, "how long a client may take to send a webhook body (408 after)")
+	fs.DurationVar(&o.headerTime, "read-header-timeout", telemetry.DefaultReadHeaderTimeout, "how long a client may take to send request headers")
+	fs.DurationVar(&o.idleTime, "idle-timeout", telemetry.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&o.deadline, "put-deadline", forwarder.DefaultDeadline, "how long one request may retry PutRecords before answering 503")
+	fs.DurationVar(&o.notReady, "not-ready-after", forwarder.DefaultNotReadyAfter, "/readyz answers 503 when Kinesis has not answered (PutRecords, or a DescribeStreamSummary probe when idle) for this long, or its last call failed")
+	return Action{Check: o.check, Run: o.run}
+}
+
+func (o *forwardOptions) check() error {
+	o.token = strings.TrimSpace(o.token)
 	switch {
-	case token == "" && !insecure:
-		return fmt.Errorf("%w: %w", errUsage, errNoAuth)
-	case token != "" && insecure:
-		return fmt.Errorf("%w: --insecure-no-auth contradicts --webhook-token (or SHARDLINE_WEBHOOK_TOKEN): choose one", errUsage)
+	case o.token == "" && !o.insecure:
+		return errNoAuth
+	case o.token != "" && o.insecure:
+		return errors.New("--insecure-no-auth contradicts --webhook-token (or SHARDLINE_WEBHOOK_TOKEN): choose one")
 	}
-	allow, err := bucket.ParseAllowList(inputBuckets)
-	if err != nil {
-		return fmt.Errorf("%w: --input-buckets: %w", errUsage, err)
+	var err error
+	if o.allow, err = bucket.ParseAllowList(o.inputBuckets); err != nil {
+		return fmt.Errorf("--input-buckets: %w", err)
 	}
-	topics, err := forwarder.ParseTopicARNs(snsTopics)
-	if err != nil {
-		return fmt.Errorf("%w: --sns-topic-arns: %w", errUsage, err)
+	if o.topics, err = forwarder.ParseTopicARNs(o.snsTopics); err != nil {
+		return fmt.Errorf("--sns-topic-arns: %w", err)
 	}
-	log, err := c.logger(env.Stderr)
-	if err != nil {
-		return err
+	o.server = telemetry.ServerConfig{
+		ReadHeaderTimeout: o.headerTime,
+		ReadTimeout:       o.headerTime + o.readTime,
+		// A request may read its body, then retry PutRecords until the deadline.
+		WriteTimeout: o.readTime + o.deadline + 10*time.Second,
+		IdleTimeout:  o.idleTime,
+		MaxConns:     o.maxConns,
 	}
-	if insecure {
+	if err := o.server.Validate(); err != nil || o.maxConns <= 0 {
+		return fmt.Errorf("--max-connections must be positive and timeouts not negative: %v", err)
+	}
+	return nil
+}
+
+func (o *forwardOptions) run(ctx context.Context, s *Session) error {
+	log := s.Log
+	if o.insecure {
 		log.Warn("webhook authentication is off (--insecure-no-auth): anyone who reaches the listener can forward events")
 	}
-	if allow.Empty() {
+	if o.allow.Empty() {
 		log.Warn("no --input-buckets allow-list: events for any bucket are forwarded")
-	}
-	srvCfg := telemetry.ServerConfig{
-		ReadHeaderTimeout: headerTime,
-		ReadTimeout:       headerTime + readTime,
-		// A request may read its body, then retry PutRecords until the deadline.
-		WriteTimeout: readTime + deadline + 10*time.Second,
-		IdleTimeout:  idleTime,
-		MaxConns:     maxConns,
-	}
-	if err := srvCfg.Validate(); err != nil || maxConns <= 0 {
-		return fmt.Errorf("%w: --max-connections must be positive and timeouts not negative: %v", errUsage, err)
-	}
-	clients, err := c.clients(ctx)
-	if err != nil {
-		return err
 	}
 	reg := telemetry.NewRegistry()
 	w, err := forwarder.NewWriter(forwarder.WriterConfig{
-		Client: clients.Kinesis, StreamName: c.stream, Deadline: deadline, Registerer: reg, Logger: log,
+		Client: s.Clients.Kinesis, StreamName: s.Stream, Deadline: o.deadline, Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return errors.Join(errUsage, err)
 	}
 	f, err := forwarder.New(forwarder.Config{
-		Writer: w, Token: token, InputBuckets: allow, SNS: forwarder.SNSConfig{TopicARNs: topics},
-		MaxBodyBytes: maxBody, BodyReadTimeout: readTime, Registerer: reg, Logger: log,
+		Writer: w, Token: o.token, InputBuckets: o.allow, SNS: forwarder.SNSConfig{TopicARNs: o.topics},
+		MaxBodyBytes: o.maxBody, BodyReadTimeout: o.readTime, Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return errors.Join(errUsage, err)
 	}
 	health, err := forwarder.NewHealth(forwarder.HealthConfig{
-		Writer: w, Client: clients.Kinesis, StreamName: c.stream, NotReadyAfter: notReady, Logger: log,
+		Writer: w, Client: s.Clients.Kinesis, StreamName: s.Stream, NotReadyAfter: o.notReady, Logger: log,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: --not-ready-after: %w", errUsage, err)
 	}
-	// Listeners are bound before anything is served: a port clash is a start-up error.
-	webhookLn, err := net.Listen("tcp", listen)
+	return o.serve(ctx, log, forwarderMux(f, reg, health, o.metricsListen == ""), reg, health)
+}
+
+// serve binds the listeners (a port clash is a start-up error: nothing is served yet), then
+// serves the webhook, the metrics listener and the health probe until ctx ends, and logs why
+// and after how long draining it stopped.
+func (o *forwardOptions) serve(ctx context.Context, log *slog.Logger, mux http.Handler, reg prometheus.Gatherer, health *forwarder.Health) error {
+	webhookLn, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("webhook listener (--listen): %w", err)
 	}
 	var metricsLn net.Listener
-	if metricsListen != "" {
-		if metricsLn, err = net.Listen("tcp", metricsListen); err != nil {
+	if o.metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", o.metricsListen); err != nil {
 			webhookLn.Close()
 			return fmt.Errorf("metrics listener (--metrics-listen): %w", err)
 		}
 	}
-	log.Info("forwarder configured", slog.Bool("token", token != ""), slog.String("input_buckets", allow.String()),
-		slog.Int("sns_topics", len(topics)), slog.String("metrics_listen", metricsListen), slog.Duration("not_ready_after", notReady))
-	mux := forwarderMux(f, reg, health, metricsListen == "")
+	log.Info("forwarder configured", slog.Bool("token", o.token != ""), slog.String("input_buckets", o.allow.String()),
+		slog.Int("sns_topics", len(o.topics)), slog.String("metrics_listen", o.metricsListen), slog.Duration("not_ready_after", o.notReady))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srvCfg.ServeListener(gctx, webhookLn, mux, log) })
+	g.Go(func() error { return o.server.ServeListener(gctx, webhookLn, mux, log) })
 	if metricsLn != nil {
 		g.Go(func() error { return telemetry.ServeListener(gctx, metricsLn, telemetry.Mux(reg, health), log) })
 	}

@@ -11,21 +11,22 @@ import (
 	"time"
 )
 
-// runHealthcheck is the container health check: the final image has no shell or curl, so ECS
+// healthcheckFlags declares the container health check: the final image has no shell or curl, so ECS
 // runs the binary itself. It touches nothing but the URL. It fails (exit 1) unless the endpoint
 // answers 2xx, and also when a 2xx body says {"live": false}; a failure message carries the
 // reason the endpoint gives (the telemetry.Status JSON of /healthz and /readyz).
-func runHealthcheck(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+func healthcheckFlags(fs *flag.FlagSet) Action {
 	var (
 		url     string
 		timeout time.Duration
 	)
 	fs.StringVar(&url, "url", "http://127.0.0.1:9102/healthz", "health endpoint to probe; 2xx is healthy")
-	durationFlag(fs, &timeout, "timeout", 3*time.Second, "bound on the probe")
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
+	fs.DurationVar(&timeout, "timeout", 3*time.Second, "bound on the probe")
+	return Action{Run: func(ctx context.Context, _ *Session) error { return probe(ctx, url, timeout) }}
+}
+
+// probe GETs url within timeout: nil on a 2xx answer whose body does not say it is not live.
+func probe(ctx context.Context, url string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

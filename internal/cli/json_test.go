@@ -37,12 +37,12 @@ var jsonName = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 func TestJSONOutputsAreListed(t *testing.T) {
 	for _, c := range commands() {
 		env, _, errOut := testEnv(nil)
-		if code := Main(context.Background(), []string{c.name, "-h"}, env); code != 0 {
+		if code := Main(context.Background(), []string{c.Name, "-h"}, env); code != 0 {
 			continue
 		}
 		if strings.Contains(errOut.String(), "\n  -json") {
-			if _, ok := jsonOutputs[c.name]; !ok {
-				t.Errorf("%s has --json: add the type it prints to jsonOutputs", c.name)
+			if _, ok := jsonOutputs[c.Name]; !ok {
+				t.Errorf("%s has --json: add the type it prints to jsonOutputs", c.Name)
 			}
 		}
 	}

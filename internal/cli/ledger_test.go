@@ -18,7 +18,7 @@ func TestWriteLedgerResetGolden(t *testing.T) {
 	var buf bytes.Buffer
 	for _, tc := range ledgerResetFixtures(t) {
 		buf.WriteString("== " + tc.name + "\n")
-		if err := writeLedgerReset(&buf, tc.res, tc.err); err != nil {
+		if err := writeLedgerReset(&buf, tc.res, tc.err, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,7 @@ func TestLedgerResetCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env, out, errOut := testEnv(p.Env())
-			if code := opsMain(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
+			if code := Main(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
 				t.Fatalf("exit %d (want %d), output does not say %q:\n%s%s", code, tc.code, tc.say, out, errOut)
 			}
 		})

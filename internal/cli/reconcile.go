@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/ledger"
@@ -16,64 +12,57 @@ import (
 	"github.com/shardline/shardline/internal/telemetry"
 )
 
-func runReconcile(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
+func reconcileFlags(fs *flag.FlagSet) Action {
 	var (
-		c      common
 		cfg    reconcile.Config
 		asJSON bool
 	)
-	c.register(fs, streamFlag)
-	ledgerTableFlag(fs, &c)
 	fs.StringVar(&cfg.InputBucket, "bucket", "", "input bucket (required)")
 	fs.StringVar(&cfg.OutputBucket, "output", "", "output bucket (required)")
 	fs.StringVar(&cfg.OutputPrefix, "output-prefix", "", "key prefix of the copies")
 	fs.BoolVar(&cfg.Fix, "fix", false, "put synthetic events on the stream so that workers repair every missing, orphaned or stale output")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "HeadObject requests in flight")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
-	if cfg.InputBucket == "" || cfg.OutputBucket == "" {
-		return fmt.Errorf("%w: --bucket and --output are required", errUsage)
-	}
-	log, err := c.logger(env.Stderr)
-	if err != nil {
-		return err
-	}
-	clients, err := c.clients(ctx)
-	if err != nil {
-		return err
-	}
-	cfg.S3 = clients.S3
-	if cfg.Ledger, err = ledger.New(clients.DynamoDB, c.ledgerTable); err != nil {
-		return err
-	}
-	if cfg.Fix {
-		if cfg.Writer, err = forwarder.NewWriter(forwarder.WriterConfig{
-			Client: clients.Kinesis, StreamName: c.stream, Registerer: telemetry.NewRegistry(), Logger: log,
-		}); err != nil {
-			return errors.Join(errUsage, err)
+	check := func() error {
+		if cfg.InputBucket == "" || cfg.OutputBucket == "" {
+			return errors.New("--bucket and --output are required")
 		}
+		return nil
 	}
-	line := progress.New(env.Stderr)
-	cfg.OnProgress = func(p reconcile.Progress) {
-		line.Printf("reconcile: %d inputs, %d outputs listed, %d outputs checked, %d repairs enqueued", p.Inputs, p.Outputs, p.Checked, p.Enqueued)
-	}
-	res, err := reconcile.Run(ctx, cfg)
-	line.Done()
-	if err != nil && res.Inputs == 0 {
-		return err
-	}
-	if asJSON {
-		err = errors.Join(opsJSON(env.Stdout, res, true), err)
-	} else {
-		err = errors.Join(writeReconcile(env.Stdout, cfg, res), err)
-	}
+	return Action{Check: check, Run: func(ctx context.Context, s *Session) error {
+		var err error
+		cfg.S3 = s.Clients.S3
+		if cfg.Ledger, err = ledger.New(s.Clients.DynamoDB, s.LedgerTable); err != nil {
+			return err
+		}
+		if cfg.Fix {
+			if cfg.Writer, err = streamWriter(s); err != nil {
+				return err
+			}
+		}
+		line := progress.New(s.Env.Stderr)
+		cfg.OnProgress = func(p reconcile.Progress) {
+			line.Printf("reconcile: %d inputs, %d outputs listed, %d outputs checked, %d repairs enqueued", p.Inputs, p.Outputs, p.Checked, p.Enqueued)
+		}
+		res, err := reconcile.Run(ctx, cfg)
+		line.Done()
+		if err != nil && res.Inputs == 0 {
+			return err
+		}
+		return finish(err, writeReconcile(s.Env.Stdout, cfg, res, asJSON), func() error { return reconcileStatus(res, cfg.Fix) })
+	}}
+}
+
+// streamWriter is the Kinesis writer of the commands that enqueue repair events (reconcile
+// --fix, ledger reset): the forwarder's, with its metrics kept to the command.
+func streamWriter(s *Session) (*forwarder.Writer, error) {
+	w, err := forwarder.NewWriter(forwarder.WriterConfig{
+		Client: s.Clients.Kinesis, StreamName: s.Stream, Registerer: telemetry.NewRegistry(), Logger: s.Log,
+	})
 	if err != nil {
-		return err
+		return nil, errors.Join(errUsage, err)
 	}
-	return reconcileStatus(res, cfg.Fix)
+	return w, nil
 }
 
 // reconcileStatus is nil when every key is in sync, dead-lettered or has a repair enqueued, and
@@ -88,38 +77,4 @@ func reconcileStatus(r reconcile.Result, fix bool) error {
 	default:
 		return attention("%s out of sync (run with --fix to repair)", opsPlural(n, "key"))
 	}
-}
-
-func writeReconcile(w io.Writer, cfg reconcile.Config, r reconcile.Result) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "input s3://%s: %d objects; output s3://%s/%s: %d objects\n", cfg.InputBucket, r.Inputs, cfg.OutputBucket, cfg.OutputPrefix, r.Outputs)
-	if len(r.Problems) > 0 {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "KEY\tPROBLEM\tINPUT ETAG\tOUTPUT SOURCE-ETAG\tREPAIR")
-		for _, p := range r.Problems {
-			repair := "-"
-			switch {
-			case p.Fix != "":
-				repair = p.Fix + " enqueued, sequencer " + p.Sequencer
-			case p.FixError != "":
-				repair = "not repaired: " + p.FixError
-			case p.Kind == reconcile.DeadLettered:
-				repair = "none: the input was dead-lettered (see 'shardline redrive --dry-run')"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Key, p.Kind, orDash(p.InputETag), orDash(p.SourceETag), repair)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(&b, "%d in sync, %d missing, %d orphaned, %d stale, %d dead-lettered\n",
-		r.InSync, r.Count(reconcile.Missing), r.Count(reconcile.Orphaned), r.Count(reconcile.Stale), r.Count(reconcile.DeadLettered))
-	switch {
-	case r.Enqueued > 0:
-		fmt.Fprintf(&b, "%s enqueued: workers apply them through the ledger like any other event\n", opsPlural(r.Enqueued, "repair event"))
-	case !cfg.Fix && len(r.Problems) > r.Count(reconcile.DeadLettered):
-		b.WriteString("run again with --fix to enqueue repairs (with workers caught up: in-flight events look like problems)\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

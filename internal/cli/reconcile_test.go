@@ -14,7 +14,7 @@ import (
 func TestWriteReconcileGolden(t *testing.T) {
 	cfg := reconcile.Config{InputBucket: "photos", OutputBucket: "photos-gray", OutputPrefix: "gray/", Fix: true}
 	var buf bytes.Buffer
-	if err := writeReconcile(&buf, cfg, reconcileFixture()); err != nil {
+	if err := writeReconcile(&buf, cfg, reconcileFixture(), false); err != nil {
 		t.Fatal(err)
 	}
 	goldenFile(t, "reconcile.golden", buf.Bytes())
@@ -36,7 +36,7 @@ func reconcileFixture() reconcile.Result {
 
 func TestReconcileCommand(t *testing.T) {
 	env, _, errOut := testEnv(nil)
-	if code := opsMain(context.Background(), []string{"reconcile", "--bucket", "x"}, env); code != 2 || !strings.Contains(errOut.String(), "--bucket and --output are required") {
+	if code := Main(context.Background(), []string{"reconcile", "--bucket", "x"}, env); code != 2 || !strings.Contains(errOut.String(), "--bucket and --output are required") {
 		t.Fatalf("without --output: exit %d\n%s", code, errOut)
 	}
 	p := pipelinetest.New(t, 1)
@@ -50,8 +50,8 @@ func TestReconcileCommand(t *testing.T) {
 		t.Fatalf("result %+v, %v\n%s", res, err, out)
 	}
 	env, out, errOut = testEnv(p.Env())
-	if err := runReconcile(context.Background(), env, []string{"--bucket", p.Input, "--output", p.Output, "--fix"}); err != nil {
-		t.Fatalf("reconcile --fix: %v (exit status %d)\n%s", err, statusOf(err), errOut)
+	if code := Main(context.Background(), []string{"reconcile", "--bucket", p.Input, "--output", p.Output, "--fix"}, env); code != 0 {
+		t.Fatalf("reconcile --fix: exit %d\n%s", code, errOut)
 	}
 	if !strings.Contains(out.String(), "1 repair event enqueued") {
 		t.Fatalf("output:\n%s", out)

@@ -14,7 +14,7 @@ import (
 
 func TestWriteRedriveGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeRedrive(&buf, redriveFixture(), false); err != nil {
+	if err := writeRedrive(&buf, redriveFixture(), false, false); err != nil {
 		t.Fatal(err)
 	}
 	goldenFile(t, "redrive.golden", buf.Bytes())
@@ -37,7 +37,7 @@ func TestRedriveCommand(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
 	env, out, errOut := testEnv(p.Env())
-	if code := opsMain(ctx, []string{"redrive"}, env); code != 0 || !strings.Contains(out.String(), "no dead letters match") {
+	if code := Main(ctx, []string{"redrive"}, env); code != 0 || !strings.Contains(out.String(), "no dead letters match") {
 		t.Fatalf("empty table: exit %d\n%s%s", code, out, errOut)
 	}
 	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
@@ -52,11 +52,11 @@ func TestRedriveCommand(t *testing.T) {
 		}
 	}
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(ctx, []string{"redrive", "--reason", "retries_exhausted", "--dry-run"}, env); code != 0 || !strings.Contains(out.String(), "would redrive 1 dead letter (dry run)") {
+	if code := Main(ctx, []string{"redrive", "--reason", "retries_exhausted", "--dry-run"}, env); code != 0 || !strings.Contains(out.String(), "would redrive 1 dead letter (dry run)") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(ctx, []string{"redrive", "--key", "a.jpg"}, env); code != 0 || !strings.Contains(out.String(), "redrove 2 of 2 dead letters: 2 records in the stream, 2 letters removed") {
+	if code := Main(ctx, []string{"redrive", "--key", "a.jpg"}, env); code != 0 || !strings.Contains(out.String(), "redrove 2 of 2 dead letters: 2 records in the stream, 2 letters removed") {
 		t.Fatalf("redrive: exit %d\n%s%s", code, out, errOut)
 	}
 	if !strings.Contains(errOut.String(), "redrive: 2/2 in the stream, 2 letters removed") {
@@ -97,7 +97,7 @@ func TestRedriveCommandMissingStream(t *testing.T) {
 	}
 	env, out, errOut := testEnv(p.Env())
 	start := time.Now()
-	code := opsMain(ctx, []string{"redrive", "--stream", p.Stream + "-missing"}, env)
+	code := Main(ctx, []string{"redrive", "--stream", p.Stream + "-missing"}, env)
 	if code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "ResourceNotFoundException") {
 		t.Fatalf("exit %d, want 1 naming ResourceNotFoundException and no result\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}

@@ -49,7 +49,7 @@ func TestWriteReplayGolden(t *testing.T) {
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := writeReplay(&buf, tc.res); err != nil {
+			if err := writeReplay(&buf, tc.res, false); err != nil {
 				t.Fatal(err)
 			}
 			goldenFile(t, tc.golden, buf.Bytes())

@@ -14,7 +14,7 @@ import (
 
 func TestWriteReprocessGolden(t *testing.T) {
 	var buf bytes.Buffer
-	if err := writeReprocess(&buf, reprocessFixture()); err != nil {
+	if err := writeReprocess(&buf, reprocessFixture(), false); err != nil {
 		t.Fatal(err)
 	}
 	goldenFile(t, "reprocess.golden", buf.Bytes())
@@ -34,11 +34,11 @@ func reprocessFixture() reprocess.Result {
 
 func TestReprocessCommand(t *testing.T) {
 	env, _, errOut := testEnv(nil)
-	if code := opsMain(context.Background(), []string{"reprocess"}, env); code != 2 || !strings.Contains(errOut.String(), "--from is required") {
+	if code := Main(context.Background(), []string{"reprocess"}, env); code != 2 || !strings.Contains(errOut.String(), "--from is required") {
 		t.Fatalf("without --from: exit %d\n%s", code, errOut)
 	}
 	env, _, errOut = testEnv(nil)
-	if code := opsMain(context.Background(), []string{"reprocess", "--from", "yesterday"}, env); code != 2 || !strings.Contains(errOut.String(), "trim-horizon, an RFC 3339 time") {
+	if code := Main(context.Background(), []string{"reprocess", "--from", "yesterday"}, env); code != 2 || !strings.Contains(errOut.String(), "trim-horizon, an RFC 3339 time") {
 		t.Fatalf("bad --from: exit %d\n%s", code, errOut)
 	}
 
@@ -51,7 +51,7 @@ func TestReprocessCommand(t *testing.T) {
 		return len(rows) == 1 && rows[0].Checkpoint != ""
 	}, "no checkpoint")
 	env, out, errOut := testEnv(p.Env())
-	code := opsMain(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump"}, env)
+	code := Main(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump"}, env)
 	if code != 1 {
 		t.Fatalf("with a live lease: exit %d\n%s%s", code, out, errOut)
 	}
@@ -64,14 +64,14 @@ func TestReprocessCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump", "--dry-run"}, env); code != 0 {
+	if code := Main(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump", "--dry-run"}, env); code != 0 {
 		t.Fatalf("dry run: exit %d\n%s", code, errOut)
 	}
 	if !strings.Contains(out.String(), "would rewind (dry run) 1 of 1 shard") || !strings.Contains(out.String(), "would raise the ledger epoch 0 → 1") {
 		t.Fatalf("dry run output:\n%s", out)
 	}
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump"}, env); code != 0 {
+	if code := Main(context.Background(), []string{"reprocess", "--from", "trim-horizon", "--epoch-bump"}, env); code != 0 {
 		t.Fatalf("reprocess: exit %d\n%s", code, errOut)
 	}
 	if !strings.Contains(out.String(), "rewound 1 of 1 shard") || !strings.Contains(out.String(), "ledger epoch 0 → 1") {

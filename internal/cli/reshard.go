@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/big"
@@ -14,96 +15,88 @@ import (
 
 const reshardUsage = "reshard split --shard ID [--hash-key K] | merge --shard A --adjacent B | scale --target-shards N"
 
+// reshardOptions are the verb and the flags of reshard, and the hash key check parses.
+type reshardOptions struct {
+	verb, shard, adjacent, hashKey, method string
+	target                                 int
+	dryRun                                 bool
+	wait                                   time.Duration
+	key                                    *big.Int
+}
+
+// runReshard takes the verb (split, merge or scale) off the arguments, then runs the command.
 func runReshard(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("reshard", flag.ContinueOnError)
-	var (
-		c        common
-		shard    string
-		adjacent string
-		hashKey  string
-		target   int
-		method   string
-		dryRun   bool
-		wait     time.Duration
-	)
-	c.register(fs, streamFlag)
-	fs.StringVar(&shard, "shard", "", "split: the shard to split; merge: one of the two shards")
-	fs.StringVar(&adjacent, "adjacent", "", "merge: the other shard (their hash-key ranges must touch)")
-	fs.StringVar(&hashKey, "hash-key", "", "split: first hash key of the upper child (default: the middle of the shard's range)")
-	fs.IntVar(&target, "target-shards", 0, "scale: the number of open shards wanted")
-	fs.StringVar(&method, "method", string(reshard.Auto), "scale: auto (UpdateShardCount, else splits and merges), update or compose")
-	fs.BoolVar(&dryRun, "dry-run", false, "scale: print the splits and merges that compose would make, change nothing")
-	durationFlag(fs, &wait, "wait", reshard.DefaultWait, "bound on waiting for the stream to be ACTIVE after each change")
-	verb := ""
+	o := &reshardOptions{}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		verb, args = args[0], args[1:]
+		o.verb, args = args[0], args[1:]
 	}
-	if err := parse(fs, args, env); err != nil {
-		return err
-	}
-	if _, err := c.logger(env.Stderr); err != nil {
-		return err
-	}
-	r := &reshard.Resharder{Stream: c.stream, Wait: wait, OnStep: func(s reshard.Step) {
-		fmt.Fprintf(env.Stdout, "done: %s\n", s)
-	}}
-	switch verb {
+	return Command{Name: "reshard", Shared: AWS | Stream, Flags: o.flags}.run(ctx, env, args)
+}
+
+func (o *reshardOptions) flags(fs *flag.FlagSet) Action {
+	fs.StringVar(&o.shard, "shard", "", "split: the shard to split; merge: one of the two shards")
+	fs.StringVar(&o.adjacent, "adjacent", "", "merge: the other shard (their hash-key ranges must touch)")
+	fs.StringVar(&o.hashKey, "hash-key", "", "split: first hash key of the upper child (default: the middle of the shard's range)")
+	fs.IntVar(&o.target, "target-shards", 0, "scale: the number of open shards wanted")
+	fs.StringVar(&o.method, "method", string(reshard.Auto), "scale: auto (UpdateShardCount, else splits and merges), update or compose")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "scale: print the splits and merges that compose would make, change nothing")
+	fs.DurationVar(&o.wait, "wait", reshard.DefaultWait, "bound on waiting for the stream to be ACTIVE after each change")
+	return Action{Check: o.check, Run: o.run}
+}
+
+func (o *reshardOptions) check() error {
+	switch o.verb {
 	case "split":
-		if shard == "" || adjacent != "" || target != 0 {
-			return fmt.Errorf("%w: split takes --shard and optionally --hash-key", errUsage)
+		if o.shard == "" || o.adjacent != "" || o.target != 0 {
+			return errors.New("split takes --shard and optionally --hash-key")
 		}
 	case "merge":
-		if shard == "" || adjacent == "" || hashKey != "" || target != 0 {
-			return fmt.Errorf("%w: merge takes --shard and --adjacent", errUsage)
+		if o.shard == "" || o.adjacent == "" || o.hashKey != "" || o.target != 0 {
+			return errors.New("merge takes --shard and --adjacent")
 		}
 	case "scale":
-		if target < 1 || shard != "" || adjacent != "" || hashKey != "" {
-			return fmt.Errorf("%w: scale takes --target-shards N (N ≥ 1)", errUsage)
+		if o.target < 1 || o.shard != "" || o.adjacent != "" || o.hashKey != "" {
+			return errors.New("scale takes --target-shards N (N ≥ 1)")
 		}
-		switch reshard.Method(method) {
+		switch reshard.Method(o.method) {
 		case reshard.Auto, reshard.Update, reshard.Compose:
 		default:
-			return fmt.Errorf("%w: --method must be auto, update or compose", errUsage)
+			return errors.New("--method must be auto, update or compose")
 		}
 	case "":
-		return fmt.Errorf("%w: %s", errUsage, reshardUsage)
+		return errors.New(reshardUsage)
 	default:
-		return fmt.Errorf("%w: unknown reshard action %q: %s", errUsage, verb, reshardUsage)
+		return fmt.Errorf("unknown reshard action %q: %s", o.verb, reshardUsage)
 	}
-	var key *big.Int
-	if hashKey != "" {
+	if o.hashKey != "" {
 		var ok bool
-		if key, ok = new(big.Int).SetString(hashKey, 10); !ok || key.Sign() < 0 || key.Cmp(shardmap.HashSpace()) >= 0 {
-			return fmt.Errorf("%w: --hash-key %q is not a hash key (a decimal number below 2^128)", errUsage, hashKey)
+		if o.key, ok = new(big.Int).SetString(o.hashKey, 10); !ok || o.key.Sign() < 0 || o.key.Cmp(shardmap.HashSpace()) >= 0 {
+			return fmt.Errorf("--hash-key %q is not a hash key (a decimal number below 2^128)", o.hashKey)
 		}
 	}
-	clients, err := c.clients(ctx)
-	if err != nil {
-		return err
-	}
-	r.Client = clients.Kinesis
-	switch verb {
+	return nil
+}
+
+func (o *reshardOptions) run(ctx context.Context, s *Session) error {
+	out := reshardOutput{w: s.Env.Stdout}
+	r := &reshard.Resharder{Client: s.Clients.Kinesis, Stream: s.Stream, Wait: o.wait, OnStep: out.step}
+	var err error
+	switch o.verb {
 	case "split":
-		_, err = r.Split(ctx, shard, key)
+		_, err = r.Split(ctx, o.shard, o.key)
 	case "merge":
-		_, err = r.Merge(ctx, shard, adjacent)
+		_, err = r.Merge(ctx, o.shard, o.adjacent)
 	case "scale":
-		if dryRun {
+		if o.dryRun {
 			m, err := r.Map(ctx)
 			if err != nil {
 				return err
 			}
-			steps := reshard.Plan(m.Open(), target)
-			fmt.Fprintf(env.Stdout, "plan: %d open shards → %d (%s; new shards are named new-1, new-2… here)\n", len(m.Open()), target, opsPlural(len(steps), "step"))
-			for _, s := range steps {
-				fmt.Fprintf(env.Stdout, "  %s\n", s)
-			}
-			return reshard.WriteMap(env.Stdout, m)
+			return out.plan(m, o.target, reshard.Plan(m.Open(), o.target))
 		}
 		var steps []reshard.Step
-		steps, err = r.Scale(ctx, target, reshard.Method(method))
-		if err == nil && len(steps) == 0 {
-			fmt.Fprintf(env.Stdout, "already %d open shards of equal ranges: nothing to do\n", target)
+		if steps, err = r.Scale(ctx, o.target, reshard.Method(o.method)); err == nil && len(steps) == 0 {
+			out.nothingToDo(o.target)
 		}
 	}
 	if err != nil {
@@ -113,6 +106,5 @@ func runReshard(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "stream %s is ACTIVE; shard map:\n", c.stream)
-	return reshard.WriteMap(env.Stdout, m)
+	return out.result(s.Stream, m)
 }

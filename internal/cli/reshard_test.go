@@ -29,7 +29,7 @@ func TestReshardUsage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env, _, errOut := testEnv(nil)
-			if code := opsMain(context.Background(), tc.args, env); code != 2 {
+			if code := Main(context.Background(), tc.args, env); code != 2 {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
 			}
 			if !strings.Contains(errOut.String(), tc.say) {
@@ -54,7 +54,7 @@ func TestReshardCommands(t *testing.T) {
 	run := func(code int, args ...string) string {
 		t.Helper()
 		env, out, errOut := testEnv(vars)
-		if got := opsMain(ctx, append([]string{"reshard"}, args...), env); got != code {
+		if got := Main(ctx, append([]string{"reshard"}, args...), env); got != code {
 			t.Fatalf("reshard %v: exit %d, want %d; stderr:\n%s\nstdout:\n%s", args, got, code, errOut, out)
 		}
 		return out.String() + errOut.String()

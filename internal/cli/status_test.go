@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +66,7 @@ func TestStatusCommand(t *testing.T) {
 	ctx := context.Background()
 
 	env, out, errOut := testEnv(p.Env())
-	if code := opsMain(ctx, []string{"status", "--json"}, env); code != 0 {
+	if code := Main(ctx, []string{"status", "--json"}, env); code != 0 {
 		t.Fatalf("status --json: exit %d\n%s", code, errOut)
 	}
 	var r status.Report
@@ -80,7 +78,7 @@ func TestStatusCommand(t *testing.T) {
 	}
 
 	env, out, errOut = testEnv(p.Env())
-	if code := opsMain(ctx, []string{"status"}, env); code != 0 {
+	if code := Main(ctx, []string{"status"}, env); code != 0 {
 		t.Fatalf("status: exit %d\n%s", code, errOut)
 	}
 	for _, want := range []string{"SHARD", "shardId-000000000000", "shardId-000000000001", "WORKER"} {
@@ -99,7 +97,7 @@ func TestStatusCommand(t *testing.T) {
 	}}
 	var stderr bytes.Buffer
 	env = &Env{Stdout: sink, Stderr: &stderr, Getenv: testEnvLookup(p.Env())}
-	if code := opsMain(wctx, []string{"status", "--watch", "--json", "--interval", "100ms"}, env); code != 0 {
+	if code := Main(wctx, []string{"status", "--watch", "--json", "--interval", "100ms"}, env); code != 0 {
 		t.Fatalf("status --watch: exit %d\n%s", code, &stderr)
 	}
 	samples := strings.Split(strings.TrimSpace(sink.String()), "\n")
@@ -117,42 +115,11 @@ func TestStatusCommand(t *testing.T) {
 	}
 
 	env, _, errOut = testEnv(p.Env())
-	if code := opsMain(ctx, []string{"status", "--metrics-addr", ":0"}, env); code != 2 || !strings.Contains(errOut.String(), "needs --watch") {
+	if code := Main(ctx, []string{"status", "--metrics-addr", ":0"}, env); code != 2 || !strings.Contains(errOut.String(), "needs --watch") {
 		t.Fatalf("--metrics-addr without --watch: exit %d\n%s", code, errOut)
 	}
 }
 
 func testEnvLookup(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
-}
-
-// opsCommands are the operations commands, listed in commands() once the README documents their
-// flags.
-var opsCommands = map[string]func(context.Context, *Env, []string) error{
-	"status": runStatus, "reshard": runReshard, "reprocess": runReprocess, "redrive": runRedrive, "reconcile": runReconcile,
-}
-
-// opsMain runs args as Main does (same exit codes and messages), whether or not commands() lists
-// the operations commands yet.
-func opsMain(ctx context.Context, args []string, env *Env) int {
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return Main(ctx, args, env)
-		}
-	}
-	run, ok := opsCommands[args[0]]
-	if !ok {
-		return Main(ctx, args, env)
-	}
-	err := run(ctx, env, args[1:])
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(env.Stderr, "shardline %s: %v\n", args[0], err)
-		return 2
-	default:
-		fmt.Fprintf(env.Stderr, "shardline %s: %v\n", args[0], err)
-		return 1
-	}
 }

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shardline/shardline/internal/bucket"
@@ -20,117 +23,116 @@ import (
 	"github.com/shardline/shardline/processor"
 )
 
-func runWork(ctx context.Context, env *Env, args []string) error {
-	fs := flag.NewFlagSet("work", flag.ContinueOnError)
-	var (
-		c            common
-		workerID     string
-		outputBucket string
-		outputPrefix string
-		metricsAddr  string
-		maxPixels    int64
-		pixelBudget  int64
-		memBudget    int64
-		maxBytes     int64
-		jpegQuality  int
-		leaseDur     time.Duration
-		shardSync    time.Duration
-		leasePass    time.Duration
-		idle         time.Duration
-		stopTimeout  time.Duration
-		maxRecords   int
-		maxAttempts  int
-		keyConc      int
-		noStealing   bool
-		uncond       bool
-		inputBuckets string
-		handlerTO    time.Duration
-		maxTimeouts  int
-		notReady     time.Duration
-		notLive      time.Duration
-		tombstoneTTL time.Duration
-		deadTTL      time.Duration
-	)
-	c.register(fs, streamFlag|tableFlags)
-	fs.StringVar(&workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
-	fs.StringVar(&outputBucket, "output-bucket", "", "bucket for grayscale copies (required)")
-	fs.StringVar(&outputPrefix, "output-prefix", "", "key prefix for grayscale copies")
-	fs.StringVar(&metricsAddr, "metrics-addr", ":9102", "address for /metrics, /healthz and /readyz (empty: off)")
-	fs.Int64Var(&maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
-	fs.Int64Var(&memBudget, "memory-budget", 0, "bytes all conversions of this worker hold at once, each costed by format and path before its body is read (0: half the Go memory limit, or 4 × --max-pixels × 4 B without one)")
-	fs.Int64Var(&pixelBudget, "pixel-budget", 0, "older form of --memory-budget in pixels (× 4 bytes); ignored when --memory-budget is set")
-	fs.Int64Var(&maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
-	fs.IntVar(&jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100); a JPEG input already coarser keeps its own")
-	durationFlag(fs, &leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
-	durationFlag(fs, &shardSync, "shard-sync-interval", 5*time.Second, "how often to list the stream's shards")
-	durationFlag(fs, &leasePass, "lease-pass-interval", 250*time.Millisecond, "how often to scan the lease table (one Scan) and take free, released or expired leases, up to a fair share, parents before children (at most --shard-sync-interval)")
-	durationFlag(fs, &idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
-	durationFlag(fs, &stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
-	fs.IntVar(&maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
-	fs.IntVar(&keyConc, "key-concurrency", processor.DefaultKeyConcurrency(), "objects of one shard's batch processed at once (each object stays serial)")
-	fs.IntVar(&maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
-	fs.BoolVar(&noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
-	fs.BoolVar(&uncond, "unconditional-writes", false, "write and delete outputs without If-Match/If-None-Match (only for stores that mishandle them)")
-	fs.StringVar(&inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events of other buckets are dead-lettered unread (foreign_bucket). Empty: every valid bucket name (invalid names and ARNs are always refused)")
-	durationFlag(fs, &handlerTO, "handler-timeout", processor.DefaultHandlerTimeout, "deadline of one handler call; a call past it is retried, then dead-lettered (timeout)")
-	fs.IntVar(&maxTimeouts, "max-handler-timeouts", 2, "handler calls of one record that may time out before it is dead-lettered as timeout")
-	durationFlag(fs, &notReady, "not-ready-after", 0, "/readyz answers 503 after this long without a successful shard sync or lease-table call (0: 2 × --shard-sync-interval)")
-	durationFlag(fs, &notLive, "not-live-after", 0, "/healthz answers 503 (stuck: replace the task) after this long without a successful shard sync or lease-table call (0: 12 × --shard-sync-interval)")
-	durationFlag(fs, &tombstoneTTL, "ledger-tombstone-ttl", 216*time.Hour, "ledger entries of deleted objects expire (DynamoDB TTL, attribute expires_at) this long after the delete; keep it above stream retention + 24h notification delay + a margin (0: never)")
-	durationFlag(fs, &deadTTL, "dead-letter-ttl", 720*time.Hour, "dead letters expire (DynamoDB TTL, attribute expires_at) this long after they were written (0: never)")
-	if err := parse(fs, args, env); err != nil {
-		return err
+// workOptions are the flags of work, and the allow-list check parses.
+type workOptions struct {
+	workerID, outputBucket, outputPrefix, metricsAddr, inputBuckets string
+	maxPixels, pixelBudget, memBudget, maxBytes                     int64
+	jpegQuality, maxRecords, maxAttempts, keyConc, maxTimeouts      int
+	leaseDur, shardSync, leasePass, idle, stopTimeout, handlerTO    time.Duration
+	notReady, notLive, tombstoneTTL, deadTTL                        time.Duration
+	noStealing, uncond                                              bool
+
+	allow bucket.AllowList
+}
+
+func workFlags(fs *flag.FlagSet) Action {
+	o := &workOptions{}
+	o.registerHandler(fs)
+	o.registerWorker(fs)
+	return Action{Check: o.check, Run: o.run}
+}
+
+// registerHandler registers the flags of the grayscale handler and of the worker's identity.
+func (o *workOptions) registerHandler(fs *flag.FlagSet) {
+	fs.StringVar(&o.workerID, "worker-id", "", "unique worker name in the lease table (default: hostname-pid-random)")
+	fs.StringVar(&o.outputBucket, "output-bucket", "", "bucket for grayscale copies (required)")
+	fs.StringVar(&o.outputPrefix, "output-prefix", "", "key prefix for grayscale copies")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", ":9102", "address for /metrics, /healthz and /readyz (empty: off)")
+	fs.Int64Var(&o.maxPixels, "max-pixels", grayscale.DefaultMaxPixels, "largest image (width×height) decoded")
+	fs.Int64Var(&o.memBudget, "memory-budget", 0, "bytes all conversions of this worker hold at once, each costed by format and path before its body is read (0: half the Go memory limit, or 4 × --max-pixels × 4 B without one)")
+	fs.Int64Var(&o.pixelBudget, "pixel-budget", 0, "older form of --memory-budget in pixels (× 4 bytes); ignored when --memory-budget is set")
+	fs.Int64Var(&o.maxBytes, "max-object-bytes", grayscale.DefaultMaxBytes, "largest input object read")
+	fs.IntVar(&o.jpegQuality, "jpeg-quality", 90, "JPEG quality of outputs (1-100); a JPEG input already coarser keeps its own")
+	fs.BoolVar(&o.uncond, "unconditional-writes", false, "write and delete outputs without If-Match/If-None-Match (only for stores that mishandle them)")
+}
+
+// registerWorker registers the flags of leases, reading, retries, health and expiry.
+func (o *workOptions) registerWorker(fs *flag.FlagSet) {
+	fs.DurationVar(&o.leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
+	fs.DurationVar(&o.shardSync, "shard-sync-interval", 5*time.Second, "how often to list the stream's shards")
+	fs.DurationVar(&o.leasePass, "lease-pass-interval", 250*time.Millisecond, "how often to scan the lease table (one Scan) and take free, released or expired leases, up to a fair share, parents before children (at most --shard-sync-interval)")
+	fs.DurationVar(&o.idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
+	fs.IntVar(&o.maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
+	fs.IntVar(&o.keyConc, "key-concurrency", processor.DefaultKeyConcurrency(), "objects of one shard's batch processed at once (each object stays serial)")
+	fs.IntVar(&o.maxAttempts, "max-attempts", 8, "attempts for a transient failure before the record is dead-lettered")
+	fs.BoolVar(&o.noStealing, "no-lease-stealing", false, "do not rebalance leases between workers")
+	fs.StringVar(&o.inputBuckets, "input-buckets", "", "comma-separated allow-list of input buckets; events of other buckets are dead-lettered unread (foreign_bucket). Empty: every valid bucket name (invalid names and ARNs are always refused)")
+	fs.DurationVar(&o.handlerTO, "handler-timeout", processor.DefaultHandlerTimeout, "deadline of one handler call; a call past it is retried, then dead-lettered (timeout)")
+	fs.IntVar(&o.maxTimeouts, "max-handler-timeouts", 2, "handler calls of one record that may time out before it is dead-lettered as timeout")
+	fs.DurationVar(&o.notReady, "not-ready-after", 0, "/readyz answers 503 after this long without a successful shard sync or lease-table call (0: 2 × --shard-sync-interval)")
+	fs.DurationVar(&o.notLive, "not-live-after", 0, "/healthz answers 503 (stuck: replace the task) after this long without a successful shard sync or lease-table call (0: 12 × --shard-sync-interval)")
+	fs.DurationVar(&o.tombstoneTTL, "ledger-tombstone-ttl", 216*time.Hour, "ledger entries of deleted objects expire (DynamoDB TTL, attribute expires_at) this long after the delete; keep it above stream retention + 24h notification delay + a margin (0: never)")
+	fs.DurationVar(&o.deadTTL, "dead-letter-ttl", 720*time.Hour, "dead letters expire (DynamoDB TTL, attribute expires_at) this long after they were written (0: never)")
+}
+
+func (o *workOptions) check() error {
+	if o.outputBucket == "" {
+		return fmt.Errorf("--output-bucket (or %s) is required", EnvName("output-bucket"))
 	}
-	if outputBucket == "" {
-		return fmt.Errorf("%w: --output-bucket (or %s) is required", errUsage, EnvName("output-bucket"))
+	var err error
+	if o.allow, err = bucket.ParseAllowList(o.inputBuckets); err != nil {
+		return fmt.Errorf("--input-buckets: %v", err)
 	}
-	allow, err := bucket.ParseAllowList(inputBuckets)
-	if err != nil {
-		return fmt.Errorf("%w: --input-buckets: %v", errUsage, err)
+	if o.handlerTO <= 0 || o.maxTimeouts <= 0 {
+		return errors.New("--handler-timeout and --max-handler-timeouts must be positive")
 	}
-	if handlerTO <= 0 || maxTimeouts <= 0 {
-		return fmt.Errorf("%w: --handler-timeout and --max-handler-timeouts must be positive", errUsage)
+	if o.workerID == "" {
+		o.workerID = defaultWorkerID()
 	}
-	log, err := c.logger(env.Stderr)
-	if err != nil {
-		return err
-	}
-	if workerID == "" {
-		workerID = defaultWorkerID()
-	}
-	clients, err := c.clients(ctx)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (o *workOptions) run(ctx context.Context, s *Session) error {
 	reg := telemetry.NewRegistry()
 	handler, err := grayscale.New(grayscale.Config{
-		Store: clients.S3, OutputBucket: outputBucket, OutputPrefix: outputPrefix,
-		MaxPixels: maxPixels, PixelBudget: pixelBudget, MemoryBudget: memBudget, MaxBytes: maxBytes, JPEGQuality: jpegQuality,
-		UnconditionalWrites: uncond, Registerer: reg, Logger: log,
+		Store: s.Clients.S3, OutputBucket: o.outputBucket, OutputPrefix: o.outputPrefix,
+		MaxPixels: o.maxPixels, PixelBudget: o.pixelBudget, MemoryBudget: o.memBudget, MaxBytes: o.maxBytes, JPEGQuality: o.jpegQuality,
+		UnconditionalWrites: o.uncond, Registerer: reg, Logger: s.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	health := &worker.Health{}
-	cfg := worker.Config{
-		Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: handler,
-		Region: clients.Config.Region, StreamName: c.stream, LeaseTable: c.leaseTable,
-		LedgerTable: c.ledgerTable, DeadLetterTable: c.deadLetterTable, WorkerID: workerID,
-		LeaseDuration: leaseDur, ShardSyncInterval: shardSync, LeasePassInterval: leasePass, IdleBetweenReads: idle,
-		MaxRecords: maxRecords, StopTimeout: stopTimeout,
-		DisableLeaseStealing: noStealing, Retry: processor.Retry{MaxAttempts: maxAttempts}, KeyConcurrency: keyConc,
-		InputBuckets: allow, HandlerTimeout: handlerTO, MaxTimeouts: maxTimeouts,
-		NotReadyAfter: notReady, NotLiveAfter: notLive, Health: health,
-		LedgerTombstoneTTL: tombstoneTTL, DeadLetterTTL: deadTTL,
-		Registerer: reg, Logger: log,
-	}
+	cfg := o.workerConfig(s, handler, reg, health)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	// The metrics listener is bound before the worker starts: a port clash is a start-up error,
-	// not a worker that starts and then stops.
+	return serveWorker(ctx, o.metricsAddr, cfg, telemetry.Mux(reg, health), s.Log)
+}
+
+func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg *prometheus.Registry, health *worker.Health) worker.Config {
+	return worker.Config{
+		Kinesis: s.Clients.Kinesis, DynamoDB: s.Clients.DynamoDB, Handler: handler,
+		Region: s.Clients.Config.Region, StreamName: s.Stream, LeaseTable: s.LeaseTable,
+		LedgerTable: s.LedgerTable, DeadLetterTable: s.DeadLetterTable, WorkerID: o.workerID,
+		LeaseDuration: o.leaseDur, ShardSyncInterval: o.shardSync, LeasePassInterval: o.leasePass, IdleBetweenReads: o.idle,
+		MaxRecords: o.maxRecords, StopTimeout: o.stopTimeout,
+		DisableLeaseStealing: o.noStealing, Retry: processor.Retry{MaxAttempts: o.maxAttempts}, KeyConcurrency: o.keyConc,
+		InputBuckets: o.allow, HandlerTimeout: o.handlerTO, MaxTimeouts: o.maxTimeouts,
+		NotReadyAfter: o.notReady, NotLiveAfter: o.notLive, Health: health,
+		LedgerTombstoneTTL: o.tombstoneTTL, DeadLetterTTL: o.deadTTL,
+		Registerer: reg, Logger: s.Log,
+	}
+}
+
+// serveWorker runs the worker until ctx ends, and serves metrics on metricsAddr (unless empty)
+// until it has drained, so that the last values can be scraped. The listener is bound before
+// the worker starts: a port clash is a start-up error, not a worker that starts and then stops.
+func serveWorker(ctx context.Context, metricsAddr string, cfg worker.Config, mux *http.ServeMux, log *slog.Logger) error {
 	var ln net.Listener
 	if metricsAddr != "" {
+		var err error
 		if ln, err = net.Listen("tcp", metricsAddr); err != nil {
 			return fmt.Errorf("metrics listener (--metrics-addr): %w", err)
 		}
@@ -140,8 +142,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 	defer stopServing()
 	if ln != nil {
 		g.Go(func() error {
-			// Metrics stay up until the worker has drained, so the last values can be scraped.
-			if err := telemetry.ServeListener(serveCtx, ln, telemetry.Mux(reg, health), log); err != nil {
+			if err := telemetry.ServeListener(serveCtx, ln, mux, log); err != nil {
 				return fmt.Errorf("metrics server: %w", err)
 			}
 			return nil
@@ -151,7 +152,7 @@ func runWork(ctx context.Context, env *Env, args []string) error {
 		defer stopServing()
 		return worker.Run(gctx, cfg)
 	})
-	err = g.Wait()
+	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -62,7 +62,7 @@ func (r *runner) handoffSection(ctx context.Context, t *table) {
 	}
 	defer os.RemoveAll(bins)
 	shardline, baseline := filepath.Join(bins, "shardline"), filepath.Join(bins, "kclbaseline")
-	for out, pkg := range map[string]string{shardline: "./cmd/shardline", baseline: "./internal/bench/kclbaseline"} {
+	for out, pkg := range map[string]string{shardline: "./cmd/shardline", baseline: "./internal/lab/bench/kclbaseline"} {
 		if b, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
 			failAll(fmt.Errorf("go build %s (run from the module root): %v: %s", pkg, err, b))
 			return

@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprintf(out, "\ntook %s. Reproduce: `make bench` (installs the photos and libjpeg-turbo-progs, starts the local stack,\n"+
 		"runs the Go micro-benchmarks and this table), or on a running stack:\n"+
-		"  eval \"$(infra/local/stack.sh env)\" && go run ./cmd/shardline-bench [-only %s]\n",
+		"  eval \"$(infra/local/stack.sh env)\" && go run ./cmd/shardline-lab bench [-only %s]\n",
 		time.Since(started).Round(time.Second), strings.Join(Sections, ","))
 	if t.failed {
 		return ErrNotMeasured
