@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
+	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/reconcile"
+	"github.com/shardline/shardline/internal/sequencer"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -110,5 +113,81 @@ func TestReconcileFindsAndRepairs(t *testing.T) {
 	}
 	if o := p.OutputOf("stale.jpg"); o.SourceETag != etags["stale.jpg"] {
 		t.Fatalf("stale.jpg after the real event: %+v", o)
+	}
+}
+
+// listHook runs before the first ListObjectsV2 call on one bucket.
+type listHook struct {
+	reconcile.S3
+	bucket string
+	once   sync.Once
+	before func()
+}
+
+func (h *listHook) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, opts ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	if aws.ToString(in.Bucket) == h.bucket {
+		h.once.Do(h.before)
+	}
+	return h.S3.ListObjectsV2(ctx, in, opts...)
+}
+
+// TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput is scenario 1 of issue 11: reconcile
+// lists the inputs, then the outputs; a key uploaded (and converted by the workers) between the
+// two listings looks orphaned, and --fix enqueues a repair delete that sorts after the real put.
+// The handler used to delete the output unconditionally, and nothing restored it. A repair event
+// is a wake-up: the handler finds the input present and keeps (or rebuilds) its output.
+func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
+	p := pipelinetest.New(t, 1)
+	ctx := context.Background()
+	w := p.StartWorker(pipelinetest.WorkerOptions{})
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
+	var etag string
+	hooked := &listHook{S3: p.Clients.S3, bucket: p.Output, before: func() {
+		// Between the two listings: the object is uploaded and the workers convert it.
+		etag = p.PutInput("late.jpg", pipelinetest.JPEG(t, 77))
+		p.Send(p.Event("late.jpg", envelope.OpPut, pipelinetest.Seq(10), etag))
+		w.WaitFinished(1)
+	}}
+	res, err := reconcile.Run(ctx, reconcile.Config{S3: hooked, Ledger: led, Writer: p.Writer, InputBucket: p.Input, OutputBucket: p.Output, Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || res.Problems[0].Kind != reconcile.Orphaned || res.Problems[0].Fix != envelope.OpDelete {
+		t.Fatalf("problems = %+v, want late.jpg orphaned with a delete repair (the listing race)", res.Problems)
+	}
+	w.WaitFinished(2)
+	testkit.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
+		out := p.OutputOf("late.jpg")
+		return out.Exists && out.SourceETag == etag
+	}, "the repair delete removed the output of a live input: %+v", p.OutputOf("late.jpg"))
+}
+
+// TestSyntheticSequencer_AfterRedriveReopen is scenario 8 (second item) of issue 11: redrive
+// reopens a dead-lettered entry, and a reconcile repair of the same object must still get a
+// sequencer above it. Reopen used to move the entry's sequencer to the value just below the
+// event's (…AFFFFFFFF), which left the repair zone full: ErrNoRoom.
+func TestSyntheticSequencer_AfterRedriveReopen(t *testing.T) {
+	p := pipelinetest.New(t, 1)
+	ctx := context.Background()
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
+	ev := p.Event("dead.jpg", envelope.OpPut, pipelinetest.Seq(0xB00), "etag")
+	if err := led.Commit(ctx, ledger.Entry{Object: ev.ObjectID(), Sequencer: ev.Sequencer, Op: ev.Op, Outcome: ledger.OutcomeDeadLettered, EventID: ev.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := led.Reopen(ctx, ev.ObjectID(), ev.ID, ev.Sequencer); err != nil || got != ledger.Reopened {
+		t.Fatalf("Reopen = %v, %v", got, err)
+	}
+	e, found, err := led.Get(ctx, ev.ObjectID())
+	if err != nil || !found {
+		t.Fatalf("entry: %v, %v", found, err)
+	}
+	seq, err := sequencer.Synthetic(e.Sequencer)
+	if err != nil {
+		t.Fatalf("sequencer.Synthetic(%s) after Reopen: %v", e.Sequencer, err)
+	}
+	repair := ev
+	repair.Sequencer = seq
+	if d := ledger.Decide(e, true, 0, repair); d != ledger.Apply {
+		t.Fatalf("the repair event %s against the reopened entry: %v, want apply", seq, d)
 	}
 }

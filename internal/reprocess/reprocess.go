@@ -31,9 +31,6 @@ import (
 	"github.com/shardline/shardline/internal/shardscan"
 )
 
-// Kinesis is what reprocess lists and reads the stream with; *kinesis.Client implements it.
-type Kinesis = shardscan.Stream
-
 // Leases reads and rewinds the lease table; *checkpoint.Checkpointer implements it.
 type Leases interface {
 	Scan(ctx context.Context) ([]checkpoint.Lease, error)
@@ -98,11 +95,11 @@ func ParseFrom(s string) (From, error) {
 
 // Config configures Run.
 type Config struct {
-	Kinesis Kinesis // required
-	Leases  Leases  // required
-	Epochs  Epochs  // required when EpochBump
-	Stream  string  // required
-	From    From    // required
+	Kinesis shardscan.Stream // required; *kinesis.Client implements it
+	Leases  Leases           // required
+	Epochs  Epochs           // required when EpochBump
+	Stream  string           // required
+	From    From             // required
 	// EpochBump raises the ledger epoch after the rewind.
 	EpochBump bool
 	// ForceAfterStop rewinds even though some leases look live: for leases left behind by

@@ -17,9 +17,6 @@ import (
 	"github.com/shardline/shardline/internal/shardscan"
 )
 
-// Kinesis is what status lists and reads the stream with; *kinesis.Client implements it.
-type Kinesis = shardscan.Stream
-
 // Leases lists the lease table; *checkpoint.Checkpointer implements it.
 type Leases interface {
 	Scan(ctx context.Context) ([]checkpoint.Lease, error)
@@ -34,9 +31,9 @@ const (
 
 // Config configures a Sampler.
 type Config struct {
-	Kinesis Kinesis // required
-	Leases  Leases  // required
-	Stream  string  // required
+	Kinesis shardscan.Stream // required; *kinesis.Client implements it
+	Leases  Leases           // required
+	Stream  string           // required
 	// LagLimit bounds the records read per shard and sample to count the lag and the rates;
 	// counts that reach it are reported as "at least". Default 10000. Negative: do not read
 	// the stream at all (leases and checkpoints only).
