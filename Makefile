@@ -89,7 +89,7 @@ vuln: ## govulncheck ./... on an offline vulnerability database (tools/go.mod pi
 # No -race here (the main run has it): moto closes every connection, and under -race the SDK now
 # and then fails to read a committed conditional write's response and retries it, which then
 # reports a false ledger conflict (2 of 8 runs); see docs/local-stack.md.
-MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./internal/worker/
+MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./processor/
 
 .PHONY: test test-moto
 test: lint vuln ## lint, vuln, then unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then test-moto and infra-test

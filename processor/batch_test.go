@@ -19,7 +19,7 @@ import (
 
 func batchHarness(t *testing.T, concurrency int) *harness {
 	t.Helper()
-	return newHarness(t, func(c *Config) { c.NoCoalescing, c.KeyConcurrency = false, concurrency })
+	return newHarness(t, func(c *recordConfig) { c.NoCoalescing, c.KeyConcurrency = false, concurrency })
 }
 
 func TestCoalescing(t *testing.T) {
@@ -152,7 +152,7 @@ func (b *batchLedger) BatchGet(ctx context.Context, objects []string) (map[strin
 // and the rule still holds (a stale event read ahead is dropped).
 func TestBatchedLedgerRead(t *testing.T) {
 	var bl *batchLedger
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *recordConfig) {
 		c.NoCoalescing, c.KeyConcurrency = false, 4
 		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
 		c.Ledger = bl
@@ -176,7 +176,7 @@ func TestBatchedLedgerRead(t *testing.T) {
 func TestReadAheadStreams(t *testing.T) {
 	const objects = 2*readAheadChunk + 50
 	var bl *batchLedger
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *recordConfig) {
 		c.NoCoalescing, c.KeyConcurrency = false, 8
 		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
 		c.Ledger = bl
@@ -239,7 +239,7 @@ func TestReadAheadStreams(t *testing.T) {
 func TestReadAheadChunkFailure(t *testing.T) {
 	const objects = readAheadChunk + 10
 	var bl *batchLedger
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *recordConfig) {
 		c.NoCoalescing, c.KeyConcurrency = false, 8
 		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
 		c.Ledger = bl

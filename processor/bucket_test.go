@@ -63,7 +63,7 @@ func TestEventOfARefusedBucketIsDeadLetteredWithoutReadingIt(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var touched touchedBuckets
-			h := newHarness(t, func(c *Config) {
+			h := newHarness(t, func(c *recordConfig) {
 				if tc.allow != "" {
 					c.InputBuckets = bucket.MustParseAllowList(tc.allow)
 				}

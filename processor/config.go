@@ -87,8 +87,8 @@ type Retry struct {
 	Max         time.Duration // backoff cap; default 5s
 }
 
-// Config configures the record processors of one worker.
-type Config struct {
+// recordConfig configures the record processors of one worker.
+type recordConfig struct {
 	Handler     Handler     // required
 	Ledger      Ledger      // required
 	DeadLetters DeadLetters // required
@@ -149,7 +149,7 @@ type Config struct {
 }
 
 // Validate reports the first missing field.
-func (c Config) Validate() error {
+func (c recordConfig) Validate() error {
 	switch {
 	case c.Handler == nil:
 		return errors.New("processor: Handler is required")
@@ -173,7 +173,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) withDefaults() Config {
+func (c recordConfig) withDefaults() recordConfig {
 	if c.Retry.MaxAttempts == 0 {
 		c.Retry.MaxAttempts = 8
 	}

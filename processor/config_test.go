@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func validConfig() Config {
-	return Config{
+func validConfig() recordConfig {
+	return recordConfig{
 		Handler: &fakeHandler{}, Ledger: newFakeLedger(), DeadLetters: &fakeDeadLetters{},
 		Leases: &fakeLeases{}, WorkerID: testWorker,
 	}
@@ -22,19 +22,19 @@ func validConfig() Config {
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string
-		mutate  func(c *Config)
+		mutate  func(c *recordConfig)
 		wantErr string // substring; "" for valid
 	}{
-		{"valid", func(*Config) {}, ""},
-		{"valid with retry values", func(c *Config) { c.Retry = Retry{MaxAttempts: 1, Base: time.Millisecond, Max: time.Second} }, ""},
-		{"no handler", func(c *Config) { c.Handler = nil }, "Handler"},
-		{"no ledger", func(c *Config) { c.Ledger = nil }, "Ledger"},
-		{"no dead letters", func(c *Config) { c.DeadLetters = nil }, "DeadLetters"},
-		{"no leases", func(c *Config) { c.Leases = nil }, "Leases"},
-		{"no worker ID", func(c *Config) { c.WorkerID = "" }, "WorkerID"},
-		{"negative attempts", func(c *Config) { c.Retry.MaxAttempts = -1 }, "negative"},
-		{"negative base", func(c *Config) { c.Retry.Base = -time.Millisecond }, "negative"},
-		{"negative max", func(c *Config) { c.Retry.Max = -time.Millisecond }, "negative"},
+		{"valid", func(*recordConfig) {}, ""},
+		{"valid with retry values", func(c *recordConfig) { c.Retry = Retry{MaxAttempts: 1, Base: time.Millisecond, Max: time.Second} }, ""},
+		{"no handler", func(c *recordConfig) { c.Handler = nil }, "Handler"},
+		{"no ledger", func(c *recordConfig) { c.Ledger = nil }, "Ledger"},
+		{"no dead letters", func(c *recordConfig) { c.DeadLetters = nil }, "DeadLetters"},
+		{"no leases", func(c *recordConfig) { c.Leases = nil }, "Leases"},
+		{"no worker ID", func(c *recordConfig) { c.WorkerID = "" }, "WorkerID"},
+		{"negative attempts", func(c *recordConfig) { c.Retry.MaxAttempts = -1 }, "negative"},
+		{"negative base", func(c *recordConfig) { c.Retry.Base = -time.Millisecond }, "negative"},
+		{"negative max", func(c *recordConfig) { c.Retry.Max = -time.Millisecond }, "negative"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -45,16 +45,16 @@ func TestConfigValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
 				}
-				if _, err := NewFactory(context.Background(), c); err != nil {
-					t.Fatalf("NewFactory = %v, want nil", err)
+				if _, err := newFactory(context.Background(), c); err != nil {
+					t.Fatalf("newFactory = %v, want nil", err)
 				}
 				return
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Validate() = %v, want an error mentioning %q", err, tc.wantErr)
 			}
-			if f, err := NewFactory(context.Background(), c); err == nil || f != nil {
-				t.Fatalf("NewFactory = %v, %v; want nil and an error", f, err)
+			if f, err := newFactory(context.Background(), c); err == nil || f != nil {
+				t.Fatalf("newFactory = %v, %v; want nil and an error", f, err)
 			}
 		})
 	}
@@ -68,7 +68,7 @@ func TestConfigDefaults(t *testing.T) {
 	if c.Registerer == nil || c.Logger == nil {
 		t.Errorf("default Registerer %v, Logger %v: want both set", c.Registerer, c.Logger)
 	}
-	set := Config{Retry: Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 3 * time.Millisecond}}.withDefaults()
+	set := recordConfig{Retry: Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 3 * time.Millisecond}}.withDefaults()
 	if set.Retry != (Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 3 * time.Millisecond}) {
 		t.Errorf("explicit Retry changed to %+v", set.Retry)
 	}
@@ -80,7 +80,7 @@ func TestMetricsRegistered(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := validConfig()
 	c.Registerer = reg
-	if _, err := NewFactory(context.Background(), c); err != nil {
+	if _, err := newFactory(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := testutil.GatherAndCount(reg, mRecords); err != nil || n != 5 {
@@ -93,11 +93,11 @@ func TestMetricsRegistered(t *testing.T) {
 		}
 	}
 	c.Registerer = prometheus.NewRegistry()
-	if _, err := NewFactory(context.Background(), c); err != nil {
+	if _, err := newFactory(context.Background(), c); err != nil {
 		t.Fatalf("second factory on its own registry: %v", err)
 	}
 	c.Registerer = nil
-	if _, err := NewFactory(context.Background(), c); err != nil {
+	if _, err := newFactory(context.Background(), c); err != nil {
 		t.Fatalf("factory with the default private registry: %v", err)
 	}
 }

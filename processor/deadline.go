@@ -16,7 +16,7 @@ import (
 // context (CPU-bound decoding checks no context): the attempt then fails with a *TimeoutError,
 // which is retried, and after MaxTimeouts of them the record is dead-lettered as "timeout" and
 // the shard moves on. The goroutine of a call that ignored its deadline is "overdue": it goes on
-// running, owned by the Factory (WaitHandlers), counted in shardline_worker_handlers_overdue and
+// running, owned by the factory (WaitHandlers), counted in shardline_worker_handlers_overdue and
 // bounded by MaxOverdueHandlers.
 //
 // What about the output an overdue call writes after the processor moved on? The guarantee is
@@ -62,7 +62,7 @@ type handlerCall struct {
 	done  chan struct{} // closed when the handler returned in time (state callReturned)
 }
 
-// handlerTracker counts the handler goroutines of a Factory so that the worker can wait for
+// handlerTracker counts the handler goroutines of a factory so that the worker can wait for
 // them on shutdown; a sync.WaitGroup cannot be waited for with a deadline.
 type handlerTracker struct {
 	mu   sync.Mutex
@@ -112,11 +112,11 @@ func (t *handlerTracker) wait(ctx context.Context) (running int) {
 // WaitHandlers waits until every handler call of the factory's processors has returned (those
 // abandoned at their deadline included) or ctx ends; it returns how many still run. The worker
 // calls it on shutdown, after the KCL stopped, bounded by the stop timeout.
-func (f *Factory) WaitHandlers(ctx context.Context) int { return f.calls.wait(ctx) }
+func (f *factory) WaitHandlers(ctx context.Context) int { return f.calls.wait(ctx) }
 
 // takeOverdueSlot counts one more overdue call if fewer than limit run, and reports whether it
 // did.
-func (f *Factory) takeOverdueSlot(limit int) bool {
+func (f *factory) takeOverdueSlot(limit int) bool {
 	for {
 		n := f.overdueN.Load()
 		if n >= int64(limit) {

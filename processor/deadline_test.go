@@ -98,7 +98,7 @@ const (
 )
 
 func withDeadline(maxOverdue int) harnessOption {
-	return func(c *Config) {
+	return func(c *recordConfig) {
 		c.HandlerTimeout, c.MaxTimeouts, c.MaxOverdueHandlers = testHandlerTimeout, testMaxTimeouts, maxOverdue
 	}
 }
@@ -182,7 +182,7 @@ func TestHandlerPastItsDeadlineIsDeadLetteredAsTimeout(t *testing.T) {
 // the input's current state.
 func TestAbandonedHandlerIsTrackedAndItsLateWriteChecked(t *testing.T) {
 	b := newBomb("bomb.jpg", true)
-	h := newHarness(t, withDeadline(8), func(c *Config) { c.Handler = lateHandler{b} })
+	h := newHarness(t, withDeadline(8), func(c *recordConfig) { c.Handler = lateHandler{b} })
 
 	h.process(h.put("bomb.jpg", "10"), h.put("after.jpg", "10"))
 	assertMetric(t, h.reg, mOverdue, map[string]float64{"": testMaxTimeouts})
@@ -212,7 +212,7 @@ func TestAbandonedHandlerIsTrackedAndItsLateWriteChecked(t *testing.T) {
 // ignore their context cannot pile up without bound. Its late success is then used.
 func TestOverdueHandlerLimitStallsInsteadOfPilingUp(t *testing.T) {
 	b := newBomb("bomb.jpg", true)
-	h := newHarness(t, withDeadline(1), func(c *Config) { c.Handler = lateHandler{b} })
+	h := newHarness(t, withDeadline(1), func(c *recordConfig) { c.Handler = lateHandler{b} })
 
 	done := make(chan struct{})
 	go func() {
@@ -267,7 +267,7 @@ func TestHandlerTimeoutIsRetried(t *testing.T) {
 func TestShutdownDoesNotWaitForAHandlerIgnoringItsContext(t *testing.T) {
 	b := newBomb("bomb.jpg", true)
 	t.Cleanup(func() { close(b.release) })
-	h := newHarness(t, func(c *Config) { c.HandlerTimeout = time.Hour })
+	h := newHarness(t, func(c *recordConfig) { c.HandlerTimeout = time.Hour })
 	h.handler.fn = b.handle
 
 	done := make(chan struct{})

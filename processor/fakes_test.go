@@ -377,14 +377,14 @@ type harness struct {
 	leases  *fakeLeases
 	cp      *fakeCheckpointer
 	reg     *prometheus.Registry
-	factory *Factory
+	factory *factory
 	proc    kcl.IRecordProcessor
 	nextSeq int
 }
 
-type harnessOption func(*Config)
+type harnessOption func(*recordConfig)
 
-func withRetry(r Retry) harnessOption { return func(c *Config) { c.Retry = r } }
+func withRetry(r Retry) harnessOption { return func(c *recordConfig) { c.Retry = r } }
 
 // newHarness builds a factory with fakes, creates a processor and initialises it on testShard.
 // Tests set fakes' hooks before the first ProcessRecords.
@@ -397,7 +397,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		handler: &fakeHandler{}, ledger: newFakeLedger(), dl: &fakeDeadLetters{},
 		leases: &fakeLeases{}, cp: &fakeCheckpointer{}, reg: prometheus.NewRegistry(),
 	}
-	cfg := Config{
+	cfg := recordConfig{
 		Handler: h.handler, Ledger: h.ledger, DeadLetters: h.dl, Leases: h.leases, WorkerID: testWorker,
 		Retry: Retry{MaxAttempts: 5, Base: time.Millisecond, Max: 2 * time.Millisecond},
 		// Record by record, as these tests exercise the ledger rule; batch_test.go covers
@@ -409,9 +409,9 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	f, err := NewFactory(ctx, cfg)
+	f, err := newFactory(ctx, cfg)
 	if err != nil {
-		t.Fatalf("NewFactory: %v", err)
+		t.Fatalf("newFactory: %v", err)
 	}
 	h.factory = f
 	h.proc = f.CreateProcessor()

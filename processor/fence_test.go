@@ -57,7 +57,7 @@ func (w *world) converge(key string) { w.write(key, w.input(key)) }
 // withWorld makes the harness handler converge in w (after its fn, which may interleave other
 // writers and fail) and verify against w, like the grayscale handler.
 func withWorld(w *world) harnessOption {
-	return func(c *Config) {
+	return func(c *recordConfig) {
 		fh := c.Handler.(*fakeHandler)
 		fh.verify = func(_ context.Context, ev envelope.Event) (bool, error) {
 			return w.output(ev.Key) == w.input(ev.Key), nil
@@ -292,7 +292,7 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 			for _, s := range tc.unfinished {
 				topo.finished[s] = false
 			}
-			h := newHarness(t, func(c *Config) { c.Topology, c.ParentPoll = topo, time.Millisecond })
+			h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
@@ -324,7 +324,7 @@ func TestParentWaitGivesUpOnShutdown(t *testing.T) {
 		parents:  map[string][]string{testShard: {"shardId-parent-a"}},
 		finished: map[string]bool{}, checks: map[string]int{},
 	}
-	h := newHarness(t, func(c *Config) { c.Topology, c.ParentPoll = topo, time.Millisecond })
+	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -57,7 +57,7 @@ func TestBusyCaughtUpShardIsReadAtMostEveryReadInterval(t *testing.T) {
 		{name: "worker stopping", records: 3, maxRecords: 1000, readAgo: 10 * time.Millisecond, stopping: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.MaxRecords = tc.maxRecords; c.ReadInterval = tc.interval })
+			h := newHarness(t, func(c *recordConfig) { c.MaxRecords = tc.maxRecords; c.ReadInterval = tc.interval })
 			paced := pinPacing(h, now)
 			if tc.stopping {
 				h.factory.Stopping()

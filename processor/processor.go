@@ -15,10 +15,10 @@ import (
 	"github.com/shardline/shardline/checkpoint"
 )
 
-// Factory creates one record processor per shard lease for the KCL worker.
-type Factory struct {
+// factory creates one record processor per shard lease for the KCL worker.
+type factory struct {
 	ctx context.Context
-	cfg Config
+	cfg recordConfig
 	m   *metrics
 
 	calls    *handlerTracker // every handler goroutine, overdue ones included
@@ -32,22 +32,22 @@ type Factory struct {
 
 // Stopping tells the processors that the worker is shutting down: a shard waiting to pace its
 // next read returns to the KCL at once, so that the KCL can stop it and hand its lease over.
-func (f *Factory) Stopping() { f.stopOnce.Do(func() { close(f.stopping) }) }
+func (f *factory) Stopping() { f.stopOnce.Do(func() { close(f.stopping) }) }
 
-var _ kcl.IRecordProcessorFactory = (*Factory)(nil)
+var _ kcl.IRecordProcessorFactory = (*factory)(nil)
 
-// NewFactory returns a Factory. ctx is the worker's root context: cancelling it aborts in-flight
+// newFactory returns a factory. ctx is the worker's root context: cancelling it aborts in-flight
 // handler calls and retries (their records stay unapplied and are not checkpointed).
-func NewFactory(ctx context.Context, cfg Config) (*Factory, error) {
+func newFactory(ctx context.Context, cfg recordConfig) (*factory, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker(), now: time.Now, pause: pause, stopping: make(chan struct{})}, nil
+	return &factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker(), now: time.Now, pause: pause, stopping: make(chan struct{})}, nil
 }
 
 // CreateProcessor implements kcl.IRecordProcessorFactory.
-func (f *Factory) CreateProcessor() kcl.IRecordProcessor {
+func (f *factory) CreateProcessor() kcl.IRecordProcessor {
 	p := &shardProcessor{ctx: f.ctx, cfg: f.cfg, m: f.m, f: f}
 	p.verifier, _ = f.cfg.Handler.(Verifier)
 	return p
@@ -56,9 +56,9 @@ func (f *Factory) CreateProcessor() kcl.IRecordProcessor {
 // shardProcessor processes one shard lease, serially, record by record.
 type shardProcessor struct {
 	ctx   context.Context
-	cfg   Config
+	cfg   recordConfig
 	m     *metrics
-	f     *Factory
+	f     *factory
 	log   *slog.Logger
 	shard string
 
@@ -122,7 +122,7 @@ func (p *shardProcessor) ProcessRecords(in *kcl.ProcessRecordsInput) {
 
 // paceRead returns to the KCL, which reads the shard again at once, no sooner than ReadInterval
 // after this batch's read started, unless the batch was full or the shard is at least
-// ReadInterval behind the stream's tip (see Config.ReadInterval). Shutdown ends the wait.
+// ReadInterval behind the stream's tip (see recordConfig.ReadInterval). Shutdown ends the wait.
 func (p *shardProcessor) paceRead(in *kcl.ProcessRecordsInput) {
 	interval := p.cfg.ReadInterval
 	if interval <= 0 || in.CacheEntryTime == nil || len(in.Records) >= p.cfg.MaxRecords ||

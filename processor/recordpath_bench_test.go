@@ -47,7 +47,7 @@ func BenchmarkRecordPath(b *testing.B) {
 			batches := benchBatches(b, 8)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			f, err := NewFactory(ctx, Config{
+			f, err := newFactory(ctx, recordConfig{
 				Handler: HandlerFunc(func(context.Context, envelope.Event) error { return nil }),
 				Ledger:  tc.ledger(b), DeadLetters: &fakeDeadLetters{}, Leases: &fakeLeases{}, WorkerID: testWorker,
 				Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -133,7 +133,7 @@ func TestShutdownTerminate_EmptyMergedShardWaitsForParents(t *testing.T) {
 		finished: map[string]bool{"shardId-parent-a": true},
 		checks:   map[string]int{},
 	}
-	h := newHarness(t, func(c *Config) { c.Topology, c.ParentPoll = topo, time.Millisecond })
+	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -167,7 +167,7 @@ func TestShutdownTerminate_EmptyChildGivesUpOnShutdown(t *testing.T) {
 		parents:  map[string][]string{testShard: {"shardId-parent-a"}},
 		finished: map[string]bool{}, checks: map[string]int{},
 	}
-	h := newHarness(t, func(c *Config) { c.Topology, c.ParentPoll = topo, time.Millisecond })
+	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -19,7 +19,6 @@ import (
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/telemetry"
-	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -103,7 +102,7 @@ func (o *workOptions) run(ctx context.Context, s *Session) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	health := &worker.Health{}
+	health := &processor.Health{}
 	cfg := o.workerConfig(s, handler, reg, health)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -111,8 +110,8 @@ func (o *workOptions) run(ctx context.Context, s *Session) error {
 	return serveWorker(ctx, o.metricsAddr, cfg, telemetry.Mux(reg, health), s.Log)
 }
 
-func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg *prometheus.Registry, health *worker.Health) worker.Config {
-	return worker.Config{
+func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg *prometheus.Registry, health *processor.Health) processor.Config {
+	return processor.Config{
 		Kinesis: s.Clients.Kinesis, DynamoDB: s.Clients.DynamoDB, Handler: handler,
 		Region: s.Clients.Config.Region, StreamName: s.Stream, LeaseTable: s.LeaseTable,
 		LedgerTable: s.LedgerTable, DeadLetterTable: s.DeadLetterTable, WorkerID: o.workerID,
@@ -129,7 +128,7 @@ func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg
 // serveWorker runs the worker until ctx ends, and serves metrics on metricsAddr (unless empty)
 // until it has drained, so that the last values can be scraped. The listener is bound before
 // the worker starts: a port clash is a start-up error, not a worker that starts and then stops.
-func serveWorker(ctx context.Context, metricsAddr string, cfg worker.Config, mux *http.ServeMux, log *slog.Logger) error {
+func serveWorker(ctx context.Context, metricsAddr string, cfg processor.Config, mux *http.ServeMux, log *slog.Logger) error {
 	var ln net.Listener
 	if metricsAddr != "" {
 		var err error
@@ -150,7 +149,7 @@ func serveWorker(ctx context.Context, metricsAddr string, cfg worker.Config, mux
 	}
 	g.Go(func() error {
 		defer stopServing()
-		return worker.Run(gctx, cfg)
+		return processor.Run(gctx, cfg)
 	})
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {

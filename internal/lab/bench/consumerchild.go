@@ -23,14 +23,14 @@ import (
 
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
 )
 
 // Consumer child commands: as the bench binary's first argument they make it run one stream
 // consumer in a process of its own, so that the process's CPU time belongs to that consumer
 // alone (the shard-limit section). They are not user-facing commands.
 const (
-	// WorkerChildCommand runs shardline's worker (internal/worker.Run, as `shardline work` runs
+	// WorkerChildCommand runs shardline's worker (processor.Run, as `shardline work` runs
 	// it) with a no-op handler.
 	WorkerChildCommand = "worker-child"
 	// KCLChildCommand runs the bare vmware-go-kcl-v2 worker with its own defaults, its default
@@ -184,7 +184,7 @@ func runWorkerChild(ctx context.Context, clients awsclients.Clients, c *consumer
 	h := noopAgeHandler{c: c}
 	done := make(chan error, 1)
 	go func() {
-		done <- worker.Run(ctx, worker.Config{
+		done <- processor.Run(ctx, processor.Config{
 			Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB, Handler: h,
 			Region: clients.Config.Region, StreamName: stream, LeaseTable: leases, LedgerTable: ledgerTable,
 			DeadLetterTable: deadLetters, WorkerID: uniqueName("worker"),

@@ -19,7 +19,6 @@ import (
 
 	"github.com/shardline/shardline/internal/lab/quiesce"
 	"github.com/shardline/shardline/internal/setup"
-	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -153,7 +152,7 @@ func emptyAndDeleteBucket(ctx context.Context, c *s3.Client, bucket string) erro
 	return err
 }
 
-// benchWorker is an in-process worker (internal/worker.Run) with its own metrics registry.
+// benchWorker is an in-process worker (processor.Run) with its own metrics registry.
 type benchWorker struct {
 	reg    *prometheus.Registry
 	cancel context.CancelFunc
@@ -173,7 +172,7 @@ func (r *runner) startWorker(ctx context.Context, res resources, h processor.Han
 	wctx, cancel := context.WithCancel(ctx)
 	w := &benchWorker{reg: reg, cancel: cancel, done: make(chan error, 1)}
 	c := r.cfg.Clients
-	cfg := worker.Config{
+	cfg := processor.Config{
 		Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Handler: h,
 		Region: c.Config.Region, StreamName: res.stream, LeaseTable: res.leases, LedgerTable: res.ledger,
 		DeadLetterTable: res.deadLetters, WorkerID: uniqueName("worker"),
@@ -181,7 +180,7 @@ func (r *runner) startWorker(ctx context.Context, res resources, h processor.Han
 		KeyConcurrency: o.keyConcurrency, IdleBetweenReads: o.idleBetweenReads,
 		Registerer: reg, Logger: r.cfg.Logs.With(slog.String("stream", res.stream)),
 	}
-	go func() { w.done <- worker.Run(wctx, cfg) }()
+	go func() { w.done <- processor.Run(wctx, cfg) }()
 	return w
 }
 

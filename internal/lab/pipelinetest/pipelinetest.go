@@ -31,7 +31,6 @@ import (
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
-	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -223,14 +222,14 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	cfg := worker.Config{
+	cfg := processor.Config{
 		Kinesis: p.Clients.Kinesis, DynamoDB: p.Clients.DynamoDB, Handler: handler, Region: p.Clients.Config.Region,
 		StreamName: p.Stream, LeaseTable: p.Leases, LedgerTable: p.Ledger, DeadLetterTable: p.DeadLetters,
 		WorkerID: o.ID, LeaseDuration: 4 * time.Second, ShardSyncInterval: 300 * time.Millisecond,
 		IdleBetweenReads: 100 * time.Millisecond, StopTimeout: 15 * time.Second, Registerer: w.Registry, Logger: Quiet(),
 		Retry: processor.Retry{MaxAttempts: o.MaxAttempts, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 	}
-	go func() { w.done <- worker.Run(ctx, cfg) }()
+	go func() { w.done <- processor.Run(ctx, cfg) }()
 	p.T.Cleanup(func() { _ = w.Stop() })
 	return w
 }

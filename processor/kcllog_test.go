@@ -1,4 +1,4 @@
-package worker
+package processor
 
 import (
 	"bytes"
@@ -87,7 +87,7 @@ func TestKCLLogLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			k := kclLogger{l: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))}
-			call(k, tc.call)
+			callKCLLogger(k, tc.call)
 			if tc.level == "" {
 				if buf.Len() != 0 {
 					t.Fatalf("logged at info level: %s", buf.String())
@@ -124,7 +124,7 @@ func TestKCLLogFallback(t *testing.T) {
 	}
 }
 
-func call(k kclLogger, c kclCall) {
+func callKCLLogger(k kclLogger, c kclCall) {
 	switch c.method {
 	case "Debugf":
 		k.Debugf(c.format, c.args...)

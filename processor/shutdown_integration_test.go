@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "shardline")
-	if b, err := exec.Command("go", "build", "-o", bin, "../../cmd/shardline").CombinedOutput(); err != nil {
+	if b, err := exec.Command("go", "build", "-o", bin, "../cmd/shardline").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,7 +45,7 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 		"--metrics-addr", metrics, "--lease-duration", "6s", "--shard-sync-interval", "300ms",
 		"--stop-timeout", stopTimeout.String(), "--log-format", "text")
 	cmd.Env = os.Environ()
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "worker.log"))
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "processor.log"))
 	if err != nil {
 		t.Fatal(err)
 	}

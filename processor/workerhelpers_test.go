@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ import (
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
-	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
 )
 
 // pipeline is a forwarder (webhook over HTTP) and a worker, both in-process, on the local stack.
@@ -82,13 +82,13 @@ func newPipeline(t *testing.T, shards int32) *pipeline {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan error, 1)
-	cfg := worker.Config{
+	cfg := processor.Config{
 		Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Handler: h, Region: c.Config.Region,
 		StreamName: p.stream, LeaseTable: p.leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,
 		WorkerID: "test-worker", LeaseDuration: 4 * time.Second, ShardSyncInterval: 300 * time.Millisecond,
 		IdleBetweenReads: 100 * time.Millisecond, StopTimeout: 15 * time.Second, Registerer: p.reg, Logger: quiet(),
 	}
-	go func() { p.done <- worker.Run(wctx, cfg) }()
+	go func() { p.done <- processor.Run(wctx, cfg) }()
 	t.Cleanup(func() { p.stop() })
 	return p
 }

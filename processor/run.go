@@ -1,6 +1,6 @@
 // Package worker runs a KCL worker (vmware-go-kcl-v2) with shardline's conditional checkpointer
 // and record processor, and shuts it down gracefully.
-package worker
+package processor
 
 import (
 	"context"
@@ -19,14 +19,13 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/bucket"
-	"github.com/shardline/shardline/processor"
 )
 
 // Config configures a worker. Zero values of optional fields take the documented defaults.
 type Config struct {
 	Kinesis  *kinesis.Client  // required
 	DynamoDB *dynamodb.Client // required
-	Handler  processor.Handler
+	Handler  Handler
 
 	Region          string // required (the KCL wants it even with clients passed in)
 	StreamName      string // required
@@ -49,8 +48,8 @@ type Config struct {
 	// starts about 200 ms plus a read's latency later, within Kinesis's 5 reads per second per
 	// shard; an event landing on an idle shard waits about half of that for its read.
 	IdleBetweenReads time.Duration
-	// ReadInterval paces a busy shard that is caught up (see processor.Config.ReadInterval).
-	// Default processor.DefaultReadInterval (250ms); negative: read again at once.
+	// ReadInterval paces a busy shard that is caught up (see Config.ReadInterval).
+	// Default DefaultReadInterval (250ms); negative: read again at once.
 	ReadInterval time.Duration
 	// MaxRecords per GetRecords call. Default 1000.
 	MaxRecords int
@@ -62,15 +61,15 @@ type Config struct {
 	DisableLeaseStealing bool
 
 	// KeyConcurrency is how many objects of one shard's batch are processed at once; default
-	// processor.DefaultKeyConcurrency().
+	// DefaultKeyConcurrency().
 	KeyConcurrency int
 
-	// InputBuckets is the allow-list of input buckets (see processor.Config.InputBuckets): events
+	// InputBuckets is the allow-list of input buckets (see Config.InputBuckets): events
 	// of other buckets, and of anything that is not a valid bucket name, are dead-lettered
 	// unread. Empty (the zero value) allows every valid bucket name.
 	InputBuckets bucket.AllowList
 	// HandlerTimeout is the deadline of each handler call; default
-	// processor.DefaultHandlerTimeout. MaxTimeouts is how many calls of one record may time out
+	// DefaultHandlerTimeout. MaxTimeouts is how many calls of one record may time out
 	// before it is dead-lettered as "timeout"; default 2.
 	HandlerTimeout time.Duration
 	MaxTimeouts    int
@@ -89,7 +88,7 @@ type Config struct {
 	// Health, if not nil, is kept up to date by Run for /healthz and /readyz.
 	Health *Health
 
-	Retry      processor.Retry
+	Retry      Retry
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 	// OnReady is called once the worker has started.
@@ -203,7 +202,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Record processing outlives ctx by the drain period so that in-flight records can finish.
 	procCtx, cancelProc := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelProc()
-	factory, err := processor.NewFactory(procCtx, processor.Config{
+	procs, err := newFactory(procCtx, recordConfig{
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
 		Topology:   topo,
 		ParentPoll: cfg.ShardSyncInterval / 2, KeyConcurrency: cfg.KeyConcurrency,
@@ -231,7 +230,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// rawRecords*: the KCL must not de-aggregate records (see rawrecords.go). observed*: what
 	// the KCL achieves is recorded for Health (see progress.go).
 	prog := newProgress(cfg.WorkerID, cp, time.Now)
-	w := kclworker.NewWorker(rawRecordsFactory{factory}, kc).
+	w := kclworker.NewWorker(rawRecordsFactory{procs}, kc).
 		WithKinesis(cachedShardList(observedKinesis(rawRecordsClient(cfg.Kinesis), prog), topo)).
 		WithCheckpointer(observedCheckpointer{Checkpointer: cp, p: prog})
 	if err := w.Start(); err != nil {
@@ -247,7 +246,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	<-ctx.Done()
 
-	factory.Stopping()
+	procs.Stopping()
 	cfg.Health.stop()
 	stopping := time.Now()
 	log.Info("shutting down", slog.Duration("stop_timeout", cfg.StopTimeout))
@@ -267,7 +266,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// Handler calls abandoned at their deadline may still run (they ignore their
 			// context): give them what is left of the stop timeout, then exit without them.
 			waitCtx, cancel := context.WithDeadline(context.Background(), stopBy)
-			running := factory.WaitHandlers(waitCtx)
+			running := procs.WaitHandlers(waitCtx)
 			cancel()
 			if running > 0 {
 				log.Warn("exiting with handler calls still running past their deadline", slog.Int("handlers", running))

@@ -1,4 +1,4 @@
-package worker
+package processor
 
 import (
 	"strings"
@@ -7,8 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-
-	"github.com/shardline/shardline/processor"
 )
 
 // TestStoresCarryTheTTLs: the worker's ledger and dead-letter store expire what the Config says.
@@ -37,7 +35,7 @@ func TestStoresCarryTheTTLs(t *testing.T) {
 func TestValidateRefusesNegativeTTLs(t *testing.T) {
 	cfg := Config{
 		Kinesis: kinesis.New(kinesis.Options{}), DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1"}),
-		Handler: processor.HandlerFunc(nil), Region: "us-east-1", StreamName: "s", LeaseTable: "l", LedgerTable: "g",
+		Handler: HandlerFunc(nil), Region: "us-east-1", StreamName: "s", LeaseTable: "l", LedgerTable: "g",
 		DeadLetterTable: "d", WorkerID: "w",
 	}
 	if err := cfg.Validate(); err != nil {

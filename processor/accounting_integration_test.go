@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"bytes"
@@ -31,7 +31,6 @@ import (
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
-	"github.com/shardline/shardline/internal/worker"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -44,7 +43,7 @@ type hostileStack struct {
 	deadLetters           *deadletter.Store
 	workerReg, fwdReg     *prometheus.Registry
 	webhook, token        string
-	worker                worker.Config // without Handler; see start
+	worker                processor.Config // without Handler; see start
 	cancel                context.CancelFunc
 	done                  chan error
 	// streamRecords counts the records put on the stream (by the forwarder or directly), posted
@@ -99,7 +98,7 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	t.Cleanup(srv.Close)
 	s.webhook = srv.URL + "/webhook"
 
-	s.worker = worker.Config{
+	s.worker = processor.Config{
 		Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Region: c.Config.Region,
 		StreamName: s.stream, LeaseTable: leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,
 		WorkerID: "hostile-worker", LeaseDuration: 4 * time.Second, ShardSyncInterval: 300 * time.Millisecond,
@@ -110,7 +109,7 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	return s
 }
 
-// start starts the worker. Records put before it starts are read in one GetRecords batch per
+// start starts the processor. Records put before it starts are read in one GetRecords batch per
 // shard, which makes the batch-dependent outcomes (superseded) deterministic.
 func (s *hostileStack) start() {
 	s.t.Helper()
@@ -122,7 +121,7 @@ func (s *hostileStack) start() {
 	cfg.Handler = h
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
-	go func() { s.done <- worker.Run(wctx, cfg) }()
+	go func() { s.done <- processor.Run(wctx, cfg) }()
 	s.t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			s.t.Errorf("worker shutdown: %v", err)

@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
-	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
 )
 
 type noopHandler struct{}
@@ -38,7 +38,7 @@ func TestWorkerTakesEveryFreeLeaseWithinPasses(t *testing.T) {
 		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() {
-			done <- worker.Run(wctx, worker.Config{
+			done <- processor.Run(wctx, processor.Config{
 				Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Handler: noopHandler{}, Region: c.Config.Region,
 				StreamName: stream, LeaseTable: leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,
 				WorkerID: id, LeaseDuration: 10 * time.Second, ShardSyncInterval: 5 * time.Second,

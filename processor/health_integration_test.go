@@ -1,4 +1,4 @@
-package worker_test
+package processor_test
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
-	"github.com/shardline/shardline/internal/worker"
+	"github.com/shardline/shardline/processor"
 )
 
 // TestWorkMissingStreamExits: `shardline work` pointed at a stream that does not exist exits 1
@@ -103,11 +103,11 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 		notLive  = 3 * time.Second
 		slack    = 500 * time.Millisecond // polling and scheduling
 	)
-	health := &worker.Health{}
+	health := &processor.Health{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- worker.Run(ctx, worker.Config{
+		done <- processor.Run(ctx, processor.Config{
 			Kinesis: kin, DynamoDB: c.DynamoDB, Handler: h, Region: c.Config.Region,
 			StreamName: stream, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead,
 			WorkerID: "health-test", LeaseDuration: 3 * time.Second, ShardSyncInterval: sync,

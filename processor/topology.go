@@ -1,4 +1,4 @@
-package worker
+package processor
 
 import (
 	"context"
@@ -12,10 +12,9 @@ import (
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/processor"
 )
 
-// topology implements processor.Topology from ListShards (parents) and the lease table
+// topology implements Topology from ListShards (parents) and the lease table
 // (SHARD_END checkpoints), and checkpoint.Topology (the shard list for planned lease taking).
 // It keeps the last ListShards answer: its own, or the KCL's (see cachedShardList).
 type topology struct {
@@ -31,7 +30,7 @@ type topology struct {
 }
 
 var (
-	_ processor.Topology  = (*topology)(nil)
+	_ Topology            = (*topology)(nil)
 	_ checkpoint.Topology = (*topology)(nil)
 )
 
@@ -123,7 +122,7 @@ func (t *topology) shard(ctx context.Context, id string) (kintypes.Shard, bool, 
 	return s, ok, nil
 }
 
-// Parents implements processor.Topology.
+// Parents implements Topology.
 func (t *topology) Parents(ctx context.Context, shardID string) ([]string, error) {
 	s, ok, err := t.shard(ctx, shardID)
 	if err != nil || !ok {
@@ -132,7 +131,7 @@ func (t *topology) Parents(ctx context.Context, shardID string) ([]string, error
 	return parentsOf(s), nil
 }
 
-// Finished implements processor.Topology: the shard's checkpoint is SHARD_END, or the shard has
+// Finished implements Topology: the shard's checkpoint is SHARD_END, or the shard has
 // left the stream (past retention), so nothing of it can still be processed.
 func (t *topology) Finished(ctx context.Context, shardID string) (bool, error) {
 	lease, found, err := t.leases.Get(ctx, shardID)
