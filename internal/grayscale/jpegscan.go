@@ -128,8 +128,8 @@ func scanJPEG(data []byte) (jpegLayout, error) {
 				frameBlocks = l.frameBlocks()
 			}
 		case m == 0xEE: // APP14
-			if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
-				l.adobe = int(seg[11])
+			if t, ok := jpegluma.AdobeTransform(seg); ok {
+				l.adobe = t
 			}
 		case m == 0xDA: // SOS
 			l.scans++
@@ -141,7 +141,7 @@ func scanJPEG(data []byte) (jpegLayout, error) {
 				return l, processor.Permanent(ReasonTooComplex, fmt.Errorf("JPEG scans decode %d blocks, more than %d passes over its %d blocks",
 					l.scanBlocks, maxJPEGScanPasses, frameBlocks))
 			}
-			pos = jpegScanEnd(data, pos)
+			pos = jpegluma.ScanEnd(data, pos)
 		}
 	}
 	return l, nil
@@ -191,25 +191,4 @@ func (l *jpegLayout) sosBlocks(seg []byte) int64 {
 		}
 	}
 	return blocks
-}
-
-// jpegScanEnd returns the offset of the first marker at or after pos that ends entropy-coded
-// data: 0xFF followed by neither a stuffed 0x00, nor RSTn, nor another 0xFF; len(data) if none.
-func jpegScanEnd(data []byte, pos int) int {
-	for {
-		i := bytes.IndexByte(data[pos:], 0xFF)
-		if i < 0 {
-			return len(data)
-		}
-		pos += i
-		if pos+1 >= len(data) {
-			return len(data)
-		}
-		switch b := data[pos+1]; {
-		case b == 0x00, b >= 0xD0 && b <= 0xD7, b == 0xFF:
-			pos++
-		default:
-			return pos
-		}
-	}
 }

@@ -1,10 +1,5 @@
 package jpegluma
 
-import "bytes"
-
-// indexFF returns the index of the first 0xFF in b, or -1.
-func indexFF(b []byte) int { return bytes.IndexByte(b, 0xFF) }
-
 // parseSOF reads a frame header (T.81 B.2.2).
 func (f *frame) parseSOF(seg []byte, off int, progressive bool) error {
 	if len(seg) < 6 {

@@ -30,7 +30,30 @@ func (p Progressive) Build() []byte {
 	if p.Width <= 0 || p.Height <= 0 || p.Width > 65535 || p.Height > 65535 || len(p.Sampling) == 0 || p.Scans < 1 {
 		panic(fmt.Sprintf("jpegtest: invalid %+v", p))
 	}
-	b := []byte{0xFF, 0xD8}
+	b := p.appendHeader([]byte{0xFF, 0xD8})
+	b = p.appendDCScan(b)
+	for i := 1; i < p.Scans; i++ {
+		b = p.appendACScan(b, i)
+	}
+	return append(b, 0xFF, 0xD9)
+}
+
+// maxSampling returns the largest horizontal and vertical sampling factors (1, 1 for one
+// component, whose factors play no role).
+func (p Progressive) maxSampling() (hmax, vmax int) {
+	hmax, vmax = 1, 1
+	if len(p.Sampling) == 1 {
+		return 1, 1
+	}
+	for _, s := range p.Sampling {
+		hmax, vmax = max(hmax, int(s>>4)), max(vmax, int(s&15))
+	}
+	return hmax, vmax
+}
+
+// appendHeader appends the segments before the first scan: EXIF and Adobe when asked for, a
+// quantisation table, the SOF2 frame header and the Huffman tables.
+func (p Progressive) appendHeader(b []byte) []byte {
 	if p.Orientation != 0 {
 		b = appendEXIF(b, p.Orientation)
 	}
@@ -44,15 +67,9 @@ func (p Progressive) Build() []byte {
 	}
 	b = segment(b, 0xDB, dqt)
 	// SOF2.
-	nc := len(p.Sampling)
-	sof := []byte{8, byte(p.Height >> 8), byte(p.Height), byte(p.Width >> 8), byte(p.Width), byte(nc)}
-	hmax, vmax := 1, 1
+	sof := []byte{8, byte(p.Height >> 8), byte(p.Height), byte(p.Width >> 8), byte(p.Width), byte(len(p.Sampling))}
 	for i, s := range p.Sampling {
 		sof = append(sof, byte(i+1), s, 0)
-		hmax, vmax = max(hmax, int(s>>4)), max(vmax, int(s&15))
-	}
-	if nc == 1 {
-		hmax, vmax = 1, 1
 	}
 	b = segment(b, 0xC2, sof)
 	// DC table 0: the one-bit code 0 for a difference of category 0. AC table 0: EOB14 as the
@@ -66,9 +83,13 @@ func (p Progressive) Build() []byte {
 	for n := 0; n < 14; n++ {
 		ac = append(ac, byte(n<<4))
 	}
-	b = segment(b, 0xC4, append(dht, ac...))
+	return segment(b, 0xC4, append(dht, ac...))
+}
 
-	// DC scan, interleaved: one bit per block.
+// appendDCScan appends the DC scan, interleaved: one bit per block.
+func (p Progressive) appendDCScan(b []byte) []byte {
+	nc := len(p.Sampling)
+	hmax, vmax := p.maxSampling()
 	mcusX, mcusY := ceilDiv(p.Width, 8*hmax), ceilDiv(p.Height, 8*vmax)
 	sos := []byte{byte(nc)}
 	perMCU := 0
@@ -89,45 +110,47 @@ func (p Progressive) Build() []byte {
 	for range mcusX * mcusY * perMCU {
 		w.put(0, 1)
 	}
-	b = append(b, w.flush()...)
+	return append(b, w.flush()...)
+}
 
-	// AC scans: first scans of single-coefficient bands at approximation 13, then refinements.
-	for i := 1; i < p.Scans; i++ {
-		c := (i - 1) % nc
-		k := 1 + ((i-1)/nc)%63
-		level := (i - 1) / (nc * 63) // 0: first scan at Al 13; n: refinement to Al 13-n
-		ah, al := 0, 13
-		if level > 0 {
-			ah, al = 14-level, 13-level
-			if al < 0 {
-				panic("jpegtest: too many scans")
-			}
+// appendACScan appends AC scan i (1 to Scans-1): first scans of single-coefficient bands at
+// approximation 13, then refinements, each coding every block as end-of-band runs.
+func (p Progressive) appendACScan(b []byte, i int) []byte {
+	nc := len(p.Sampling)
+	c := (i - 1) % nc
+	k := 1 + ((i-1)/nc)%63
+	level := (i - 1) / (nc * 63) // 0: first scan at Al 13; n: refinement to Al 13-n
+	ah, al := 0, 13
+	if level > 0 {
+		ah, al = 14-level, 13-level
+		if al < 0 {
+			panic("jpegtest: too many scans")
 		}
-		b = segment(b, 0xDA, []byte{1, byte(c + 1), 0x00, byte(k), byte(k), byte(ah<<4 | al)})
-		s := p.Sampling[c]
-		h, v := int(s>>4), int(s&15)
-		if nc == 1 {
-			h, v = hmax, vmax
-		}
-		blocks := ceilDiv(ceilDiv(p.Width*h, hmax), 8) * ceilDiv(ceilDiv(p.Height*v, vmax), 8)
-		var w bitWriter
-		for blocks > 0 {
-			run := min(blocks, 1<<15-1)
-			n := 14
-			for 1<<n > run {
-				n--
-			}
-			if n == 14 {
-				w.put(0, 1)
-			} else {
-				w.put(0x10+uint32(n), 5)
-			}
-			w.put(uint32(run-1<<n), n)
-			blocks -= run
-		}
-		b = append(b, w.flush()...)
 	}
-	return append(b, 0xFF, 0xD9)
+	b = segment(b, 0xDA, []byte{1, byte(c + 1), 0x00, byte(k), byte(k), byte(ah<<4 | al)})
+	hmax, vmax := p.maxSampling()
+	s := p.Sampling[c]
+	h, v := int(s>>4), int(s&15)
+	if nc == 1 {
+		h, v = hmax, vmax
+	}
+	blocks := ceilDiv(ceilDiv(p.Width*h, hmax), 8) * ceilDiv(ceilDiv(p.Height*v, vmax), 8)
+	var w bitWriter
+	for blocks > 0 {
+		run := min(blocks, 1<<15-1)
+		n := 14
+		for 1<<n > run {
+			n--
+		}
+		if n == 14 {
+			w.put(0, 1)
+		} else {
+			w.put(0x10+uint32(n), 5)
+		}
+		w.put(uint32(run-1<<n), n)
+		blocks -= run
+	}
+	return append(b, w.flush()...)
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
