@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/ledgerreset"
 	"github.com/shardline/shardline/internal/reconcile"
 	"github.com/shardline/shardline/internal/redrive"
@@ -191,7 +192,7 @@ func TestJSONGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			goldenFile(t, tc.golden, buf.Bytes())
+			golden.Check(t, tc.golden, buf.Bytes())
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/ledgerreset"
@@ -22,7 +23,7 @@ func TestWriteLedgerResetGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	goldenFile(t, "ledger_reset.golden", buf.Bytes())
+	golden.Check(t, "ledger_reset.golden", buf.Bytes())
 }
 
 type ledgerResetCase struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/reconcile"
 )
@@ -17,7 +18,7 @@ func TestWriteReconcileGolden(t *testing.T) {
 	if err := writeReconcile(&buf, cfg, reconcileFixture(), false); err != nil {
 		t.Fatal(err)
 	}
-	goldenFile(t, "reconcile.golden", buf.Bytes())
+	golden.Check(t, "reconcile.golden", buf.Bytes())
 }
 
 // reconcileFixture is a reconcile --fix with one problem of each kind.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/redrive"
 )
@@ -17,7 +18,7 @@ func TestWriteRedriveGolden(t *testing.T) {
 	if err := writeRedrive(&buf, redriveFixture(), false, false); err != nil {
 		t.Fatal(err)
 	}
-	goldenFile(t, "redrive.golden", buf.Bytes())
+	golden.Check(t, "redrive.golden", buf.Bytes())
 }
 
 // redriveFixture is a redrive of three letters: two redriven, one in the stream but kept.

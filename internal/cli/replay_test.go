@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/replaytest"
 	"github.com/shardline/shardline/internal/replay"
@@ -52,7 +53,7 @@ func TestWriteReplayGolden(t *testing.T) {
 			if err := writeReplay(&buf, tc.res, false); err != nil {
 				t.Fatal(err)
 			}
-			goldenFile(t, tc.golden, buf.Bytes())
+			golden.Check(t, tc.golden, buf.Bytes())
 		})
 	}
 }
@@ -64,7 +65,7 @@ func TestReplayJSONGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	goldenFile(t, "replay.json.golden", buf.Bytes())
+	golden.Check(t, "replay.json.golden", buf.Bytes())
 }
 
 // TestReplayExitStatus: 3 when received messages stay in the queue, else 0 (nil).

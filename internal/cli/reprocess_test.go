@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/reprocess"
 )
@@ -17,7 +18,7 @@ func TestWriteReprocessGolden(t *testing.T) {
 	if err := writeReprocess(&buf, reprocessFixture(), false); err != nil {
 		t.Fatal(err)
 	}
-	goldenFile(t, "reprocess.golden", buf.Bytes())
+	golden.Check(t, "reprocess.golden", buf.Bytes())
 }
 
 // reprocessFixture is a reprocess from a time with an epoch bump over three shards.

@@ -3,13 +3,15 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/shardline/shardline/internal/reshard"
 	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // reshardOutput prints what reshard does: each change as it is done, a dry run's plan, and the
-// shard map at the end (reshard.WriteMap).
+// shard map at the end.
 type reshardOutput struct{ w io.Writer }
 
 // step reports one split or merge done.
@@ -21,7 +23,7 @@ func (o reshardOutput) plan(m shardmap.Map, target int, steps []reshard.Step) er
 	for _, s := range steps {
 		fmt.Fprintf(o.w, "  %s\n", s)
 	}
-	return reshard.WriteMap(o.w, m)
+	return writeShardMap(o.w, m)
 }
 
 // nothingToDo reports a scale to the layout the stream already has.
@@ -32,5 +34,27 @@ func (o reshardOutput) nothingToDo(target int) {
 // result prints the stream's shard map once it is ACTIVE again.
 func (o reshardOutput) result(stream string, m shardmap.Map) error {
 	fmt.Fprintf(o.w, "stream %s is ACTIVE; shard map:\n", stream)
-	return reshard.WriteMap(o.w, m)
+	return writeShardMap(o.w, m)
+}
+
+// writeShardMap writes a shard map as a table in hash-key order: open shards with their share of
+// the hash-key space, closed ones (kept until they pass retention) marked as such.
+func writeShardMap(w io.Writer, m shardmap.Map) error {
+	var b strings.Builder
+	open := m.Open()
+	fmt.Fprintf(&b, "%d open shards (%d closed)\n", len(open), len(m)-len(open))
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tSTARTING HASH KEY\tSHARE")
+	for _, s := range m {
+		st, share := "open", fmt.Sprintf("%.1f%%", 100*s.Share())
+		if !s.Open {
+			st, share = "closed", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, st, parents(s.Parents), s.Start, share)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"math/big"
 	"strings"
 	"testing"
 
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/reshard"
 	"github.com/shardline/shardline/internal/setup"
@@ -108,4 +111,18 @@ func TestReshardCommands(t *testing.T) {
 	if out := run(1, "scale", "--target-shards", "2", "--method", "update"); !strings.Contains(out, "UpdateShardCount") {
 		t.Fatalf("--method update on kinesalite:\n%s", out)
 	}
+}
+
+// TestWriteShardMapGolden: a closed parent and its two open children.
+func TestWriteShardMapGolden(t *testing.T) {
+	m := shardmap.Map{
+		{ID: "shardId-000000000000", Start: big.NewInt(0), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: false},
+		{ID: "shardId-000000000001", Parents: []string{"shardId-000000000000"}, Start: big.NewInt(0), End: new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1)), Open: true},
+		{ID: "shardId-000000000002", Parents: []string{"shardId-000000000000"}, Start: new(big.Int).Lsh(big.NewInt(1), 127), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: true},
+	}
+	var buf bytes.Buffer
+	if err := writeShardMap(&buf, m); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "reshard_map.golden", buf.Bytes())
 }

@@ -4,36 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/status"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite golden files")
-
-func goldenFile(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update to accept):\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
 
 // lines is a concurrency-safe writer that calls onLine with the number of lines written so far.
 type lines struct {
@@ -122,4 +104,37 @@ func TestStatusCommand(t *testing.T) {
 
 func testEnvLookup(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
+}
+
+// TestWriteStatusTextGolden renders the report of testdata/status_report.json (closed and open
+// shards, a live and an expired lease, lag and rates at a lower bound, an orphan lease row).
+func TestWriteStatusTextGolden(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "status_report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r status.Report
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writeStatusText(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "status.golden", buf.Bytes())
+}
+
+func TestHuman(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {-time.Second, "0s"}, {850 * time.Millisecond, "850ms"}, {4200 * time.Millisecond, "4.2s"},
+		{3*time.Minute + 7*time.Second, "3m07s"}, {2*time.Hour + 5*time.Minute, "2h05m"},
+	}
+	for _, tc := range tests {
+		if got := human(tc.d); got != tc.want {
+			t.Errorf("human(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
 }

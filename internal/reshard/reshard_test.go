@@ -1,11 +1,9 @@
 package reshard
 
 import (
-	"bytes"
 	"math/big"
 	"testing"
 
-	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/shardmap"
 )
 
@@ -98,17 +96,4 @@ func TestMidpoint(t *testing.T) {
 	if m, ok := Midpoint(two); !ok || m.Int64() != 8 {
 		t.Fatalf("midpoint of [7,8] = %v", m)
 	}
-}
-
-func TestWriteMapGolden(t *testing.T) {
-	m := shardmap.Map{
-		{ID: "shardId-000000000000", Start: big.NewInt(0), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: false},
-		{ID: "shardId-000000000001", Parents: []string{"shardId-000000000000"}, Start: big.NewInt(0), End: new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1)), Open: true},
-		{ID: "shardId-000000000002", Parents: []string{"shardId-000000000000"}, Start: new(big.Int).Lsh(big.NewInt(1), 127), End: new(big.Int).Sub(shardmap.HashSpace(), big.NewInt(1)), Open: true},
-	}
-	var buf bytes.Buffer
-	if err := WriteMap(&buf, m); err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "map.golden", buf.Bytes())
 }

@@ -1,15 +1,12 @@
 package status
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/shardline/shardline/internal/lab/golden"
 )
 
 func fixedReport() Report {
@@ -35,14 +32,6 @@ func fixedReport() Report {
 	}
 }
 
-func TestWriteTextGolden(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteText(&buf, fixedReport()); err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, "status.golden", buf.Bytes())
-}
-
 func TestCollectorExportsTheLastReport(t *testing.T) {
 	c := NewCollector()
 	reg := prometheus.NewRegistry()
@@ -64,20 +53,5 @@ shardline_owner_leases_held{worker="worker-b"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "shardline_shard_lag_records", "shardline_owner_leases_held"); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestHuman(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0s"}, {-time.Second, "0s"}, {850 * time.Millisecond, "850ms"}, {4200 * time.Millisecond, "4.2s"},
-		{3*time.Minute + 7*time.Second, "3m07s"}, {2*time.Hour + 5*time.Minute, "2h05m"},
-	}
-	for _, tc := range tests {
-		if got := human(tc.d); got != tc.want {
-			t.Errorf("human(%s) = %q, want %q", tc.d, got, tc.want)
-		}
 	}
 }
