@@ -53,28 +53,39 @@ func TestParseEnvironment(t *testing.T) {
 }
 
 func TestMainExitCodes(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		code int
-		say  string
-	}{
-		{"no command", nil, 2, "usage: shardline"},
-		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{"work without output bucket", []string{"work"}, 2, "--output-bucket (or SHARDLINE_OUTPUT_BUCKET) is required"},
-		{"bad log level", []string{"setup", "--log-level", "loud"}, 2, "--log-level"},
-		{"help", []string{"work", "-h"}, 0, "-output-bucket"},
-		{"version", []string{"version"}, 0, ""},
-	}
-	for _, tc := range tests {
+	runMain(t, context.Background(), []mainCase{
+		{"no command", nil, nil, 2, []string{"usage: shardline"}},
+		{"unknown command", []string{"frobnicate"}, nil, 2, []string{`unknown command "frobnicate"`}},
+		{"work without output bucket", []string{"work"}, nil, 2, []string{"--output-bucket (or SHARDLINE_OUTPUT_BUCKET) is required"}},
+		{"bad log level", []string{"setup", "--log-level", "loud"}, nil, 2, []string{"--log-level"}},
+		{"help", []string{"work", "-h"}, nil, 0, []string{"-output-bucket"}},
+		{"version", []string{"version"}, nil, 0, []string{"shardline dev"}},
+	})
+}
+
+// mainCase is one run of Main: its arguments and environment, the exit status it must end
+// with, and phrases its output (stdout and stderr) must hold.
+type mainCase struct {
+	name string
+	args []string
+	env  map[string]string
+	code int
+	say  []string
+}
+
+// runMain runs each case with ctx as a subtest.
+func runMain(t *testing.T, ctx context.Context, cases []mainCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			env, out, errOut := testEnv(nil)
-			code := Main(context.Background(), tc.args, env)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
+			env, out, errOut := testEnv(tc.env)
+			if code := Main(ctx, tc.args, env); code != tc.code {
+				t.Fatalf("%q: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", tc.args, code, tc.code, out, errOut)
 			}
-			if !strings.Contains(out.String()+errOut.String(), tc.say) {
-				t.Fatalf("output does not say %q:\n%s%s", tc.say, out, errOut)
+			for _, s := range tc.say {
+				if !strings.Contains(out.String()+errOut.String(), s) {
+					t.Errorf("%q: output does not say %q:\n%s%s", tc.args, s, out, errOut)
+				}
 			}
 		})
 	}

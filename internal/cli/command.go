@@ -88,6 +88,18 @@ func (s *Session) LoadClients(ctx context.Context) (awsclients.Clients, error) {
 	return awsclients.Load(ctx, s.aws)
 }
 
+// required is a Check that fails with msg unless every one of values is set.
+func required(msg string, values ...*string) func() error {
+	return func() error {
+		for _, v := range values {
+			if *v == "" {
+				return errors.New(msg)
+			}
+		}
+		return nil
+	}
+}
+
 // run runs c with the arguments after its name.
 func (c Command) run(ctx context.Context, env *Env, args []string) error {
 	if c.Flags == nil {

@@ -16,43 +16,27 @@ import (
 // says --insecure-no-auth. Every case runs with a cancelled context, so a forwarder that does start
 // stops at once (exit 0) instead of serving.
 func TestForwardRefusesToStartWithoutAuth(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		code int
-		say  []string
-	}{
-		{"no token", nil, nil, 2, []string{"--webhook-token", "--insecure-no-auth", "SHARDLINE_WEBHOOK_TOKEN"}},
-		{"blank token", []string{"--webhook-token", "  "}, nil, 2, []string{"--webhook-token"}},
-		{"token flag", []string{"--webhook-token", "s3cret"}, nil, 0, nil},
-		{"token from the environment", nil, map[string]string{"SHARDLINE_WEBHOOK_TOKEN": "s3cret"}, 0, nil},
-		{"explicitly insecure", []string{"--insecure-no-auth"}, nil, 0, []string{"insecure"}},
-		{"insecure and a token", []string{"--insecure-no-auth", "--webhook-token", "s3cret"}, nil, 2, []string{"--insecure-no-auth", "--webhook-token"}},
-		{"invalid input bucket", []string{"--webhook-token", "s3cret", "--input-buckets", "in-a,Not_A_Bucket"}, nil, 2, []string{"--input-buckets", "Not_A_Bucket"}},
-		{"input bucket ARN", []string{"--webhook-token", "s3cret", "--input-buckets", "arn:aws:s3:::in-a"}, nil, 2, []string{"--input-buckets", "ARN"}},
-		{"invalid SNS topic ARN", []string{"--webhook-token", "s3cret", "--sns-topic-arns", "arn:aws:sqs:us-east-1:123456789012:q"}, nil, 2, []string{"--sns-topic-arns"}},
+	vars := func(extra ...string) map[string]string {
+		m := map[string]string{"SHARDLINE_LISTEN": "127.0.0.1:0", "SHARDLINE_REGION": "us-east-1"}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return m
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			vars := map[string]string{"SHARDLINE_LISTEN": "127.0.0.1:0", "SHARDLINE_REGION": "us-east-1"}
-			for k, v := range tc.env {
-				vars[k] = v
-			}
-			env, out, errOut := testEnv(vars)
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			code := Main(ctx, append([]string{"forward"}, tc.args...), env)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, errOut)
-			}
-			for _, s := range tc.say {
-				if !strings.Contains(out.String()+errOut.String(), s) {
-					t.Errorf("output does not say %q:\n%s%s", s, out, errOut)
-				}
-			}
-		})
-	}
+	forward := func(args ...string) []string { return append([]string{"forward"}, args...) }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	runMain(t, ctx, []mainCase{
+		{"no token", forward(), vars(), 2, []string{"--webhook-token", "--insecure-no-auth", "SHARDLINE_WEBHOOK_TOKEN"}},
+		{"blank token", forward("--webhook-token", "  "), vars(), 2, []string{"--webhook-token"}},
+		{"token flag", forward("--webhook-token", "s3cret"), vars(), 0, nil},
+		{"token from the environment", forward(), vars("SHARDLINE_WEBHOOK_TOKEN", "s3cret"), 0, nil},
+		{"explicitly insecure", forward("--insecure-no-auth"), vars(), 0, []string{"insecure"}},
+		{"insecure and a token", forward("--insecure-no-auth", "--webhook-token", "s3cret"), vars(), 2, []string{"--insecure-no-auth", "--webhook-token"}},
+		{"invalid input bucket", forward("--webhook-token", "s3cret", "--input-buckets", "in-a,Not_A_Bucket"), vars(), 2, []string{"--input-buckets", "Not_A_Bucket"}},
+		{"input bucket ARN", forward("--webhook-token", "s3cret", "--input-buckets", "arn:aws:s3:::in-a"), vars(), 2, []string{"--input-buckets", "ARN"}},
+		{"invalid SNS topic ARN", forward("--webhook-token", "s3cret", "--sns-topic-arns", "arn:aws:sqs:us-east-1:123456789012:q"), vars(), 2, []string{"--sns-topic-arns"}},
+	})
 }
 
 // TestForwardServesWebhookAndMetricsApart starts `forward` with a token and --metrics-listen: an

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/shardline/shardline/internal/telemetry"
@@ -29,28 +28,16 @@ func TestHealthcheck(t *testing.T) {
 		_, _ = w.Write([]byte(`{"live":false,"reason":"wedged"}`))
 	}))
 	defer liar.Close()
-	for _, tc := range []struct {
-		name string
-		url  string
-		code int
-		say  string
-	}{
-		{"healthy", ok.URL, 0, ""},
-		{"unhealthy status", bad.URL, 1, "503"},
-		{"nothing listening", "http://127.0.0.1:1/healthz", 1, "connection refused"},
-		{"not live: the reason is printed", stuck.URL + "/healthz", 1, "no successful shard sync"},
-		{"live but not ready passes /healthz", notReady.URL + "/healthz", 0, ""},
-		{"not ready fails /readyz", notReady.URL + "/readyz", 1, "stream not reached"},
-		{"2xx that says not live", liar.URL, 1, "not live: wedged"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env, _, errOut := testEnv(nil)
-			if code := Main(context.Background(), []string{"healthcheck", "--url", tc.url}, env); code != tc.code {
-				t.Fatalf("exit %d, want %d (%s)", code, tc.code, errOut)
-			}
-			if !strings.Contains(errOut.String(), tc.say) {
-				t.Errorf("stderr %q does not say %q", errOut, tc.say)
-			}
-		})
+	check := func(name, url string, code int, say ...string) mainCase {
+		return mainCase{name, []string{"healthcheck", "--url", url}, nil, code, say}
 	}
+	runMain(t, context.Background(), []mainCase{
+		check("healthy", ok.URL, 0),
+		check("unhealthy status", bad.URL, 1, "503"),
+		check("nothing listening", "http://127.0.0.1:1/healthz", 1, "connection refused"),
+		check("not live: the reason is printed", stuck.URL+"/healthz", 1, "no successful shard sync"),
+		check("live but not ready passes /healthz", notReady.URL+"/healthz", 0),
+		check("not ready fails /readyz", notReady.URL+"/readyz", 1, "stream not reached"),
+		check("2xx that says not live", liar.URL, 1, "not live: wedged"),
+	})
 }

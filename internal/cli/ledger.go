@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 
@@ -43,12 +42,7 @@ func ledgerResetFlags(fs *flag.FlagSet) Action {
 	fs.StringVar(&cfg.Key, "key", "", "object key (required)")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "show the entry and the event that would be enqueued, change nothing")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	check := func() error {
-		if cfg.Bucket == "" || cfg.Key == "" {
-			return errors.New("--bucket and --key are required")
-		}
-		return nil
-	}
+	check := required("--bucket and --key are required", &cfg.Bucket, &cfg.Key)
 	return Action{Check: check, Run: func(ctx context.Context, s *Session) error {
 		var err error
 		if cfg.Ledger, err = ledger.New(s.Clients.DynamoDB, s.LedgerTable); err != nil {

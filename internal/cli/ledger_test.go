@@ -60,26 +60,14 @@ func TestLedgerResetCommand(t *testing.T) {
 	if err := led.Commit(ctx, ledger.Entry{Object: p.Input + "/a.jpg", Sequencer: forged, Op: "put", Outcome: ledger.OutcomeApplied}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		say  string
-	}{
-		{"key missing", []string{"ledger", "reset", "--bucket", p.Input}, 2, "--bucket and --key are required"},
-		{"ARN as bucket", []string{"ledger", "reset", "--bucket", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap", "--key", "a.jpg"}, 2, "an ARN is not a bucket name"},
-		{"no subcommand", []string{"ledger"}, 2, "usage: shardline ledger reset"},
-		{"dry run", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg", "--dry-run"}, 0, "would reset the entry (dry run)"},
-		{"reset", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, 0, "entry reset: every event of the object applies again"},
-		{"again: no entry, enqueues only", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, 0, "ledger entry: none"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			env, out, errOut := testEnv(p.Env())
-			if code := Main(ctx, tc.args, env); code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.say) {
-				t.Fatalf("exit %d (want %d), output does not say %q:\n%s%s", code, tc.code, tc.say, out, errOut)
-			}
-		})
-	}
+	runMain(t, ctx, []mainCase{
+		{"key missing", []string{"ledger", "reset", "--bucket", p.Input}, p.Env(), 2, []string{"--bucket and --key are required"}},
+		{"ARN as bucket", []string{"ledger", "reset", "--bucket", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap", "--key", "a.jpg"}, p.Env(), 2, []string{"an ARN is not a bucket name"}},
+		{"no subcommand", []string{"ledger"}, p.Env(), 2, []string{"usage: shardline ledger reset"}},
+		{"dry run", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg", "--dry-run"}, p.Env(), 0, []string{"would reset the entry (dry run)"}},
+		{"reset", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, p.Env(), 0, []string{"entry reset: every event of the object applies again"}},
+		{"again: no entry, enqueues only", []string{"ledger", "reset", "--bucket", p.Input, "--key", "a.jpg"}, p.Env(), 0, []string{"ledger entry: none"}},
+	})
 	if e, found, err := led.Get(ctx, p.Input+"/a.jpg"); err != nil || found {
 		t.Fatalf("entry after the reset: %+v, %v, %v", e, found, err)
 	}

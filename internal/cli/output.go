@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strings"
+	"text/tabwriter"
 )
 
 // finish ends an operations command once it has printed its result: the run's error joined
@@ -111,4 +113,31 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// render prints an operations command's result: as indented JSON with asJSON, else the text
+// that text builds.
+func render(w io.Writer, asJSON bool, v any, text func(b *strings.Builder) error) error {
+	if asJSON {
+		return opsJSON(w, v, true)
+	}
+	return writeText(w, text)
+}
+
+// writeText writes the text that text builds, whole, or nothing when text fails.
+func writeText(w io.Writer, text func(b *strings.Builder) error) error {
+	var b strings.Builder
+	if err := text(&b); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// table writes a header and rows, their cells separated by tabs, as columns two spaces apart.
+func table(b *strings.Builder, header string, rows func(tw io.Writer)) error {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	return tw.Flush()
 }

@@ -23,12 +23,7 @@ func reconcileFlags(fs *flag.FlagSet) Action {
 	fs.BoolVar(&cfg.Fix, "fix", false, "put synthetic events on the stream so that workers repair every missing, orphaned or stale output")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "HeadObject requests in flight")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	check := func() error {
-		if cfg.InputBucket == "" || cfg.OutputBucket == "" {
-			return errors.New("--bucket and --output are required")
-		}
-		return nil
-	}
+	check := required("--bucket and --output are required", &cfg.InputBucket, &cfg.OutputBucket)
 	return Action{Check: check, Run: func(ctx context.Context, s *Session) error {
 		var err error
 		cfg.S3 = s.Clients.S3

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/shardline/shardline/internal/replay"
 )
@@ -21,41 +20,37 @@ var stoppedText = map[string]string{
 // writeReplay prints the messages replay-failures received and what became of each, and why it
 // stopped, or with asJSON the result as JSON.
 func writeReplay(w io.Writer, r replay.Result, asJSON bool) error {
-	if asJSON {
-		return opsJSON(w, r, true)
-	}
-	var b strings.Builder
-	switch {
-	case r.Received == 0:
-		b.WriteString("no message in the failure queue\n")
-	case r.DryRun:
-		fmt.Fprintf(&b, "would replay %d of %s (dry run); %d would stay in the queue\n",
-			r.Replayed, opsPlural(r.Received, "message"), r.Received-r.Replayed)
-	default:
-		fmt.Fprintf(&b, "replayed %d of %s: %s deleted, %d left in the queue\n",
-			r.Replayed, opsPlural(r.Received, "message"), opsPlural(r.Deleted, "message"), r.Kept)
-	}
-	if r.Received > 0 {
-		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "MESSAGE\tFORMAT\tCONDITION\tEVENTS\tFORWARDED\tREFUSED\tSKIPPED\tRESULT")
-		for _, m := range r.Messages {
-			result := "deleted"
-			switch {
-			case r.DryRun && m.Error != "":
-				result = "would stay: " + m.Error
-			case r.DryRun:
-				result = "would replay"
-			case m.Error != "":
-				result = "kept: " + m.Error
+	return render(w, asJSON, r, func(b *strings.Builder) error {
+		switch {
+		case r.Received == 0:
+			b.WriteString("no message in the failure queue\n")
+		case r.DryRun:
+			fmt.Fprintf(b, "would replay %d of %s (dry run); %d would stay in the queue\n",
+				r.Replayed, opsPlural(r.Received, "message"), r.Received-r.Replayed)
+		default:
+			fmt.Fprintf(b, "replayed %d of %s: %s deleted, %d left in the queue\n",
+				r.Replayed, opsPlural(r.Received, "message"), opsPlural(r.Deleted, "message"), r.Kept)
+		}
+		if r.Received > 0 {
+			if err := table(b, "MESSAGE\tFORMAT\tCONDITION\tEVENTS\tFORWARDED\tREFUSED\tSKIPPED\tRESULT", func(tw io.Writer) {
+				for _, m := range r.Messages {
+					result := "deleted"
+					switch {
+					case r.DryRun && m.Error != "":
+						result = "would stay: " + m.Error
+					case r.DryRun:
+						result = "would replay"
+					case m.Error != "":
+						result = "kept: " + m.Error
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", m.ID, orDash(m.Format), orDash(m.Condition),
+						m.Events, m.Forwarded, m.Refused, m.Skipped, result)
+				}
+			}); err != nil {
+				return err
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", m.ID, orDash(m.Format), orDash(m.Condition),
-				m.Events, m.Forwarded, m.Refused, m.Skipped, result)
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(&b, "stopped: %s\n", stoppedText[r.Stopped])
-	_, err := io.WriteString(w, b.String())
-	return err
+		fmt.Fprintf(b, "stopped: %s\n", stoppedText[r.Stopped])
+		return nil
+	})
 }

@@ -83,18 +83,16 @@ func TestReplayExitStatus(t *testing.T) {
 }
 
 func TestReplayUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{"replay-failures"},
-		{"replay-failures", "--queue-url", "q", "--wait-time", "0s"},
-		{"replay-failures", "--queue-url", "q", "--wait-time", "21s"},
-		{"replay-failures", "--queue-url", "q", "--max-messages", "-1"},
-		{"replay-failures", "--queue-url", "q", "--input-buckets", "arn:aws:s3:::b"},
-	} {
-		env, _, errOut := testEnv(nil)
-		if code := Main(context.Background(), args, env); code != exitUsage {
-			t.Errorf("%q: exit %d, want %d\n%s", args, code, exitUsage, errOut)
-		}
+	usage := func(name string, args ...string) mainCase {
+		return mainCase{name, append([]string{"replay-failures"}, args...), nil, exitUsage, []string{"usage: "}}
 	}
+	runMain(t, context.Background(), []mainCase{
+		usage("no queue URL"),
+		usage("wait time below 1s", "--queue-url", "q", "--wait-time", "0s"),
+		usage("wait time above 20s", "--queue-url", "q", "--wait-time", "21s"),
+		usage("negative max messages", "--queue-url", "q", "--max-messages", "-1"),
+		usage("ARN as input bucket", "--queue-url", "q", "--input-buckets", "arn:aws:s3:::b"),
+	})
 }
 
 // TestReplayFailuresCommand runs the command against a real SQS (moto_server) and Kinesis (local

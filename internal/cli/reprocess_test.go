@@ -34,14 +34,10 @@ func reprocessFixture() reprocess.Result {
 }
 
 func TestReprocessCommand(t *testing.T) {
-	env, _, errOut := testEnv(nil)
-	if code := Main(context.Background(), []string{"reprocess"}, env); code != 2 || !strings.Contains(errOut.String(), "--from is required") {
-		t.Fatalf("without --from: exit %d\n%s", code, errOut)
-	}
-	env, _, errOut = testEnv(nil)
-	if code := Main(context.Background(), []string{"reprocess", "--from", "yesterday"}, env); code != 2 || !strings.Contains(errOut.String(), "trim-horizon, an RFC 3339 time") {
-		t.Fatalf("bad --from: exit %d\n%s", code, errOut)
-	}
+	runMain(t, context.Background(), []mainCase{
+		{"without --from", []string{"reprocess"}, nil, 2, []string{"--from is required"}},
+		{"bad --from", []string{"reprocess", "--from", "yesterday"}, nil, 2, []string{"trim-horizon, an RFC 3339 time"}},
+	})
 
 	p := pipelinetest.New(t, 1)
 	p.Send(p.Event("a.jpg", "delete", pipelinetest.Seq(1), ""))

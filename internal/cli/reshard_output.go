@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/shardline/shardline/internal/reshard"
 	"github.com/shardline/shardline/internal/shardmap"
@@ -40,21 +39,20 @@ func (o reshardOutput) result(stream string, m shardmap.Map) error {
 // writeShardMap writes a shard map as a table in hash-key order: open shards with their share of
 // the hash-key space, closed ones (kept until they pass retention) marked as such.
 func writeShardMap(w io.Writer, m shardmap.Map) error {
-	var b strings.Builder
-	open := m.Open()
-	fmt.Fprintf(&b, "%d open shards (%d closed)\n", len(open), len(m)-len(open))
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tSTARTING HASH KEY\tSHARE")
-	for _, s := range m {
-		st, share := "open", fmt.Sprintf("%.1f%%", 100*s.Share())
-		if !s.Open {
-			st, share = "closed", "-"
+	return writeText(w, func(b *strings.Builder) error {
+		open := m.Open()
+		fmt.Fprintf(b, "%d open shards (%d closed)\n", len(open), len(m)-len(open))
+		if err := table(b, "SHARD\tSTATE\tPARENTS\tSTARTING HASH KEY\tSHARE", func(tw io.Writer) {
+			for _, s := range m {
+				st, share := "open", fmt.Sprintf("%.1f%%", 100*s.Share())
+				if !s.Open {
+					st, share = "closed", "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, st, parents(s.Parents), s.Start, share)
+			}
+		}); err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, st, parents(s.Parents), s.Start, share)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+		return nil
+	})
 }

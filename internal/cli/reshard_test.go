@@ -16,30 +16,18 @@ import (
 )
 
 func TestReshardUsage(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		say  string
-	}{
-		{"no action", []string{"reshard"}, "reshard split"},
-		{"unknown action", []string{"reshard", "shuffle"}, `unknown reshard action "shuffle"`},
-		{"split without shard", []string{"reshard", "split"}, "split takes --shard"},
-		{"merge without adjacent", []string{"reshard", "merge", "--shard", "a"}, "merge takes --shard and --adjacent"},
-		{"scale to zero", []string{"reshard", "scale", "--target-shards", "0"}, "scale takes --target-shards"},
-		{"bad method", []string{"reshard", "scale", "--target-shards", "2", "--method", "magic"}, "--method"},
-		{"bad hash key", []string{"reshard", "split", "--shard", "a", "--hash-key", "x"}, "not a hash key"},
+	usage := func(name string, say string, args ...string) mainCase {
+		return mainCase{name, append([]string{"reshard"}, args...), nil, 2, []string{say}}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			env, _, errOut := testEnv(nil)
-			if code := Main(context.Background(), tc.args, env); code != 2 {
-				t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut)
-			}
-			if !strings.Contains(errOut.String(), tc.say) {
-				t.Fatalf("stderr does not say %q:\n%s", tc.say, errOut)
-			}
-		})
-	}
+	runMain(t, context.Background(), []mainCase{
+		usage("no action", "reshard split"),
+		usage("unknown action", `unknown reshard action "shuffle"`, "shuffle"),
+		usage("split without shard", "split takes --shard", "split"),
+		usage("merge without adjacent", "merge takes --shard and --adjacent", "merge", "--shard", "a"),
+		usage("scale to zero", "scale takes --target-shards", "scale", "--target-shards", "0"),
+		usage("bad method", "--method", "scale", "--target-shards", "2", "--method", "magic"),
+		usage("bad hash key", "not a hash key", "split", "--shard", "a", "--hash-key", "x"),
+	})
 }
 
 // TestReshardCommands splits, merges and scales a stream on the local stack (kinesalite has no

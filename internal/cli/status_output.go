@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
@@ -54,47 +53,45 @@ func writeStatusText(w io.Writer, r status.Report) error {
 			live++
 		}
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "stream %s at %s: %d open and %d closed shards, %s holding leases\n\n",
-		r.Stream, r.At.Format(time.RFC3339), open, closed, opsPlural(live, "worker"))
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SHARD\tSTATE\tPARENTS\tHASH\tOWNER\tLEASE\tCHECKPOINT\tLAG\tBEHIND\tIN/s\tOUT/s")
-	for _, s := range r.Shards {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			s.ID, s.State, parents(s.Parents), share(s), orDash(s.Owner),
-			lease(s, r.At), shortCheckpoint(s.Checkpoint), lagRecords(s.Lag), behind(s.Lag),
-			rate(s.IncomingPerSecond, s.RatesAtLeast), rate(s.ProcessedPerSecond, s.RatesAtLeast))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, s := range r.Shards {
-		if s.Error != "" {
-			fmt.Fprintf(&b, "  %s: %s\n", s.ID, s.Error)
-		}
-	}
-	b.WriteString("\n")
-	if len(r.Workers) == 0 {
-		b.WriteString("no worker holds a lease\n")
-	} else {
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "WORKER\tSHARDS\tHELD")
-		for _, wk := range r.Workers {
-			held := strings.Join(wk.Shards, " ")
-			if len(wk.Expired) > 0 {
-				held = strings.TrimSpace(held + " (expired: " + strings.Join(wk.Expired, " ") + ")")
+	return writeText(w, func(b *strings.Builder) error {
+		fmt.Fprintf(b, "stream %s at %s: %d open and %d closed shards, %s holding leases\n\n",
+			r.Stream, r.At.Format(time.RFC3339), open, closed, opsPlural(live, "worker"))
+		if err := table(b, "SHARD\tSTATE\tPARENTS\tHASH\tOWNER\tLEASE\tCHECKPOINT\tLAG\tBEHIND\tIN/s\tOUT/s", func(tw io.Writer) {
+			for _, s := range r.Shards {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+					s.ID, s.State, parents(s.Parents), share(s), orDash(s.Owner),
+					lease(s, r.At), shortCheckpoint(s.Checkpoint), lagRecords(s.Lag), behind(s.Lag),
+					rate(s.IncomingPerSecond, s.RatesAtLeast), rate(s.ProcessedPerSecond, s.RatesAtLeast))
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\n", wk.ID, len(wk.Shards), orDash(held))
-		}
-		if err := tw.Flush(); err != nil {
+		}); err != nil {
 			return err
 		}
-	}
-	if len(r.Orphans) > 0 {
-		fmt.Fprintf(&b, "lease rows of shards past retention: %s\n", strings.Join(r.Orphans, " "))
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+		for _, s := range r.Shards {
+			if s.Error != "" {
+				fmt.Fprintf(b, "  %s: %s\n", s.ID, s.Error)
+			}
+		}
+		b.WriteString("\n")
+		if len(r.Workers) == 0 {
+			b.WriteString("no worker holds a lease\n")
+		} else {
+			if err := table(b, "WORKER\tSHARDS\tHELD", func(tw io.Writer) {
+				for _, wk := range r.Workers {
+					held := strings.Join(wk.Shards, " ")
+					if len(wk.Expired) > 0 {
+						held = strings.TrimSpace(held + " (expired: " + strings.Join(wk.Expired, " ") + ")")
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%s\n", wk.ID, len(wk.Shards), orDash(held))
+				}
+			}); err != nil {
+				return err
+			}
+		}
+		if len(r.Orphans) > 0 {
+			fmt.Fprintf(b, "lease rows of shards past retention: %s\n", strings.Join(r.Orphans, " "))
+		}
+		return nil
+	})
 }
 
 // share is the shard's part of the hash-key space; closed shards no longer receive records.
