@@ -17,24 +17,26 @@ type adversarialInput struct {
 	want string
 }
 
+// fillNoise fills pix with random bytes, the same for the same seed.
+func fillNoise(pix []byte, seed1, seed2 uint64) {
+	r := rand.New(rand.NewPCG(seed1, seed2))
+	for i := range pix {
+		pix[i] = byte(r.Uint32())
+	}
+}
+
 // noiseNRGBA64 returns a w×h 16-bit image of random colour and alpha: the most memory per
 // pixel image/png allocates and the least compressible output.
 func noiseNRGBA64(w, h int) *image.NRGBA64 {
-	r := rand.New(rand.NewPCG(1, 2))
 	img := image.NewNRGBA64(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = byte(r.Uint32())
-	}
+	fillNoise(img.Pix, 1, 2)
 	return img
 }
 
 // noiseNRGBA returns a w×h 8-bit image of random colour and alpha.
 func noiseNRGBA(w, h int) *image.NRGBA {
-	r := rand.New(rand.NewPCG(3, 4))
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = byte(r.Uint32())
-	}
+	fillNoise(img.Pix, 3, 4)
 	return img
 }
 

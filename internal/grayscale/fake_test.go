@@ -245,31 +245,29 @@ func translucentGradient(w, h int) *image.NRGBA {
 	return img
 }
 
-func encodeJPEG(t testing.TB, img image.Image) []byte {
+// encoded returns what write writes, failing t if it fails.
+func encoded(t testing.TB, format string, write func(io.Writer) error) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatalf("jpeg.Encode: %v", err)
+	if err := write(&buf); err != nil {
+		t.Fatalf("encoding %s: %v", format, err)
 	}
 	return buf.Bytes()
+}
+
+func encodeJPEG(t testing.TB, img image.Image) []byte {
+	t.Helper()
+	return encoded(t, "jpeg", func(w io.Writer) error { return jpeg.Encode(w, img, &jpeg.Options{Quality: 90}) })
 }
 
 func encodePNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatalf("png.Encode: %v", err)
-	}
-	return buf.Bytes()
+	return encoded(t, "png", func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 func encodeGIF(t testing.TB, img image.Image) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := gif.Encode(&buf, img, nil); err != nil {
-		t.Fatalf("gif.Encode: %v", err)
-	}
-	return buf.Bytes()
+	return encoded(t, "gif", func(w io.Writer) error { return gif.Encode(w, img, nil) })
 }
 
 // pngHeader returns a PNG made of the signature, an IHDR chunk (8-bit RGBA) declaring w×h with
@@ -305,20 +303,12 @@ func gifHeader(w, h uint16) []byte {
 
 func encodeBMP(t testing.TB, img image.Image) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := bmp.Encode(&buf, img); err != nil {
-		t.Fatalf("bmp.Encode: %v", err)
-	}
-	return buf.Bytes()
+	return encoded(t, "bmp", func(w io.Writer) error { return bmp.Encode(w, img) })
 }
 
 func encodeTIFF(t testing.TB, img image.Image) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := tiff.Encode(&buf, img, nil); err != nil {
-		t.Fatalf("tiff.Encode: %v", err)
-	}
-	return buf.Bytes()
+	return encoded(t, "tiff", func(w io.Writer) error { return tiff.Encode(w, img, nil) })
 }
 
 // tiffWithDims returns a copy of a TIFF written by encodeTIFF whose ImageWidth and ImageLength

@@ -174,13 +174,15 @@ func TestHandlePut(t *testing.T) {
 func TestHandlePutRejects(t *testing.T) {
 	realJPEG := encodeJPEG(t, gradient(64, 48))
 	tests := []struct {
-		name       string
-		data       []byte // input content; nil means no input object
-		cfg        func(*Config)
-		store      func(*fakeStore)
-		want       string // "" success, "transient", or a permanent reason
-		wantOutput bool   // the pre-existing output must still exist afterwards
-		wantReads  int64  // -1: don't care
+		name  string
+		data  []byte // input content; nil means no input object
+		cfg   func(*Config)
+		store func(*fakeStore)
+		// getErr, putErr and deleteErr, when set, are the store's answer to every such call.
+		getErr, putErr, deleteErr error
+		want                      string // "" success, "transient", or a permanent reason
+		wantOutput                bool   // the pre-existing output must still exist afterwards
+		wantReads                 int64  // -1: don't care
 	}{
 		{name: "missing input deletes output", data: nil, want: "", wantOutput: false, wantReads: 0},
 		{name: "zero bytes", data: []byte{}, want: ReasonEmptyObject, wantOutput: true, wantReads: -1},
@@ -192,69 +194,16 @@ func TestHandlePutRejects(t *testing.T) {
 		{name: "tiff bomb", data: tiffWithDims(t, encodeTIFF(t, gradient(8, 8)), 65535, 65535), want: ReasonTooManyPixels, wantOutput: true, wantReads: -1},
 		{name: "one pixel over the limit", data: encodePNG(t, gradient(11, 10)), cfg: func(c *Config) { c.MaxPixels = 109 }, want: ReasonTooManyPixels, wantOutput: true, wantReads: -1},
 		{name: "exactly the limit", data: encodePNG(t, gradient(11, 10)), cfg: func(c *Config) { c.MaxPixels = 110 }, want: "", wantOutput: true, wantReads: -1},
-		{
-			name: "content-length above MaxBytes is not read", data: realJPEG,
-			cfg:  func(c *Config) { c.MaxBytes = int64(len(realJPEG)) - 1 },
-			want: ReasonTooLarge, wantOutput: true, wantReads: 0,
-		},
-		{
-			name: "body above MaxBytes without content-length", data: realJPEG,
-			cfg:   func(c *Config) { c.MaxBytes = 100 },
-			store: func(f *fakeStore) { f.hideLength = true },
-			want:  ReasonTooLarge, wantOutput: true, wantReads: -1,
-		},
-		{
-			name: "exactly MaxBytes", data: realJPEG,
-			cfg:  func(c *Config) { c.MaxBytes = int64(len(realJPEG)) },
-			want: "", wantOutput: true, wantReads: -1,
-		},
-		{
-			name: "access denied on get", data: realJPEG,
-			store: func(f *fakeStore) {
-				f.getErr = sdkError("GetObject", http.StatusForbidden, genericErr("AccessDenied", "Access Denied"))
-			},
-			want: ReasonAccessDenied, wantOutput: true, wantReads: 0,
-		},
-		{
-			name: "access denied on put", data: realJPEG,
-			store: func(f *fakeStore) {
-				f.putErr = sdkError("PutObject", http.StatusForbidden, genericErr("AccessDenied", "Access Denied"))
-			},
-			want: ReasonAccessDenied, wantOutput: true, wantReads: -1,
-		},
-		{
-			name: "no such input bucket keeps output", data: realJPEG,
-			store: func(f *fakeStore) {
-				f.getErr = sdkError("GetObject", http.StatusNotFound, genericErr("NoSuchBucket", "The specified bucket does not exist"))
-			},
-			want: ReasonNoSuchBucket, wantOutput: true, wantReads: 0,
-		},
-		{
-			name: "503 on get", data: realJPEG,
-			store: func(f *fakeStore) {
-				f.getErr = sdkError("GetObject", http.StatusServiceUnavailable, genericErr("SlowDown", "Please reduce your request rate."))
-			},
-			want: "transient", wantOutput: true, wantReads: 0,
-		},
-		{
-			name: "503 on put", data: realJPEG,
-			store: func(f *fakeStore) {
-				f.putErr = sdkError("PutObject", http.StatusServiceUnavailable, genericErr("ServiceUnavailable", ""))
-			},
-			want: "transient", wantOutput: true, wantReads: -1,
-		},
-		{
-			name: "503 deleting output of missing input", data: nil,
-			store: func(f *fakeStore) {
-				f.deleteErr = sdkError("DeleteObject", http.StatusServiceUnavailable, genericErr("ServiceUnavailable", ""))
-			},
-			want: "transient", wantOutput: true, wantReads: 0,
-		},
-		{
-			name: "network error on get", data: realJPEG,
-			store: func(f *fakeStore) { f.getErr = io.ErrUnexpectedEOF },
-			want:  "transient", wantOutput: true, wantReads: 0,
-		},
+		{name: "content-length above MaxBytes is not read", data: realJPEG, cfg: func(c *Config) { c.MaxBytes = int64(len(realJPEG)) - 1 }, want: ReasonTooLarge, wantOutput: true, wantReads: 0},
+		{name: "body above MaxBytes without content-length", data: realJPEG, cfg: func(c *Config) { c.MaxBytes = 100 }, store: func(f *fakeStore) { f.hideLength = true }, want: ReasonTooLarge, wantOutput: true, wantReads: -1},
+		{name: "exactly MaxBytes", data: realJPEG, cfg: func(c *Config) { c.MaxBytes = int64(len(realJPEG)) }, want: "", wantOutput: true, wantReads: -1},
+		{name: "access denied on get", data: realJPEG, getErr: sdkError("GetObject", http.StatusForbidden, genericErr("AccessDenied", "Access Denied")), want: ReasonAccessDenied, wantOutput: true, wantReads: 0},
+		{name: "access denied on put", data: realJPEG, putErr: sdkError("PutObject", http.StatusForbidden, genericErr("AccessDenied", "Access Denied")), want: ReasonAccessDenied, wantOutput: true, wantReads: -1},
+		{name: "no such input bucket keeps output", data: realJPEG, getErr: sdkError("GetObject", http.StatusNotFound, genericErr("NoSuchBucket", "The specified bucket does not exist")), want: ReasonNoSuchBucket, wantOutput: true, wantReads: 0},
+		{name: "503 on get", data: realJPEG, getErr: sdkError("GetObject", http.StatusServiceUnavailable, genericErr("SlowDown", "Please reduce your request rate.")), want: "transient", wantOutput: true, wantReads: 0},
+		{name: "503 on put", data: realJPEG, putErr: sdkError("PutObject", http.StatusServiceUnavailable, genericErr("ServiceUnavailable", "")), want: "transient", wantOutput: true, wantReads: -1},
+		{name: "503 deleting output of missing input", data: nil, deleteErr: sdkError("DeleteObject", http.StatusServiceUnavailable, genericErr("ServiceUnavailable", "")), want: "transient", wantOutput: true, wantReads: 0},
+		{name: "network error on get", data: realJPEG, getErr: io.ErrUnexpectedEOF, want: "transient", wantOutput: true, wantReads: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,6 +213,7 @@ func TestHandlePutRejects(t *testing.T) {
 				store.add(inBucket, key, tc.data, "")
 			}
 			store.add(outBucket, key, []byte("previous output"), "")
+			store.getErr, store.putErr, store.deleteErr = tc.getErr, tc.putErr, tc.deleteErr
 			if tc.store != nil {
 				tc.store(store)
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"image"
 	"image/jpeg"
+	"io"
 	"testing"
 )
 
@@ -15,15 +16,9 @@ import (
 func TestConvertJPEG(t *testing.T) {
 	ctx := context.Background()
 	src := gradient(40, 24)
-	gray := func(t *testing.T, img image.Image) []byte {
-		t.Helper()
-		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
-	grayJPEG := gray(t, image.NewGray(image.Rect(0, 0, 40, 24)))
+	grayJPEG := encoded(t, "jpeg", func(w io.Writer) error {
+		return jpeg.Encode(w, image.NewGray(image.Rect(0, 0, 40, 24)), &jpeg.Options{Quality: 95})
+	})
 	tests := []struct {
 		name         string
 		data         []byte

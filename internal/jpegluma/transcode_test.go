@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
@@ -38,15 +39,24 @@ func transcodeOK(t *testing.T, data []byte, opt Options) (out []byte, gray *imag
 	if err != nil {
 		t.Fatalf("Transcode: %v", err)
 	}
+	g, err := decodeGray(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, g
+}
+
+// decodeGray decodes a Transcode output with image/jpeg, which must find a one-component JPEG.
+func decodeGray(out []byte) (*image.Gray, error) {
 	img, err := jpeg.Decode(bytes.NewReader(out))
 	if err != nil {
-		t.Fatalf("image/jpeg cannot decode the output: %v", err)
+		return nil, fmt.Errorf("image/jpeg cannot decode the output: %w", err)
 	}
 	g, ok := img.(*image.Gray)
 	if !ok {
-		t.Fatalf("output decodes to %T, want *image.Gray", img)
+		return nil, fmt.Errorf("output decodes to %T, want *image.Gray", img)
 	}
-	return out, g
+	return g, nil
 }
 
 // samePixels fails unless a and b have the same size and pixels.
@@ -294,12 +304,7 @@ func TestRequantiserIsExact(t *testing.T) {
 			}
 			r := newRequantiser(uint16(from), uint16(to))
 			for _, c := range []int{-32768, -32767, -20000, -4097, -1, 0, 1, 777, 4097, 20000, 32767} {
-				a := c * from
-				want := (a + to/2) / to
-				if a < 0 {
-					want = -((-a + to/2) / to)
-				}
-				if got := r.apply(int16(c)); int(got) != want {
+				if got, want := r.apply(int16(c)), roundedDiv(c*from, to); int(got) != want {
 					t.Fatalf("%d·%d/%d = %d, want %d", c, from, to, got, want)
 				}
 			}
@@ -309,15 +314,18 @@ func TestRequantiserIsExact(t *testing.T) {
 		for to := from; to < 256; to += 5 {
 			r := newRequantiser(uint16(from), uint16(to))
 			for c := -1100; c <= 1100; c++ {
-				a := c * from
-				want := (a + to/2) / to
-				if a < 0 {
-					want = -((-a + to/2) / to)
-				}
-				if got := r.apply(int16(c)); int(got) != want {
+				if got, want := r.apply(int16(c)), roundedDiv(c*from, to); int(got) != want {
 					t.Fatalf("%d·%d/%d = %d, want %d", c, from, to, got, want)
 				}
 			}
 		}
 	}
+}
+
+// roundedDiv is a/b rounded half away from zero (b > 0): what requantising must compute.
+func roundedDiv(a, b int) int {
+	if a < 0 {
+		return -((-a + b/2) / b)
+	}
+	return (a + b/2) / b
 }
