@@ -3,6 +3,7 @@ package redrive_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/redrive"
 )
@@ -157,5 +159,46 @@ func TestRedriveStopsOnErrorsRetryingCannotFix(t *testing.T) {
 	_, err := redrive.Run(context.Background(), redrive.Config{Kinesis: &scriptedKinesis{describeErr: &types.ResourceNotFoundException{}}, Letters: oneLetter(t), Ledger: &countingLedger{}, Stream: "s"})
 	if !errors.As(err, &notFound) {
 		t.Errorf("err %v does not wrap the SDK's ResourceNotFoundException", err)
+	}
+}
+
+// TestRedriveKeepsOnlyTheRefusedLetters: of one PutRecords call, the letters whose records are in
+// are removed and the one refused with an error retrying cannot fix is kept with that error.
+func TestRedriveKeepsOnlyTheRefusedLetters(t *testing.T) {
+	letters := &memLetters{}
+	for i, seq := range []string{"0A", "0B", "0C"} {
+		ev, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", seq+".jpg", envelope.OpPut, seq, "etag", "", 1, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := letterOf(t, ev)
+		l.SequenceNumber = fmt.Sprint(49590 + i) // one letter per record
+		letters.letters = append(letters.letters, l)
+	}
+	refuseB := func(in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		out, _ := acceptAll(in)
+		for i, r := range in.Records {
+			if aws.ToString(r.PartitionKey) == "in/0B.jpg" {
+				out.Records[i] = types.PutRecordsResultEntry{ErrorCode: aws.String("KMSAccessDeniedException"), ErrorMessage: aws.String("denied")}
+				out.FailedRecordCount = aws.Int32(1)
+			}
+		}
+		return out, nil
+	}
+	k := &scriptedKinesis{status: types.StreamStatusActive, answers: []func(*kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error){refuseB}}
+	res, err := redrive.Run(t.Context(), redrive.Config{Kinesis: k, Letters: letters, Ledger: &countingLedger{}, Stream: "s", Deadline: 20 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "KMSAccessDeniedException") {
+		t.Fatalf("err = %v, want one that names KMSAccessDeniedException", err)
+	}
+	if k.calls != 1 || res.InStream != 2 || res.Deleted != 2 {
+		t.Errorf("%d calls, result %+v; want 1 call, 2 in the stream and deleted", k.calls, res.Progress)
+	}
+	if len(letters.letters) != 1 || letters.letters[0].Object != "in/0B.jpg" {
+		t.Fatalf("letters left %+v, want in/0B.jpg's only", letters.letters)
+	}
+	for _, l := range res.Letters {
+		if refused := l.Object == "in/0B.jpg"; l.Done == refused || (l.Error != "") != refused {
+			t.Errorf("letter %s: done %v, error %q", l.Object, l.Done, l.Error)
+		}
 	}
 }
