@@ -77,16 +77,22 @@ func (f *fakeStore) get(bucket, key string) (storedObject, bool) {
 	return obj, ok
 }
 
-func (f *fakeStore) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	f.gets.Add(1)
+// begin counts a call in calls and returns the error the call fails with before it does
+// anything: ctx's, or the injected one (nil for none).
+func begin(ctx context.Context, calls *atomic.Int64, injected error) error {
+	calls.Add(1)
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
+	return injected
+}
+
+func (f *fakeStore) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	if in.VersionId != nil {
 		panic("the handler must read the current object, not a version")
 	}
-	if f.getErr != nil {
-		return nil, f.getErr
+	if err := begin(ctx, &f.gets, f.getErr); err != nil {
+		return nil, err
 	}
 	obj, ok := f.get(aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if !ok {
@@ -107,12 +113,8 @@ func (f *fakeStore) GetObject(ctx context.Context, in *s3.GetObjectInput, _ ...f
 }
 
 func (f *fakeStore) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	f.puts.Add(1)
-	if err := ctx.Err(); err != nil {
+	if err := begin(ctx, &f.puts, f.putErr); err != nil {
 		return nil, err
-	}
-	if f.putErr != nil {
-		return nil, f.putErr
 	}
 	data, err := io.ReadAll(in.Body)
 	if err != nil {
@@ -145,12 +147,8 @@ func (f *fakeStore) PutObject(ctx context.Context, in *s3.PutObjectInput, _ ...f
 }
 
 func (f *fakeStore) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, _ ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
-	f.deletes.Add(1)
-	if err := ctx.Err(); err != nil {
+	if err := begin(ctx, &f.deletes, f.deleteErr); err != nil {
 		return nil, err
-	}
-	if f.deleteErr != nil {
-		return nil, f.deleteErr
 	}
 	if f.beforeWrite != nil {
 		f.beforeWrite()
@@ -166,12 +164,8 @@ func (f *fakeStore) DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, 
 }
 
 func (f *fakeStore) HeadObject(ctx context.Context, in *s3.HeadObjectInput, _ ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	f.heads.Add(1)
-	if err := ctx.Err(); err != nil {
+	if err := begin(ctx, &f.heads, f.headErr); err != nil {
 		return nil, err
-	}
-	if f.headErr != nil {
-		return nil, f.headErr
 	}
 	obj, ok := f.get(aws.ToString(in.Bucket), aws.ToString(in.Key))
 	if !ok {
