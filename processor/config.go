@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardline/shardline/internal/deadletter"
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/ledger"
 )
 
@@ -22,14 +21,14 @@ import (
 // ErrPermanent for failures retrying cannot fix (and then leaves no output derived from content
 // older than the input's current one); any other error is retried.
 type Handler interface {
-	Handle(ctx context.Context, ev envelope.Event) error
+	Handle(ctx context.Context, ev Event) error
 }
 
 // HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, ev envelope.Event) error
+type HandlerFunc func(ctx context.Context, ev Event) error
 
 // Handle calls f.
-func (f HandlerFunc) Handle(ctx context.Context, ev envelope.Event) error { return f(ctx, ev) }
+func (f HandlerFunc) Handle(ctx context.Context, ev Event) error { return f(ctx, ev) }
 
 // Verifier is implemented by handlers whose effect can be checked. Verify reports whether the
 // output of ev's object matches the input's current state (an output derived from the input's
@@ -37,7 +36,7 @@ func (f HandlerFunc) Handle(ctx context.Context, ev envelope.Event) error { retu
 // processor uses it to find and repair late writes of a worker that lost its lease, and writes
 // that landed although their response was lost.
 type Verifier interface {
-	Verify(ctx context.Context, ev envelope.Event) (bool, error)
+	Verify(ctx context.Context, ev Event) (bool, error)
 }
 
 // Topology tells the processor how shards descend from each other after a reshard, so that a

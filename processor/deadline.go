@@ -141,7 +141,7 @@ func (p *shardProcessor) callHandler(ctx context.Context, ev envelope.Event) err
 	go func() {
 		defer p.f.calls.done()
 		defer cancel()
-		err := p.cfg.Handler.Handle(hctx, ev)
+		err := p.cfg.Handler.Handle(hctx, eventOf(ev))
 		c.mu.Lock()
 		abandoned := c.state == callAbandoned
 		if !abandoned {

@@ -80,12 +80,12 @@ func (b *bomb) Verified(key string) int {
 // output after the deadline would.
 type lateHandler struct{ b *bomb }
 
-func (l lateHandler) Handle(ctx context.Context, ev envelope.Event) error {
-	return l.b.handle(ctx, ev, 0)
+func (l lateHandler) Handle(ctx context.Context, ev Event) error {
+	return l.b.handle(ctx, envelope.Event(ev), 0)
 }
 
-func (l lateHandler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
-	return l.b.verify(ctx, ev)
+func (l lateHandler) Verify(ctx context.Context, ev Event) (bool, error) {
+	return l.b.verify(ctx, envelope.Event(ev))
 }
 
 const (

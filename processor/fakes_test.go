@@ -44,7 +44,8 @@ type fakeHandler struct {
 	verify   func(ctx context.Context, ev envelope.Event) (bool, error)
 }
 
-func (h *fakeHandler) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+func (h *fakeHandler) Verify(ctx context.Context, pev Event) (bool, error) {
+	ev := envelope.Event(pev)
 	h.mu.Lock()
 	h.verifies++
 	fn := h.verify
@@ -61,7 +62,8 @@ func (h *fakeHandler) Verifies() int {
 	return h.verifies
 }
 
-func (h *fakeHandler) Handle(ctx context.Context, ev envelope.Event) error {
+func (h *fakeHandler) Handle(ctx context.Context, pev Event) error {
+	ev := envelope.Event(pev)
 	h.mu.Lock()
 	if h.seen == nil {
 		h.seen = map[string]int{}

@@ -62,7 +62,7 @@ func withWorld(w *world) harnessOption {
 		fh.verify = func(_ context.Context, ev envelope.Event) (bool, error) {
 			return w.output(ev.Key) == w.input(ev.Key), nil
 		}
-		c.Handler = HandlerFunc(func(ctx context.Context, ev envelope.Event) error {
+		c.Handler = HandlerFunc(func(ctx context.Context, ev Event) error {
 			read := w.input(ev.Key) // the handler reads the input first
 			if err := fh.Handle(ctx, ev); err != nil && !errors.Is(err, errWriteLanded) {
 				return err
@@ -87,7 +87,7 @@ type verifyingFunc struct {
 	v Verifier
 }
 
-func (f verifyingFunc) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+func (f verifyingFunc) Verify(ctx context.Context, ev Event) (bool, error) {
 	return f.v.Verify(ctx, ev)
 }
 

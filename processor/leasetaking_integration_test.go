@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/processor"
@@ -14,7 +13,7 @@ import (
 
 type noopHandler struct{}
 
-func (noopHandler) Handle(context.Context, envelope.Event) error { return nil }
+func (noopHandler) Handle(context.Context, processor.Event) error { return nil }
 
 // TestWorkerTakesEveryFreeLeaseWithinPasses: a worker alone on a six-shard stream holds all six
 // within a few lease passes, though it lists shards only every 5 s (the KCL alone takes one lease

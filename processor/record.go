@@ -302,7 +302,7 @@ func (p *shardProcessor) check(ctx context.Context, ev envelope.Event, why strin
 func (p *shardProcessor) verify(ctx context.Context, ev envelope.Event) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.HandlerTimeout)
 	defer cancel()
-	return p.verifier.Verify(ctx, ev)
+	return p.verifier.Verify(ctx, eventOf(ev))
 }
 
 // repair runs the handler to converge the output. A permanent failure (returned as is) is not

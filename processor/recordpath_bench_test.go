@@ -48,7 +48,7 @@ func BenchmarkRecordPath(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			f, err := newFactory(ctx, recordConfig{
-				Handler: HandlerFunc(func(context.Context, envelope.Event) error { return nil }),
+				Handler: HandlerFunc(func(context.Context, Event) error { return nil }),
 				Ledger:  tc.ledger(b), DeadLetters: &fakeDeadLetters{}, Leases: &fakeLeases{}, WorkerID: testWorker,
 				Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			})

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/image/tiff"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/processor"
 )
 
 // storedObject is one object in fakeStore.
@@ -208,13 +209,13 @@ func sdkError(op string, status int, apiErr error) error {
 func genericErr(code, msg string) error { return &smithy.GenericAPIError{Code: code, Message: msg} }
 
 // testEvent returns a valid event for bucket/key.
-func testEvent(t testing.TB, op, bucket, key string) envelope.Event {
+func testEvent(t testing.TB, op, bucket, key string) processor.Event {
 	t.Helper()
 	ev, err := envelope.New("aws:s3", "ObjectCreated:Put", bucket, key, op, "0055AED6DCD90281E5", "", "", 0, time.Unix(1700000000, 0))
 	if err != nil {
 		t.Fatalf("envelope.New: %v", err)
 	}
-	return ev
+	return processor.Event(ev)
 }
 
 // gradient returns a w×h opaque colour gradient.

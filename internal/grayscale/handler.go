@@ -70,7 +70,7 @@ func (h *Converter) OutputKey(inputKey string) string {
 // Reason* labels) or transient: the caller retries it. A permanent failure of the input's
 // current content leaves no output. Cancelling ctx aborts the work promptly with ctx's error,
 // which is transient.
-func (h *Converter) Handle(ctx context.Context, ev envelope.Event) error {
+func (h *Converter) Handle(ctx context.Context, ev processor.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ var errOutputChanged = errors.New("output changed while converting (conditional 
 
 // converge is one round of Handle: read the output's state, then the input, then write or delete
 // the output conditionally on the state read first.
-func (h *Converter) converge(ctx context.Context, ev envelope.Event, outKey string) error {
+func (h *Converter) converge(ctx context.Context, ev processor.Event, outKey string) error {
 	out, err := h.outputState(ctx, outKey)
 	if err != nil {
 		return err

@@ -403,29 +403,29 @@ func TestHandleRejectsEvent(t *testing.T) {
 	tests := []struct {
 		name   string
 		prefix string
-		ev     func(t *testing.T) envelope.Event
+		ev     func(t *testing.T) processor.Event
 		want   string
 	}{
 		{
 			name: "output bucket without prefix is a loop",
-			ev:   func(t *testing.T) envelope.Event { return testEvent(t, envelope.OpPut, outBucket, "a.jpg") },
+			ev:   func(t *testing.T) processor.Event { return testEvent(t, envelope.OpPut, outBucket, "a.jpg") },
 			want: ReasonOutputLoop,
 		},
 		{
 			name: "own output under prefix is a loop", prefix: "gray/",
-			ev:   func(t *testing.T) envelope.Event { return testEvent(t, envelope.OpDelete, outBucket, "gray/a.jpg") },
+			ev:   func(t *testing.T) processor.Event { return testEvent(t, envelope.OpDelete, outBucket, "gray/a.jpg") },
 			want: ReasonOutputLoop,
 		},
 		{
 			name: "output key too long", prefix: "gray/",
-			ev: func(t *testing.T) envelope.Event {
+			ev: func(t *testing.T) processor.Event {
 				return testEvent(t, envelope.OpPut, inBucket, strings.Repeat("k", envelope.MaxKeyLen))
 			},
 			want: ReasonOutputKeyTooLong,
 		},
 		{
 			name: "unknown op",
-			ev: func(t *testing.T) envelope.Event {
+			ev: func(t *testing.T) processor.Event {
 				ev := testEvent(t, envelope.OpPut, inBucket, "a.jpg")
 				ev.Op = "copy"
 				return ev
@@ -434,7 +434,7 @@ func TestHandleRejectsEvent(t *testing.T) {
 		},
 		{
 			name: "empty key",
-			ev:   func(t *testing.T) envelope.Event { return envelope.Event{Bucket: inBucket, Op: envelope.OpPut} },
+			ev:   func(t *testing.T) processor.Event { return processor.Event{Bucket: inBucket, Op: envelope.OpPut} },
 			want: ReasonInvalidEvent,
 		},
 	}

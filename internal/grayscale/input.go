@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -25,7 +24,7 @@ const worstPerPixel = 40
 // convert reads the input's body and returns its grayscale copy, with the reservation of the
 // memory budget that covers the body and the conversion; the caller releases it once the output
 // is written. The body's first sniffBytes are read before the reservation, the rest after it.
-func (h *Converter) convert(ctx context.Context, ev envelope.Event, obj *s3.GetObjectOutput) ([]byte, string, *reservation, error) {
+func (h *Converter) convert(ctx context.Context, ev processor.Event, obj *s3.GetObjectOutput) ([]byte, string, *reservation, error) {
 	src := fmt.Sprintf("s3://%s/%s", ev.Bucket, ev.Key)
 	if obj.Body == nil {
 		return nil, "", nil, processor.Permanent(ReasonEmptyObject, fmt.Errorf("%s: no body", src))

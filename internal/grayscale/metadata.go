@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/processor"
 )
 
 // S3 user-metadata names (lower case, without the x-amz-meta- prefix) written on every output
@@ -58,7 +58,7 @@ func trimETag(etag string) string {
 
 // outputMetadata is the metadata of the output derived from ev's object as read with etag
 // (unquoted) and versionID, either of which may be empty.
-func (h *Converter) outputMetadata(ev envelope.Event, etag, versionID string) map[string]string {
+func (h *Converter) outputMetadata(ev processor.Event, etag, versionID string) map[string]string {
 	meta := map[string]string{
 		MetaSourceSequencer: ev.Sequencer,
 		MetaSourceKey:       SourceKeyValue(ev.Bucket, ev.Key),

@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -19,7 +18,7 @@ var _ processor.Verifier = (*Converter)(nil)
 // cannot be converted has no output, so Verify answers false for it and Handle, asked to repair,
 // fails permanently: the processor takes that as the end of the repair. It only reads (two HEAD
 // requests).
-func (h *Converter) Verify(ctx context.Context, ev envelope.Event) (bool, error) {
+func (h *Converter) Verify(ctx context.Context, ev processor.Event) (bool, error) {
 	outKey := h.OutputKey(ev.Key)
 	out, err := h.outputState(ctx, outKey)
 	if err != nil {

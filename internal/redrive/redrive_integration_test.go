@@ -25,7 +25,7 @@ type flaky struct {
 	broken *atomic.Bool
 }
 
-func (f flaky) Handle(ctx context.Context, ev envelope.Event) error {
+func (f flaky) Handle(ctx context.Context, ev processor.Event) error {
 	if ev.Key == f.key && ev.Op == envelope.OpPut && f.broken.Load() {
 		return errors.New("simulated outage")
 	}

@@ -30,7 +30,7 @@ type counting struct {
 	n *atomic.Int64
 }
 
-func (c counting) Handle(ctx context.Context, ev envelope.Event) error {
+func (c counting) Handle(ctx context.Context, ev processor.Event) error {
 	c.n.Add(1)
 	return c.Converter.Handle(ctx, ev)
 }

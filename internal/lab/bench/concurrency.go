@@ -18,8 +18,8 @@ const (
 )
 
 // sleepHandler waits handlerLatency (or until ctx ends) and then calls after, if set.
-func sleepHandler(started *atomic.Int64, after func(envelope.Event)) processor.HandlerFunc {
-	return func(ctx context.Context, ev envelope.Event) error {
+func sleepHandler(started *atomic.Int64, after func(processor.Event)) processor.HandlerFunc {
+	return func(ctx context.Context, ev processor.Event) error {
 		if started != nil {
 			started.CompareAndSwap(0, time.Now().UnixNano())
 		}

@@ -22,7 +22,6 @@ import (
 	kcllogger "github.com/vmware/vmware-go-kcl-v2/logger"
 
 	"github.com/shardline/shardline/internal/awsclients"
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -212,7 +211,7 @@ func runWorkerChild(ctx context.Context, clients awsclients.Clients, c *consumer
 // noopAgeHandler is the worker child's handler.
 type noopAgeHandler struct{ c *consumerStats }
 
-func (h noopAgeHandler) Handle(_ context.Context, ev envelope.Event) error {
+func (h noopAgeHandler) Handle(_ context.Context, ev processor.Event) error {
 	if !ev.ForwardedAt.IsZero() {
 		h.c.age(time.Since(ev.ForwardedAt))
 	}

@@ -55,9 +55,9 @@ func (r *runner) hotKeyRun(ctx context.Context) (res hotResult, err error) {
 		mu     sync.Mutex
 		output string // sequencer of the event the output was last written for
 	)
-	h := processor.HandlerFunc(func(ctx context.Context, ev envelope.Event) error {
+	h := processor.HandlerFunc(func(ctx context.Context, ev processor.Event) error {
 		runs.Add(1)
-		return sleepHandler(nil, func(ev envelope.Event) {
+		return sleepHandler(nil, func(ev processor.Event) {
 			mu.Lock()
 			output = ev.Sequencer
 			mu.Unlock()

@@ -194,7 +194,7 @@ func (r *runner) latencyRun(ctx context.Context) (lat latencies, note string, er
 		return latencies{}, "", err
 	}
 	var handlerErrs atomic.Int64
-	h := processor.HandlerFunc(func(ctx context.Context, ev envelope.Event) error {
+	h := processor.HandlerFunc(func(ctx context.Context, ev processor.Event) error {
 		started.mark(ev.Key)
 		err := gray.Handle(ctx, ev)
 		if err != nil {

@@ -39,7 +39,7 @@ var ledgerSweep = []int{16, 128}
 
 // noop is the handler of the pipeline rows: it does nothing, so the figure is the cost of
 // shardline itself (decode, coalesce, ledger read and conditional write, checkpoint).
-var noop = processor.HandlerFunc(func(context.Context, envelope.Event) error { return nil })
+var noop = processor.HandlerFunc(func(context.Context, processor.Event) error { return nil })
 
 func (r *runner) pipelineSection(ctx context.Context, t *table) {
 	const sec = SectionPipeline
