@@ -62,6 +62,8 @@ const (
 	LedgerTable
 	// DeadLetterTable registers --dead-letter-table (Session.DeadLetterTable).
 	DeadLetterTable
+	// JSON registers --json: print the command's result as JSON (Session.JSON).
+	JSON
 
 	// AWS is what every AWS-using command shares: the AWS flags and clients and the logging flags.
 	AWS = AWSFlags | Clients | Logs
@@ -74,6 +76,8 @@ type Session struct {
 	Env *Env
 	// The resource names Shared selected; empty otherwise.
 	Stream, LeaseTable, LedgerTable, DeadLetterTable string
+	// JSON is --json: print the result as JSON.
+	JSON bool
 	// Log is set with Logs.
 	Log *slog.Logger
 	// Clients are set with Clients.
@@ -134,6 +138,7 @@ type sharedValues struct {
 	aws                                              awsclients.Options
 	logFormat, logLevel                              string
 	stream, leaseTable, ledgerTable, deadLetterTable string
+	json                                             bool
 }
 
 func (v *sharedValues) register(fs *flag.FlagSet, s Shared) {
@@ -144,6 +149,9 @@ func (v *sharedValues) register(fs *flag.FlagSet, s Shared) {
 	if s&Logs != 0 {
 		fs.StringVar(&v.logFormat, "log-format", "json", "log format: json or text")
 		fs.StringVar(&v.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	}
+	if s&JSON != 0 {
+		fs.BoolVar(&v.json, "json", false, "print the result as JSON")
 	}
 	for _, r := range []struct {
 		bit            Shared
@@ -164,7 +172,7 @@ func (v *sharedValues) register(fs *flag.FlagSet, s Shared) {
 // session builds what the shared flags configure: the logger, then the AWS clients.
 func (v *sharedValues) session(ctx context.Context, env *Env, s Shared) (*Session, error) {
 	sess := &Session{Env: env, Stream: v.stream, LeaseTable: v.leaseTable, LedgerTable: v.ledgerTable,
-		DeadLetterTable: v.deadLetterTable, aws: v.aws}
+		DeadLetterTable: v.deadLetterTable, JSON: v.json, aws: v.aws}
 	if s&Logs != 0 {
 		format := v.logFormat
 		if s&TextLogs != 0 {

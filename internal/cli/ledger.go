@@ -13,7 +13,7 @@ const ledgerUsage = "usage: shardline ledger reset --bucket B --key K [--dry-run
 
 // ledgerReset is `shardline ledger reset`.
 func ledgerReset() Command {
-	return Command{Name: "ledger reset", Shared: AWS | Stream | LedgerTable, Flags: ledgerResetFlags}
+	return Command{Name: "ledger reset", Shared: AWS | Stream | LedgerTable | JSON, Flags: ledgerResetFlags}
 }
 
 // runLedger dispatches `shardline ledger <subcommand>`; reset is the only one.
@@ -34,14 +34,10 @@ func runLedger(ctx context.Context, env *Env, args []string) error {
 }
 
 func ledgerResetFlags(fs *flag.FlagSet) Action {
-	var (
-		cfg    ledgerreset.Config
-		asJSON bool
-	)
+	var cfg ledgerreset.Config
 	fs.StringVar(&cfg.Bucket, "bucket", "", "input bucket of the object (required)")
 	fs.StringVar(&cfg.Key, "key", "", "object key (required)")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "show the entry and the event that would be enqueued, change nothing")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	check := required("--bucket and --key are required", &cfg.Bucket, &cfg.Key)
 	return Action{Check: check, Run: func(ctx context.Context, s *Session) error {
 		var err error
@@ -57,6 +53,6 @@ func ledgerResetFlags(fs *flag.FlagSet) Action {
 		if err != nil && res.Object == "" {
 			return fmt.Errorf("%w: %v", errUsage, err) // invalid bucket name or key
 		}
-		return finish(err, writeLedgerReset(s.Env.Stdout, res, err, asJSON), nil)
+		return finish(err, writeLedgerReset(s.Env.Stdout, res, err, s.JSON), nil)
 	}}
 }

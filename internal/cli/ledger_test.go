@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/ledger"
@@ -52,10 +53,7 @@ func ledgerResetFixtures(t *testing.T) []ledgerResetCase {
 func TestLedgerResetCommand(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
 	forged := strings.Repeat("F", sequencer.Width)
 	if err := led.Commit(ctx, ledger.Entry{Object: p.Input + "/a.jpg", Sequencer: forged, Op: "put", Outcome: ledger.OutcomeApplied}); err != nil {
 		t.Fatal(err)

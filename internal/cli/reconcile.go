@@ -13,16 +13,12 @@ import (
 )
 
 func reconcileFlags(fs *flag.FlagSet) Action {
-	var (
-		cfg    reconcile.Config
-		asJSON bool
-	)
+	var cfg reconcile.Config
 	fs.StringVar(&cfg.InputBucket, "bucket", "", "input bucket (required)")
 	fs.StringVar(&cfg.OutputBucket, "output", "", "output bucket (required)")
 	fs.StringVar(&cfg.OutputPrefix, "output-prefix", "", "key prefix of the copies")
 	fs.BoolVar(&cfg.Fix, "fix", false, "put synthetic events on the stream so that workers repair every missing, orphaned or stale output")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "HeadObject requests in flight")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	check := required("--bucket and --output are required", &cfg.InputBucket, &cfg.OutputBucket)
 	return Action{Check: check, Run: func(ctx context.Context, s *Session) error {
 		var err error
@@ -44,7 +40,7 @@ func reconcileFlags(fs *flag.FlagSet) Action {
 		if err != nil && res.Inputs == 0 {
 			return err
 		}
-		return finish(err, writeReconcile(s.Env.Stdout, cfg, res, asJSON), func() error { return reconcileStatus(res, cfg.Fix) })
+		return finish(err, writeReconcile(s.Env.Stdout, cfg, res, s.JSON), func() error { return reconcileStatus(res, cfg.Fix) })
 	}}
 }
 

@@ -12,14 +12,10 @@ import (
 )
 
 func redriveFlags(fs *flag.FlagSet) Action {
-	var (
-		cfg    redrive.Config
-		asJSON bool
-	)
+	var cfg redrive.Config
 	fs.StringVar(&cfg.Filter.Reason, "reason", "", "redrive only letters with this reason (e.g. retries_exhausted)")
 	fs.StringVar(&cfg.Filter.Key, "key", "", "redrive only letters of this object key (or bucket/key)")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "list the letters that would be redriven, change nothing")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.DurationVar(&cfg.Deadline, "redrive-deadline", 2*time.Minute, "how long refused records are retried before redrive gives up (their letters stay)")
 	return Action{Run: func(ctx context.Context, s *Session) error {
 		var err error
@@ -43,7 +39,7 @@ func redriveFlags(fs *flag.FlagSet) Action {
 		if cfg.DryRun {
 			status = nil
 		}
-		return finish(err, writeRedrive(s.Env.Stdout, res, cfg.DryRun, asJSON), status)
+		return finish(err, writeRedrive(s.Env.Stdout, res, cfg.DryRun, s.JSON), status)
 	}}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/deadletter"
+	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/redrive"
@@ -41,10 +42,7 @@ func TestRedriveCommand(t *testing.T) {
 	if code := Main(ctx, []string{"redrive"}, env); code != 0 || !strings.Contains(out.String(), "no dead letters match") {
 		t.Fatalf("empty table: exit %d\n%s%s", code, out, errOut)
 	}
-	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := emulators.DeadLetters(t, p.Clients.DynamoDB, p.DeadLetters)
 	ev := p.Event("a.jpg", "put", pipelinetest.Seq(5), "")
 	data := []byte(`{"v":1}`)
 	for i, reason := range []string{"corrupt_image", "retries_exhausted"} {
@@ -88,10 +86,7 @@ func TestRedriveExitStatus(t *testing.T) {
 func TestRedriveCommandMissingStream(t *testing.T) {
 	p := pipelinetest.New(t, 1)
 	ctx := context.Background()
-	store, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := emulators.DeadLetters(t, p.Clients.DynamoDB, p.DeadLetters)
 	ev := p.Event("a.jpg", "put", pipelinetest.Seq(5), "")
 	if err := store.Put(ctx, deadletter.Letter{Shard: "shardId-000000000000", SequenceNumber: "1", PartitionKey: ev.PartitionKey(), Data: []byte(`{"v":1}`), Reason: "retries_exhausted", Object: ev.ObjectID()}); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 type replayOptions struct {
 	cfg          replay.Config
 	inputBuckets string
-	asJSON       bool
 	allow        bucket.AllowList
 }
 
@@ -32,7 +31,6 @@ func replayFlags(fs *flag.FlagSet) Action {
 	fs.DurationVar(&o.cfg.WaitTime, "wait-time", replay.DefaultWaitTime, "long-polling wait of one receive (1s..20s); an empty answer after it ends the run")
 	fs.DurationVar(&o.cfg.VisibilityTimeout, "visibility-timeout", 0, "how long a received message stays hidden, and a message left in the queue takes to reappear (0: the queue's own)")
 	fs.BoolVar(&o.cfg.DryRun, "dry-run", false, "parse and check the messages, write nothing, delete nothing (messages are made visible again)")
-	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
 	return Action{Check: o.check, Run: o.run}
 }
 
@@ -79,7 +77,7 @@ func (o *replayOptions) run(ctx context.Context, s *Session) error {
 	if cfg.DryRun {
 		status = nil
 	}
-	return finish(err, writeReplay(s.Env.Stdout, res, o.asJSON), status)
+	return finish(err, writeReplay(s.Env.Stdout, res, s.JSON), status)
 }
 
 // dryRunWriter is the EventWriter of a dry run: it writes nothing and reports success.

@@ -12,15 +12,13 @@ import (
 
 func reprocessFlags(fs *flag.FlagSet) Action {
 	var (
-		cfg    reprocess.Config
-		from   string
-		asJSON bool
+		cfg  reprocess.Config
+		from string
 	)
 	fs.StringVar(&from, "from", "", "where replay starts: trim-horizon, an RFC 3339 time, or <shard>:<sequence> (required)")
 	fs.BoolVar(&cfg.EpochBump, "epoch-bump", false, "raise the ledger epoch so that replayed events apply again (else they are dropped as duplicates)")
 	fs.BoolVar(&cfg.ForceAfterStop, "force-after-stop", false, "rewind although leases look live (left by killed workers); only when no worker runs")
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "show the new checkpoints, change nothing")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fs.IntVar(&cfg.ScanLimit, "scan-limit", shardscan.DefaultLimit, "most records read per shard to turn --from into a checkpoint")
 	check := func() (err error) {
 		cfg.From, err = reprocess.ParseFrom(from)
@@ -42,6 +40,6 @@ func reprocessFlags(fs *flag.FlagSet) Action {
 		if err != nil && len(res.Changes) == 0 {
 			return err
 		}
-		return finish(err, writeReprocess(s.Env.Stdout, res, asJSON), nil)
+		return finish(err, writeReprocess(s.Env.Stdout, res, s.JSON), nil)
 	}}
 }

@@ -49,14 +49,8 @@ func TestWorkExpiryFlags(t *testing.T) {
 	}
 	t.Cleanup(stop)
 
-	led, err := ledger.New(p.Clients.DynamoDB, p.Ledger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	letters, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led := emulators.Ledger(t, p.Clients.DynamoDB, p.Ledger)
+	letters := emulators.DeadLetters(t, p.Clients.DynamoDB, p.DeadLetters)
 	var (
 		tomb   ledger.Entry
 		letter deadletter.Letter
