@@ -2,8 +2,6 @@ package grayscale
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/shardline/shardline/internal/jpegluma/jpegtest"
@@ -42,12 +40,7 @@ func TestScanJPEGLimits(t *testing.T) {
 // FuzzScanJPEG: scanJPEG never panics on any input and fails only with a permanent
 // too_complex; what it reports stays within the limits unless it refused.
 func FuzzScanJPEG(f *testing.F) {
-	files, _ := filepath.Glob("../jpegluma/testdata/*.jpg")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range jpegtest.Files(f, "../jpegluma/testdata/*.jpg") {
 		f.Add(data)
 	}
 	f.Add(jpegtest.Progressive{Width: 64, Height: 48, Sampling: yuv420, Scans: 40}.Build())

@@ -5,21 +5,16 @@ import (
 	"context"
 	"errors"
 	"image/jpeg"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/shardline/shardline/internal/jpegluma/jpegtest"
 )
 
 // FuzzTranscode feeds arbitrary bytes to Transcode: it must never panic, fail only with an
 // *UnsupportedError, *FormatError or *LimitError, and every output must be a grayscale JPEG of the size the
 // input declares that image/jpeg decodes.
 func FuzzTranscode(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.jpg")
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range jpegtest.Files(f, "testdata/*.jpg") {
 		f.Add(data)
 		f.Add(data[:len(data)*2/3])
 	}
