@@ -3,8 +3,10 @@
 // A Writer puts envelope.Events with PutRecords: it batches them within the request limits,
 // retries only the records Kinesis did not accept (and whole calls that were throttled or hit a
 // server error) with jittered exponential backoff until every record is in or a deadline passes,
-// and otherwise returns a *NotForwardedError that says how many records did not get in. It never
-// drops an event silently.
+// and otherwise returns a *NotForwardedError that says how many records did not get in; an error
+// that retrying cannot fix (access denied, validation, a KMS key problem, for the call or for a
+// record) ends it at once. It never drops an event silently. PutRecords does the same for records
+// put as they are (redrive's dead letters) and says which did not get in.
 // Concurrent Writes share PutRecords calls: while a call is in flight the next attempts wait and
 // then go together in one call (no timer: a lone Write is sent at once), each Write answered as
 // soon as its own records are in.
