@@ -47,6 +47,11 @@ func shardlineBinary() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find own executable: %w", err)
 	}
+	return shardlineNextTo(self)
+}
+
+// shardlineNextTo is shardline in the directory of the executable self, else shardline on PATH.
+func shardlineNextTo(self string) (string, error) {
 	sibling := filepath.Join(filepath.Dir(self), "shardline")
 	if _, err := os.Stat(sibling); err == nil {
 		return sibling, nil
