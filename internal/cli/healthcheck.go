@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// healthcheckFlags declares the container health check: the final image has no shell or curl, so ECS
-// runs the binary itself. It touches nothing but the URL. It fails (exit 1) unless the endpoint
-// answers 2xx, and also when a 2xx body says {"live": false}; a failure message carries the
-// reason the endpoint gives (the telemetry.Status JSON of /healthz and /readyz).
+// healthcheckFlags declares the container health check: the final image has no shell or curl,
+// so ECS runs the binary itself. It touches nothing but the URL. It fails (exit 1) unless the
+// endpoint answers 2xx, and also when a 2xx body says {"live": false}; a failure message carries
+// the reason the endpoint gives (the telemetry.Status JSON of /healthz and /readyz).
 func healthcheckFlags(fs *flag.FlagSet) Action {
 	var (
 		url     string
