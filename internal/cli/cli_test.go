@@ -90,3 +90,47 @@ func runMain(t *testing.T, ctx context.Context, cases []mainCase) {
 		})
 	}
 }
+
+// TestSharedSetup runs a command through the shared setup: its own flag and the shared ones are
+// parsed (the environment fills what the command line does not give), Check runs before
+// anything is built and a failure is a usage error that never reaches Run, and Run gets the
+// session the shared flags selected.
+func TestSharedSetup(t *testing.T) {
+	var (
+		got     *Session
+		checked string
+	)
+	probe := Command{Name: "probe", Shared: Logs | TextLogs | Stream | JSON, Flags: func(fs *flag.FlagSet) Action {
+		var word string
+		fs.StringVar(&word, "word", "", "a word (required)")
+		return Action{
+			Check: func() error {
+				checked = word
+				if word == "" {
+					return errors.New("--word is required")
+				}
+				return nil
+			},
+			Run: func(_ context.Context, s *Session) error { got = s; return nil },
+		}
+	}}
+	p := Program{Name: "test", Commands: []Command{probe}}
+
+	env, _, errOut := testEnv(nil)
+	if code := p.Main(context.Background(), []string{"probe", "--json"}, env); code != exitUsage || got != nil ||
+		!strings.Contains(errOut.String(), "test probe: usage: --word is required") {
+		t.Fatalf("without --word: exit %d, ran %v\n%s", code, got != nil, errOut)
+	}
+
+	env, _, errOut = testEnv(map[string]string{"SHARDLINE_STREAM": "from-env", "SHARDLINE_WORD": "hello", "SHARDLINE_LOG_FORMAT": "json"})
+	if code := p.Main(context.Background(), []string{"probe", "--json"}, env); code != 0 || got == nil {
+		t.Fatalf("exit %d, ran %v\n%s", code, got != nil, errOut)
+	}
+	if checked != "hello" || got.Stream != "from-env" || !got.JSON || got.LeaseTable != "" || got.Log == nil {
+		t.Fatalf("checked %q, session %+v", checked, got)
+	}
+	got.Log.Info("probe")
+	if !strings.Contains(errOut.String(), "level=INFO msg=probe") {
+		t.Errorf("TextLogs: the log is not text although --log-format is json:\n%s", errOut)
+	}
+}
