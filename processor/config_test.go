@@ -166,3 +166,15 @@ func TestBackoff(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkersSharingARegistryCountTogether: two workers in one process on the same registry
+// (prometheus.DefaultRegisterer, say) used to panic on the second MustRegister; now the second
+// uses the first one's collectors and both count into the same series.
+func TestWorkersSharingARegistryCountTogether(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	shared := func(c *recordConfig) { c.Registerer = reg }
+	a, b := newHarness(t, shared), newHarness(t, shared)
+	a.process(a.put("a", "01"))
+	b.process(b.put("b", "01"))
+	assertMetric(t, reg, mRecords, outcomes(2, 0, 0, 0))
+}

@@ -1,6 +1,13 @@
 package processor
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/telemetry"
+)
 
 // Outcome labels of shardline_worker_records_total.
 const (
@@ -34,8 +41,54 @@ type metrics struct {
 	overdueWaits prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// newMetrics defines the worker's metrics and registers them on reg. On a registry that already
+// has them (several workers in one process sharing prometheus.DefaultRegisterer) it uses the
+// registered ones: the workers count into the same series, and nothing panics.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := defineMetrics()
+	var errs []error
+	use(reg, &m.records, &errs)
+	use(reg, &m.received, &errs)
+	use(reg, &m.cpLag, &errs)
+	use(reg, &m.deadLetters, &errs)
+	use(reg, &m.handler, &errs)
+	use(reg, &m.conflicts, &errs)
+	use(reg, &m.repairs, &errs)
+	use(reg, &m.fences, &errs)
+	use(reg, &m.checks, &errs)
+	use(reg, &m.parentWaits, &errs)
+	use(reg, &m.retries, &errs)
+	use(reg, &m.checkpoints, &errs)
+	use(reg, &m.behind, &errs)
+	use(reg, &m.shardsActive, &errs)
+	use(reg, &m.stops, &errs)
+	use(reg, &m.timeouts, &errs)
+	use(reg, &m.overdue, &errs)
+	use(reg, &m.overdueWaits, &errs)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("register the worker's metrics: %w", err)
+	}
+	// The hardening reasons are exported at zero, so that an alert on them needs no data first.
+	for _, r := range []string{ReasonForeignBucket, ReasonInvalidBucket, ReasonTimeout} {
+		m.deadLetters.WithLabelValues(r)
+	}
+	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {
+		m.records.WithLabelValues(o)
+	}
+	return m, nil
+}
+
+// use registers *c on reg, replacing it with the collector already registered there if any.
+func use[C prometheus.Collector](reg prometheus.Registerer, c *C, errs *[]error) {
+	got, err := telemetry.Register(reg, *c)
+	*c = got
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+}
+
+func defineMetrics() *metrics {
+	return &metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shardline_worker_records_total",
 			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, superseded, dead_lettered).",
@@ -110,15 +163,4 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Timed-out handler calls waited for instead of abandoned, because the overdue-handler limit was reached.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.records, m.received, m.cpLag, m.deadLetters, m.handler, m.conflicts, m.repairs, m.fences, m.checks, m.parentWaits, m.retries, m.checkpoints, m.behind, m.shardsActive, m.stops, m.timeouts, m.overdue, m.overdueWaits} {
-		reg.MustRegister(c)
-	}
-	// The hardening reasons are exported at zero, so that an alert on them needs no data first.
-	for _, r := range []string{ReasonForeignBucket, ReasonInvalidBucket, ReasonTimeout} {
-		m.deadLetters.WithLabelValues(r)
-	}
-	for _, o := range []string{OutcomeApplied, OutcomeDuplicate, OutcomeStale, OutcomeSuperseded, OutcomeDeadLettered} {
-		m.records.WithLabelValues(o)
-	}
-	return m
 }

@@ -43,7 +43,11 @@ func newFactory(ctx context.Context, cfg recordConfig) (*factory, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &factory{ctx: ctx, cfg: cfg, m: newMetrics(cfg.Registerer), calls: newHandlerTracker(), now: time.Now, pause: pause, stopping: make(chan struct{})}, nil
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &factory{ctx: ctx, cfg: cfg, m: m, calls: newHandlerTracker(), now: time.Now, pause: pause, stopping: make(chan struct{})}, nil
 }
 
 // CreateProcessor implements kcl.IRecordProcessorFactory.

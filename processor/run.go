@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/bucket"
+	"github.com/shardline/shardline/internal/telemetry"
 )
 
 // Config configures a worker. Zero values of optional fields take the documented defaults.
@@ -64,10 +66,11 @@ type Config struct {
 	// DefaultKeyConcurrency().
 	KeyConcurrency int
 
-	// InputBuckets is the allow-list of input buckets (see Config.InputBuckets): events
-	// of other buckets, and of anything that is not a valid bucket name, are dead-lettered
-	// unread. Empty (the zero value) allows every valid bucket name.
-	InputBuckets bucket.AllowList
+	// InputBuckets is the allow-list of input bucket names: events of other buckets are
+	// dead-lettered unread (ReasonForeignBucket), and events naming anything that is not a valid
+	// bucket name (an ARN, an access-point alias) always are (ReasonInvalidBucket). Empty allows
+	// every valid bucket name.
+	InputBuckets []string
 	// HandlerTimeout is the deadline of each handler call; default
 	// DefaultHandlerTimeout. MaxTimeouts is how many calls of one record may time out
 	// before it is dead-lettered as "timeout"; default 2.
@@ -117,6 +120,11 @@ func (c Config) Validate() error {
 	}
 	if d := c.withDefaults(); d.NotLiveAfter <= d.NotReadyAfter {
 		return fmt.Errorf("worker: NotLiveAfter (%s) must be longer than NotReadyAfter (%s)", d.NotLiveAfter, d.NotReadyAfter)
+	}
+	for _, name := range c.InputBuckets {
+		if err := bucket.Valid(name); err != nil {
+			return fmt.Errorf("worker: InputBuckets: %w", err)
+		}
 	}
 	if c.MaxRecords > 10000 {
 		return errors.New("worker: MaxRecords must be at most 10000 (the GetRecords limit)")
@@ -173,6 +181,41 @@ func Run(ctx context.Context, cfg Config) error {
 	// The KCL's shard consumer also logs through logrus' global logger; keep it quiet.
 	logrus.SetOutput(io.Discard)
 
+	// Record processing outlives ctx by the drain period so that in-flight records can finish.
+	procCtx, cancelProc := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelProc()
+	w, err := assemble(ctx, procCtx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer w.unregister()
+	if err := w.kcl.Start(); err != nil {
+		err = fmt.Errorf("start KCL worker: %w", err)
+		log.Error("worker not started", slog.String("error", err.Error()))
+		return err
+	}
+	cfg.Health.start(Bounds{NotReadyAfter: cfg.NotReadyAfter, NotLiveAfter: cfg.NotLiveAfter}, w.prog, time.Now)
+	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable),
+		slog.Duration("not_ready_after", cfg.NotReadyAfter), slog.Duration("not_live_after", cfg.NotLiveAfter))
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	<-ctx.Done()
+	return w.shutdown(cfg, log, cancelProc)
+}
+
+// assembled is a worker put together and checked, not yet started.
+type assembled struct {
+	kcl        *kclworker.Worker
+	procs      *factory
+	prog       *progress
+	unregister func()
+}
+
+// assemble puts the worker together: the lease table's checkpointer and the shard topology, the
+// ledger and dead-letter stores, the record processors, and the KCL worker reading through our
+// wrappers. It checks that the stream and the tables exist before anything starts.
+func assemble(ctx, procCtx context.Context, cfg Config, log *slog.Logger) (*assembled, error) {
 	// The shard list: the KCL's own listings (see cachedShardList), for planned lease taking
 	// and the processor's parent checks.
 	topo := &topology{kc: cfg.Kinesis, stream: cfg.StreamName, maxAge: cfg.ShardSyncInterval}
@@ -184,76 +227,79 @@ func Run(ctx context.Context, cfg Config) error {
 		Topology: topo, ViewMaxAge: cfg.LeasePassInterval / 2,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	topo.leases = cp
-	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "shardline_worker_leases_held",
-		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
-	}, func() float64 { return float64(cp.Held()) })
-	if err := cfg.Registerer.Register(held); err != nil {
-		return fmt.Errorf("register metrics: %w", err)
-	}
-	defer cfg.Registerer.Unregister(held)
 	led, dl, err := stores(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Record processing outlives ctx by the drain period so that in-flight records can finish.
-	procCtx, cancelProc := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelProc()
+	allow, _ := bucket.ParseAllowList(strings.Join(cfg.InputBuckets, ",")) // checked by Validate
 	procs, err := newFactory(procCtx, recordConfig{
 		Handler: cfg.Handler, Ledger: led, DeadLetters: dl, Leases: cp, WorkerID: cfg.WorkerID,
 		Topology:   topo,
 		ParentPoll: cfg.ShardSyncInterval / 2, KeyConcurrency: cfg.KeyConcurrency,
 		ReadInterval: cfg.ReadInterval, MaxRecords: cfg.MaxRecords,
-		InputBuckets: cfg.InputBuckets, HandlerTimeout: cfg.HandlerTimeout, MaxTimeouts: cfg.MaxTimeouts,
+		InputBuckets: allow, HandlerTimeout: cfg.HandlerTimeout, MaxTimeouts: cfg.MaxTimeouts,
 		Retry: cfg.Retry, Registerer: cfg.Registerer, Logger: log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := preflight(ctx, resourceChecks(cfg, func(ctx context.Context) error {
 		_, err := led.Epoch(ctx)
 		return err
 	}), log); err != nil {
 		log.Error("worker not started", slog.String("error", err.Error()))
-		return err
+		return nil, err
 	}
-	if cfg.InputBuckets.Empty() {
+	if allow.Empty() {
 		log.Warn("no input-bucket allow-list: events of every valid bucket name are handled (set --input-buckets)")
 	} else {
-		log.Info("input-bucket allow-list", slog.Any("buckets", cfg.InputBuckets.Names()))
+		log.Info("input-bucket allow-list", slog.Any("buckets", allow.Names()))
 	}
-
-	kc := kclConfig(cfg, log)
+	unregister, err := registerLeasesHeld(cfg.Registerer, cp)
+	if err != nil {
+		return nil, err
+	}
 	// rawRecords*: the KCL must not de-aggregate records (see rawrecords.go). observed*: what
 	// the KCL achieves is recorded for Health (see progress.go).
 	prog := newProgress(cfg.WorkerID, cp, time.Now)
-	w := kclworker.NewWorker(rawRecordsFactory{procs}, kc).
+	w := kclworker.NewWorker(rawRecordsFactory{procs}, kclConfig(cfg, log)).
 		WithKinesis(cachedShardList(observedKinesis(rawRecordsClient(cfg.Kinesis), prog), topo)).
 		WithCheckpointer(observedCheckpointer{Checkpointer: cp, p: prog})
-	if err := w.Start(); err != nil {
-		err = fmt.Errorf("start KCL worker: %w", err)
-		log.Error("worker not started", slog.String("error", err.Error()))
-		return err
-	}
-	cfg.Health.start(Bounds{NotReadyAfter: cfg.NotReadyAfter, NotLiveAfter: cfg.NotLiveAfter}, prog, time.Now)
-	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable),
-		slog.Duration("not_ready_after", cfg.NotReadyAfter), slog.Duration("not_live_after", cfg.NotLiveAfter))
-	if cfg.OnReady != nil {
-		cfg.OnReady()
-	}
-	<-ctx.Done()
+	return &assembled{kcl: w, procs: procs, prog: prog, unregister: unregister}, nil
+}
 
-	procs.Stopping()
+// registerLeasesHeld exports the number of leases cp holds. On a registry shared with another
+// worker in this process the first one's gauge stays (and the returned func does nothing).
+func registerLeasesHeld(reg prometheus.Registerer, cp *checkpoint.Checkpointer) (unregister func(), err error) {
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shardline_worker_leases_held",
+		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
+	}, func() float64 { return float64(cp.Held()) })
+	got, err := telemetry.Register(reg, held)
+	if err != nil {
+		return nil, fmt.Errorf("register metrics: %w", err)
+	}
+	if got != held {
+		return func() {}, nil
+	}
+	return func() { reg.Unregister(held) }, nil
+}
+
+// shutdown stops the KCL worker within StopTimeout: in-flight records get two thirds of it to
+// finish, then are abandoned (cancelProc); handler calls that ignore their context get what is
+// left before the worker exits without them.
+func (w *assembled) shutdown(cfg Config, log *slog.Logger, cancelProc context.CancelFunc) error {
+	w.procs.Stopping()
 	cfg.Health.stop()
 	stopping := time.Now()
 	log.Info("shutting down", slog.Duration("stop_timeout", cfg.StopTimeout))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.Shutdown()
+		w.kcl.Shutdown()
 	}()
 	drain := time.NewTimer(cfg.StopTimeout * 2 / 3)
 	defer drain.Stop()
@@ -263,10 +309,8 @@ func Run(ctx context.Context, cfg Config) error {
 	for {
 		select {
 		case <-done:
-			// Handler calls abandoned at their deadline may still run (they ignore their
-			// context): give them what is left of the stop timeout, then exit without them.
 			waitCtx, cancel := context.WithDeadline(context.Background(), stopBy)
-			running := procs.WaitHandlers(waitCtx)
+			running := w.procs.WaitHandlers(waitCtx)
 			cancel()
 			if running > 0 {
 				log.Warn("exiting with handler calls still running past their deadline", slog.Int("handlers", running))

@@ -118,7 +118,7 @@ func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg
 		LeaseDuration: o.leaseDur, ShardSyncInterval: o.shardSync, LeasePassInterval: o.leasePass, IdleBetweenReads: o.idle,
 		MaxRecords: o.maxRecords, StopTimeout: o.stopTimeout,
 		DisableLeaseStealing: o.noStealing, Retry: processor.Retry{MaxAttempts: o.maxAttempts}, KeyConcurrency: o.keyConc,
-		InputBuckets: o.allow, HandlerTimeout: o.handlerTO, MaxTimeouts: o.maxTimeouts,
+		InputBuckets: o.allow.Names(), HandlerTimeout: o.handlerTO, MaxTimeouts: o.maxTimeouts,
 		NotReadyAfter: o.notReady, NotLiveAfter: o.notLive, Health: health,
 		LedgerTombstoneTTL: o.tombstoneTTL, DeadLetterTTL: o.deadTTL,
 		Registerer: reg, Logger: s.Log,
