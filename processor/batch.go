@@ -12,9 +12,9 @@ import (
 	"github.com/shardline/shardline/internal/ledger"
 )
 
-// BatchLedger is implemented by ledgers that read many entries in one round trip; the processor
+// batchLedgerStore is implemented by ledgers that read many entries in one round trip; the processor
 // then reads a whole batch's objects at once instead of one Get per record.
-type BatchLedger interface {
+type batchLedgerStore interface {
 	BatchGet(ctx context.Context, objects []string) (map[string]ledger.Entry, error)
 }
 
@@ -195,7 +195,7 @@ func (a *aheadReads) stop() {
 }
 
 // readChunk reads one chunk's entries; ok is false when the read failed.
-func (p *shardProcessor) readChunk(ctx context.Context, bl BatchLedger, objects []string) (entries map[string]ledger.Entry, ok bool) {
+func (p *shardProcessor) readChunk(ctx context.Context, bl batchLedgerStore, objects []string) (entries map[string]ledger.Entry, ok bool) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	entries, err := bl.BatchGet(ctx, objects)
@@ -212,7 +212,7 @@ func (p *shardProcessor) readChunk(ctx context.Context, bl BatchLedger, objects 
 // object, in batch order) when the ledger supports batch reads and there are at least two.
 func (p *shardProcessor) readAhead(items []batchItem) *aheadReads {
 	a := &aheadReads{}
-	bl, ok := p.cfg.Ledger.(BatchLedger)
+	bl, ok := p.cfg.Ledger.(batchLedgerStore)
 	if !ok {
 		return a
 	}

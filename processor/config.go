@@ -39,9 +39,9 @@ type Verifier interface {
 	Verify(ctx context.Context, ev Event) (bool, error)
 }
 
-// Topology tells the processor how shards descend from each other after a reshard, so that a
+// shardTopology tells the processor how shards descend from each other after a reshard, so that a
 // child shard is processed only after every parent reached SHARD_END.
-type Topology interface {
+type shardTopology interface {
 	// Parents returns the shard's ParentShardId and AdjacentParentShardId, those that are set.
 	Parents(ctx context.Context, shardID string) ([]string, error)
 	// Finished reports whether a shard was processed to its end (SHARD_END checkpoint) or no
@@ -49,27 +49,27 @@ type Topology interface {
 	Finished(ctx context.Context, shardID string) (bool, error)
 }
 
-// Ledger is the per-object ordering authority (see package ledger).
-type Ledger interface {
+// ledgerStore is the per-object ordering authority (see package ledger).
+type ledgerStore interface {
 	Get(ctx context.Context, object string) (ledger.Entry, bool, error)
 	Commit(ctx context.Context, e ledger.Entry) error
 	Epoch(ctx context.Context) (int64, error)
 }
 
-// DeadLetters stores records that cannot be applied.
-type DeadLetters interface {
+// deadLetterStore stores records that cannot be applied.
+type deadLetterStore interface {
 	Put(ctx context.Context, l deadletter.Letter) error
 }
 
-// Leases tells whether this worker still owns a shard, without I/O, and gives a shard up.
-type Leases interface {
+// leaseView tells whether this worker still owns a shard, without I/O, and gives a shard up.
+type leaseView interface {
 	Owns(shardID string) bool
 	Revoke(shardID string)
 }
 
-// BucketPolicy says which input buckets a worker handles events of; bucket.AllowList (parsed
+// bucketPolicy says which input buckets a worker handles events of; bucket.AllowList (parsed
 // from `work --input-buckets`) implements it.
-type BucketPolicy interface {
+type bucketPolicy interface {
 	Allows(bucket string) bool
 }
 
@@ -88,14 +88,14 @@ type Retry struct {
 
 // recordConfig configures the record processors of one worker.
 type recordConfig struct {
-	Handler     Handler     // required
-	Ledger      Ledger      // required
-	DeadLetters DeadLetters // required
-	Leases      Leases      // required
-	WorkerID    string      // required; recorded in the ledger
+	Handler     Handler         // required
+	Ledger      ledgerStore     // required
+	DeadLetters deadLetterStore // required
+	Leases      leaseView       // required
+	WorkerID    string          // required; recorded in the ledger
 	// Topology, when set, makes a child shard wait for its parents (both of a merge). The KCL
 	// itself waits only for ParentShardId, and not at all when the parent has no checkpoint.
-	Topology Topology
+	Topology shardTopology
 	// ParentPoll is how often a child shard checks its parents; default 1s.
 	ParentPoll time.Duration
 	// KeyConcurrency is how many objects of one batch are processed at once (each object stays
@@ -111,7 +111,7 @@ type recordConfig struct {
 	// any read of that bucket. An event naming a bucket that is not a valid S3 bucket name (an
 	// ARN, which the SDK would treat as an access point; an alias; upper case…) is always
 	// dead-lettered (ReasonInvalidBucket), allow-list or not. nil allows every valid name.
-	InputBuckets BucketPolicy
+	InputBuckets bucketPolicy
 	// HandlerTimeout is the deadline of each handler call (its context carries it). A call still
 	// running at the deadline fails the attempt with a *TimeoutError, which is retried; the
 	// processor stops waiting for it even if the handler ignores its context. Default

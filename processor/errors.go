@@ -36,6 +36,25 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrPermanent) true for every *PermanentError.
 func (e *PermanentError) Is(target error) bool { return target == ErrPermanent }
 
+// TransientError is a failure worth retrying (a throttle, a timeout, a 5xx, a network error): the
+// processor retries the record with backoff, and dead-letters it with ReasonRetriesExhausted
+// after Retry.MaxAttempts attempts. Every error that is not permanent is treated so; Transient
+// says it in the handler's code. Wrap only errors that are not permanent.
+type TransientError struct{ Err error }
+
+// Transient wraps err as a failure worth retrying.
+func Transient(err error) error { return &TransientError{Err: err} }
+
+func (e *TransientError) Error() string {
+	if e.Err == nil {
+		return "transient failure"
+	}
+	return "transient failure: " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *TransientError) Unwrap() error { return e.Err }
+
 // ReasonOf returns the reason label of a permanent error, or "" if err is not permanent.
 func ReasonOf(err error) string {
 	var pe *PermanentError

@@ -8,9 +8,9 @@ import (
 	"github.com/shardline/shardline/internal/telemetry"
 )
 
-// Signals are what a worker's health is decided from: when its KCL event loop last reached the
+// signals are what a worker's health is decided from: when its KCL event loop last reached the
 // stream and the lease table, and how many leases it holds and could take.
-type Signals struct {
+type signals struct {
 	// Now is the time of the decision.
 	Now time.Time
 	// Started is when the KCL worker started; zero while it has not (yet).
@@ -29,8 +29,8 @@ type Signals struct {
 	Free int
 }
 
-// Bounds are the staleness limits of a worker's health.
-type Bounds struct {
+// bounds are the staleness limits of a worker's health.
+type bounds struct {
 	// NotReadyAfter: with no successful shard sync or lease-table call for longer, the worker
 	// is not ready.
 	NotReadyAfter time.Duration
@@ -47,7 +47,7 @@ type Bounds struct {
 //   - Ready: started and not stopping, a shard sync and a lease-table call within
 //     NotReadyAfter, and either a lease held or none free to take (a standby worker with every
 //     shard held by others is ready).
-func Assess(s Signals, b Bounds) telemetry.Status {
+func assess(s signals, b bounds) telemetry.Status {
 	st := telemetry.Status{Live: true, Details: map[string]any{
 		"leasesHeld": s.Held, "leasesFree": s.Free,
 		"notReadyAfter": b.NotReadyAfter.String(), "notLiveAfter": b.NotLiveAfter.String(),
@@ -108,17 +108,23 @@ func Assess(s Signals, b Bounds) telemetry.Status {
 // telemetry.Mux.
 type Health struct {
 	mu       sync.Mutex
-	bounds   Bounds
+	bounds   bounds
 	started  time.Time
 	stopping bool
 	progress *progress
 	now      func() time.Time
 }
 
-// Health implements telemetry.Checker.
-func (h *Health) Health() telemetry.Status {
+// Status is a worker's health, as Health reports it and /healthz and /readyz serve it: Live
+// false means stuck (replace the process), Ready false means it cannot do its work now; Reason
+// says why in words an operator can act on.
+type Status = telemetry.Status
+
+// Health reports the worker's health now (no I/O: call it from every probe). It implements
+// telemetry.Checker.
+func (h *Health) Health() Status {
 	h.mu.Lock()
-	s, b, p, now := Signals{Started: h.started, Stopping: h.stopping}, h.bounds, h.progress, h.now
+	s, b, p, now := signals{Started: h.started, Stopping: h.stopping}, h.bounds, h.progress, h.now
 	h.mu.Unlock()
 	if now == nil {
 		now = time.Now
@@ -127,10 +133,10 @@ func (h *Health) Health() telemetry.Status {
 	if p != nil {
 		p.fill(&s)
 	}
-	return Assess(s, b)
+	return assess(s, b)
 }
 
-func (h *Health) start(b Bounds, p *progress, now func() time.Time) {
+func (h *Health) start(b bounds, p *progress, now func() time.Time) {
 	if h == nil {
 		return
 	}

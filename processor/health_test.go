@@ -15,34 +15,34 @@ import (
 
 func TestAssess(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
-	b := Bounds{NotReadyAfter: 10 * time.Second, NotLiveAfter: 60 * time.Second}
+	b := bounds{NotReadyAfter: 10 * time.Second, NotLiveAfter: 60 * time.Second}
 	ago := func(d time.Duration) time.Time { return t0.Add(-d) }
 	started := ago(5 * time.Minute)
 	tests := []struct {
 		name        string
-		s           Signals
+		s           signals
 		live, ready bool
 		reason      string // a substring of the reason
 	}{
-		{"not started yet", Signals{}, true, false, "starting"},
-		{"started, no sync yet", Signals{Started: ago(2 * time.Second)}, true, false, "no shard sync yet"},
-		{"never synced past the live bound", Signals{Started: ago(61 * time.Second), LeaseTable: ago(time.Second)}, false, false, "no successful shard sync (ListShards) for 1m1s"},
-		{"holds leases", Signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second), Held: 2}, true, true, "holds 2 lease(s)"},
-		{"standby: nothing free", Signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second)}, true, true, "standby"},
-		{"no lease while some are free", Signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second), Free: 3}, true, false, "holds no lease while 3 shard(s) are free"},
-		{"sync stale: not ready", Signals{Started: started, ShardSync: ago(11 * time.Second), LeaseTable: ago(time.Second), Held: 2}, true, false, "stream not reached"},
-		{"sync at the ready bound: ready", Signals{Started: started, ShardSync: ago(10 * time.Second), LeaseTable: ago(time.Second), Held: 1}, true, true, "ready"},
-		{"sync stale past the live bound: stuck", Signals{Started: started, ShardSync: ago(61 * time.Second), LeaseTable: ago(time.Second), Held: 2}, false, false, "stuck: no successful shard sync"},
-		{"lease table stale: not ready", Signals{Started: started, ShardSync: ago(time.Second), LeaseTable: ago(20 * time.Second), Held: 1}, true, false, "lease table not reached"},
-		{"lease table stale past the live bound: stuck", Signals{Started: started, ShardSync: ago(time.Second), LeaseTable: ago(2 * time.Minute)}, false, false, "stuck: no successful lease-table call for 2m0s"},
-		{"no lease-table call yet", Signals{Started: ago(2 * time.Second), ShardSync: ago(time.Second)}, true, false, "no lease-table call yet"},
-		{"shutting down, signals stale", Signals{Started: started, Stopping: true, ShardSync: ago(5 * time.Minute)}, true, false, "shutting down"},
-		{"shutting down, healthy", Signals{Started: started, Stopping: true, ShardSync: ago(time.Second), LeaseTable: ago(time.Second), Held: 1}, true, false, "shutting down"},
+		{"not started yet", signals{}, true, false, "starting"},
+		{"started, no sync yet", signals{Started: ago(2 * time.Second)}, true, false, "no shard sync yet"},
+		{"never synced past the live bound", signals{Started: ago(61 * time.Second), LeaseTable: ago(time.Second)}, false, false, "no successful shard sync (ListShards) for 1m1s"},
+		{"holds leases", signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second), Held: 2}, true, true, "holds 2 lease(s)"},
+		{"standby: nothing free", signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second)}, true, true, "standby"},
+		{"no lease while some are free", signals{Started: started, ShardSync: ago(3 * time.Second), LeaseTable: ago(time.Second), Free: 3}, true, false, "holds no lease while 3 shard(s) are free"},
+		{"sync stale: not ready", signals{Started: started, ShardSync: ago(11 * time.Second), LeaseTable: ago(time.Second), Held: 2}, true, false, "stream not reached"},
+		{"sync at the ready bound: ready", signals{Started: started, ShardSync: ago(10 * time.Second), LeaseTable: ago(time.Second), Held: 1}, true, true, "ready"},
+		{"sync stale past the live bound: stuck", signals{Started: started, ShardSync: ago(61 * time.Second), LeaseTable: ago(time.Second), Held: 2}, false, false, "stuck: no successful shard sync"},
+		{"lease table stale: not ready", signals{Started: started, ShardSync: ago(time.Second), LeaseTable: ago(20 * time.Second), Held: 1}, true, false, "lease table not reached"},
+		{"lease table stale past the live bound: stuck", signals{Started: started, ShardSync: ago(time.Second), LeaseTable: ago(2 * time.Minute)}, false, false, "stuck: no successful lease-table call for 2m0s"},
+		{"no lease-table call yet", signals{Started: ago(2 * time.Second), ShardSync: ago(time.Second)}, true, false, "no lease-table call yet"},
+		{"shutting down, signals stale", signals{Started: started, Stopping: true, ShardSync: ago(5 * time.Minute)}, true, false, "shutting down"},
+		{"shutting down, healthy", signals{Started: started, Stopping: true, ShardSync: ago(time.Second), LeaseTable: ago(time.Second), Held: 1}, true, false, "shutting down"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.s.Now = t0
-			st := Assess(tc.s, b)
+			st := assess(tc.s, b)
 			if st.Live != tc.live || st.Ready != tc.ready {
 				t.Errorf("live %v ready %v, want %v %v (%s)", st.Live, st.Ready, tc.live, tc.ready, st.Reason)
 			}
@@ -79,7 +79,7 @@ func TestProgressFree(t *testing.T) {
 		"child-of-done":    {parent: "finished"},        // free
 		"child-of-unknown": {parent: "left-the-stream"}, // free
 	}}
-	s := Signals{Now: now}
+	s := signals{Now: now}
 	p.mu.Lock()
 	p.countFree(&s)
 	p.mu.Unlock()

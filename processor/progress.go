@@ -43,7 +43,7 @@ func newProgress(worker string, leases *checkpoint.Checkpointer, now func() time
 }
 
 // fill sets the progress fields of s.
-func (p *progress) fill(s *Signals) {
+func (p *progress) fill(s *signals) {
 	held := p.leases.Held()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -54,7 +54,7 @@ func (p *progress) fill(s *Signals) {
 // countFree sets s.Free: the unfinished shards that no live worker holds at s.Now, but for
 // children whose parent is known and has not finished (no worker takes those yet, see
 // checkpoint.PlanTakes). p.mu is held.
-func (p *progress) countFree(s *Signals) {
+func (p *progress) countFree(s *signals) {
 	s.Free = 0
 	for _, v := range p.shards {
 		if parent, known := p.shards[v.parent]; v.parent != "" && known && !parent.finished {

@@ -38,9 +38,9 @@ const benchBatch = 200
 func BenchmarkRecordPath(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
-		ledger func(b *testing.B) Ledger
+		ledger func(b *testing.B) ledgerStore
 	}{
-		{"fake", func(*testing.B) Ledger { return benchLedger{} }},
+		{"fake", func(*testing.B) ledgerStore { return benchLedger{} }},
 		{"sdk", sdkLedger},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
@@ -124,7 +124,7 @@ func (benchLedger) BatchGet(_ context.Context, objects []string) (map[string]led
 }
 
 // sdkLedger is a ledger.Ledger on a dynamodb.Client whose transport answers from memory.
-func sdkLedger(b *testing.B) Ledger {
+func sdkLedger(b *testing.B) ledgerStore {
 	db := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String("http://dynamodb.bench.invalid"),

@@ -1,5 +1,3 @@
-// Package worker runs a KCL worker (vmware-go-kcl-v2) with shardline's conditional checkpointer
-// and record processor, and shuts it down gracefully.
 package processor
 
 import (
@@ -194,7 +192,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Error("worker not started", slog.String("error", err.Error()))
 		return err
 	}
-	cfg.Health.start(Bounds{NotReadyAfter: cfg.NotReadyAfter, NotLiveAfter: cfg.NotLiveAfter}, w.prog, time.Now)
+	cfg.Health.start(bounds{NotReadyAfter: cfg.NotReadyAfter, NotLiveAfter: cfg.NotLiveAfter}, w.prog, time.Now)
 	log.Info("worker started", slog.String("stream", cfg.StreamName), slog.String("lease_table", cfg.LeaseTable),
 		slog.Duration("not_ready_after", cfg.NotReadyAfter), slog.Duration("not_live_after", cfg.NotLiveAfter))
 	if cfg.OnReady != nil {

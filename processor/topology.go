@@ -30,7 +30,7 @@ type topology struct {
 }
 
 var (
-	_ Topology            = (*topology)(nil)
+	_ shardTopology       = (*topology)(nil)
 	_ checkpoint.Topology = (*topology)(nil)
 )
 
