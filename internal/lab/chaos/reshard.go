@@ -12,26 +12,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/shardline/shardline/internal/lab/quiesce"
+	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // openShards lists the stream's open shards, sorted by starting hash key.
 func openShards(ctx context.Context, kc *kinesis.Client, stream string) ([]types.Shard, error) {
+	all, err := shardmap.List(ctx, kc, stream)
+	if err != nil {
+		return nil, err
+	}
 	var open []types.Shard
-	in := &kinesis.ListShardsInput{StreamName: aws.String(stream)}
-	for {
-		out, err := kc.ListShards(ctx, in)
-		if err != nil {
-			return nil, err
+	for _, s := range all {
+		if s.SequenceNumberRange == nil || s.SequenceNumberRange.EndingSequenceNumber == nil {
+			open = append(open, s)
 		}
-		for _, s := range out.Shards {
-			if s.SequenceNumberRange == nil || s.SequenceNumberRange.EndingSequenceNumber == nil {
-				open = append(open, s)
-			}
-		}
-		if out.NextToken == nil {
-			break
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
 	sort.Slice(open, func(i, j int) bool {
 		return hashKey(open[i].HashKeyRange.StartingHashKey).Cmp(hashKey(open[j].HashKeyRange.StartingHashKey)) < 0
@@ -94,19 +90,12 @@ func merge(ctx context.Context, kc *kinesis.Client, stream string, rng *rand.Ran
 }
 
 func waitActive(ctx context.Context, kc *kinesis.Client, stream string) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	err := quiesce.Poll(ctx, 2*time.Minute, 200*time.Millisecond, func() (bool, error) {
 		out, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("stream %s not ACTIVE after 2m", stream)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive, nil
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s not ACTIVE: %w", stream, err)
 	}
+	return nil
 }

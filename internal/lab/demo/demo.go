@@ -95,7 +95,7 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) error {
 		return err
 	}
 	n := newNames()
-	fmt.Fprintf(cfg.Out, "shardline demo: %d photos from %s, stream %s (2 shards), %d workers\n", len(photos), cfg.PhotosDir, n.stream, cfg.Workers)
+	fmt.Fprintf(cfg.Out, "shardline-lab demo: %d photos from %s, stream %s (2 shards), %d workers\n", len(photos), cfg.PhotosDir, n.stream, cfg.Workers)
 
 	err = setup.Run(ctx, setup.Clients{S3: clients.S3, Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB}, setup.Config{
 		StreamName: n.stream, Shards: 2, LeaseTable: n.leases, LedgerTable: n.ledger, DeadLetterTable: n.deadLetters,

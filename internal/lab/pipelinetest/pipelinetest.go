@@ -30,6 +30,7 @@ import (
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/processor"
 )
@@ -253,29 +254,13 @@ func (w *Worker) Stop() error {
 // Outcome is the worker's shardline_worker_records_total for outcome.
 func (w *Worker) Outcome(outcome string) float64 {
 	w.p.T.Helper()
-	fams, err := w.Registry.Gather()
-	if err != nil {
-		w.p.T.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != "shardline_worker_records_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return testkit.Metric(w.p.T, w.Registry, "shardline_worker_records_total", "outcome", outcome)
 }
 
 // WaitFinished waits until the worker finished (any outcome) at least n records.
 func (w *Worker) WaitFinished(n int) {
 	w.p.T.Helper()
-	emulators.Eventually(w.p.T, 60*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(w.p.T, 60*time.Second, 100*time.Millisecond, func() bool {
 		total := 0.0
 		for _, o := range []string{processor.OutcomeApplied, processor.OutcomeDuplicate, processor.OutcomeStale, processor.OutcomeDeadLettered} {
 			total += w.Outcome(o)

@@ -12,6 +12,7 @@ import (
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 
 	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // NewTracker returns a Tracker for stream.
@@ -64,32 +65,26 @@ func (end *Tracker) CaughtUp(ctx context.Context, leases *checkpoint.Checkpointe
 	for _, l := range rows {
 		byShard[l.ShardID] = l
 	}
-	in := &kinesis.ListShardsInput{StreamName: aws.String(end.stream)}
-	for {
-		out, err := end.kc.ListShards(ctx, in)
+	shards, err := shardmap.List(ctx, end.kc, end.stream)
+	if err != nil {
+		return false, "", err
+	}
+	for _, s := range shards {
+		id := aws.ToString(s.ShardId)
+		cp := byShard[id].Checkpoint
+		if s.SequenceNumberRange.EndingSequenceNumber != nil {
+			if cp != chk.ShardEnd {
+				return false, fmt.Sprintf("closed shard %s at %q, not SHARD_END", id, cp), nil
+			}
+			continue
+		}
+		last, err := end.lastOf(ctx, id)
 		if err != nil {
 			return false, "", err
 		}
-		for _, s := range out.Shards {
-			id := aws.ToString(s.ShardId)
-			cp := byShard[id].Checkpoint
-			if s.SequenceNumberRange.EndingSequenceNumber != nil {
-				if cp != chk.ShardEnd {
-					return false, fmt.Sprintf("closed shard %s at %q, not SHARD_END", id, cp), nil
-				}
-				continue
-			}
-			last, err := end.lastOf(ctx, id)
-			if err != nil {
-				return false, "", err
-			}
-			if last != "" && cp != last {
-				return false, fmt.Sprintf("shard %s checkpoint %q, last record %s", id, cp, last), nil
-			}
+		if last != "" && cp != last {
+			return false, fmt.Sprintf("shard %s checkpoint %q, last record %s", id, cp, last), nil
 		}
-		if out.NextToken == nil {
-			return true, "", nil
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
 	}
+	return true, "", nil
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/proc"
+	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // SQS returns a client for an SQS server and its endpoint URL (for AWS_ENDPOINT_URL_SQS).
@@ -181,15 +182,15 @@ func InvocationRecord(payload string) string {
 func StreamEvents(t testing.TB, kc *kinesis.Client, stream string) []envelope.Event {
 	t.Helper()
 	ctx := context.Background()
-	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	shards, err := shardmap.List(ctx, kc, stream)
 	if err != nil {
-		t.Fatalf("list shards: %v", err)
+		t.Fatal(err)
 	}
-	if len(shards.Shards) != 1 {
-		t.Fatalf("stream %s has %d shards, want 1", stream, len(shards.Shards))
+	if len(shards) != 1 {
+		t.Fatalf("stream %s has %d shards, want 1", stream, len(shards))
 	}
 	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream),
-		ShardId: shards.Shards[0].ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
+		ShardId: shards[0].ShardId, ShardIteratorType: ktypes.ShardIteratorTypeTrimHorizon})
 	if err != nil {
 		t.Fatal(err)
 	}
