@@ -94,7 +94,7 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(f.Handler())
+	srv := httptest.NewServer(f.Webhook())
 	t.Cleanup(srv.Close)
 	s.webhook = srv.URL + "/webhook"
 

@@ -72,7 +72,7 @@ func newPipeline(t *testing.T, shards int32) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(f.Handler())
+	srv := httptest.NewServer(f.Webhook())
 	t.Cleanup(srv.Close)
 	p.webhook = srv.URL + "/webhook"
 

@@ -173,8 +173,8 @@ func forwarderMux(f *forwarder.Forwarder, reg prometheus.Gatherer, health teleme
 		reg = nil
 	}
 	mux := telemetry.Mux(reg, health)
-	mux.Handle("POST /webhook", f.Handler())
-	mux.Handle("POST /{$}", f.Handler())
-	mux.Handle("/webhook", f.Handler()) // other methods: the handler answers 405
+	mux.Handle("POST /webhook", f.Webhook())
+	mux.Handle("POST /{$}", f.Webhook())
+	mux.Handle("/webhook", f.Webhook()) // other methods: the webhook answers 405
 	return mux
 }

@@ -299,7 +299,7 @@ func TestBacklogFullAnswers503(t *testing.T) {
 		t.Fatalf("Write over the backlog: %v, want ErrBacklogFull and ErrNotForwarded", err)
 	}
 	rec := httptest.NewRecorder()
-	f.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(`{"events":[{"key":"e","seq":1}]}`)))
+	f.Webhook().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(`{"events":[{"key":"e","seq":1}]}`)))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("webhook over the backlog: %d (Retry-After %q), want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}

@@ -12,7 +12,7 @@
 // soon as its own records are in.
 //
 // A Forwarder bundles a Writer with a notification parser and serves two front ends: a webhook
-// (Handler, for MinIO and other S3-compatible servers, or SNS) and a Lambda entry point
+// (Webhook, for MinIO and other S3-compatible servers, or SNS) and a Lambda entry point
 // (HandleLambda, for S3, SQS-wrapped S3, SNS and EventBridge events). Both acknowledge a
 // notification only after its events are in the stream, so a failure makes the source redeliver.
 //

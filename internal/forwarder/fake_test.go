@@ -189,9 +189,9 @@ func sizedEvent(t testing.TB, key string, size int) envelope.Event {
 	return ev
 }
 
-// stubParse decodes a small test format so the handler tests do not depend on notification's
-// rules: {"events":[{"key":"k","seq":1,"pad":0,"invalid":false}],"skipped":["reason",...]}. A body
-// that is not that JSON is malformed. pad > 0 makes the event's record that many bytes long (see
+// stubParse decodes a small test format so the webhook and Lambda tests do not depend on
+// notification's rules: {"events":[{"key":"k","seq":1,"pad":0,"invalid":false}],
+// "skipped":["reason",...]}. A body that is not that JSON is malformed. pad > 0 makes the event's record that many bytes long (see
 // sizedEvent); invalid makes an event that fails envelope validation, so it can never be put.
 func stubParse(t testing.TB) ParseFunc {
 	return func(body []byte) (notification.Result, error) {

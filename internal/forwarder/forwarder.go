@@ -86,7 +86,7 @@ func (c Config) Validate() error {
 }
 
 // Forwarder parses notifications and writes their events to the stream; it serves the webhook
-// (Handler) and the Lambda entry point (HandleLambda). It is safe for concurrent use.
+// (Webhook) and the Lambda entry point (HandleLambda). It is safe for concurrent use.
 type Forwarder struct {
 	writer  EventWriter
 	parse   ParseFunc
@@ -96,7 +96,7 @@ type Forwarder struct {
 	maxBody int64
 	readFor time.Duration
 	log     *slog.Logger
-	metrics *handlerMetrics
+	metrics *forwarderMetrics
 }
 
 // New validates cfg and registers the Forwarder's metrics.
@@ -130,7 +130,7 @@ func New(cfg Config) (*Forwarder, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	m, err := newHandlerMetrics(reg)
+	m, err := newForwarderMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("forwarder metrics: %w", err)
 	}

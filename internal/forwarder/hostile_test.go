@@ -50,7 +50,7 @@ func notificationBody(t testing.TB, recs ...map[string]any) string {
 	return string(b)
 }
 
-// countingBody records how many bytes the handler read from a request body.
+// countingBody records how many bytes the webhook read from a request body.
 type countingBody struct {
 	r io.Reader
 	n atomic.Int64
@@ -180,13 +180,13 @@ func TestWebhookHostileInput(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			rec := httptest.NewRecorder()
-			f.Handler().ServeHTTP(rec, req)
+			f.Webhook().ServeHTTP(rec, req)
 
 			if rec.Code != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
 			}
 			if tc.noRead && body.n.Load() != 0 {
-				t.Errorf("handler read %d body bytes of a refused request", body.n.Load())
+				t.Errorf("webhook read %d body bytes of a refused request", body.n.Load())
 			}
 			var keys, seqs []string
 			for _, in := range kin.sent() {
@@ -327,7 +327,7 @@ func TestWebhookTrickledBodyTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(f.Handler())
+	srv := httptest.NewServer(f.Webhook())
 	t.Cleanup(srv.Close)
 
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -494,7 +494,7 @@ func TestWebhookSNSHostile(t *testing.T) {
 				req.Header.Set(k, v)
 			}
 			rec := httptest.NewRecorder()
-			f.Handler().ServeHTTP(rec, req)
+			f.Webhook().ServeHTTP(rec, req)
 
 			if rec.Code != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
@@ -545,7 +545,7 @@ func TestWebhookSNSExpiredCertificate(t *testing.T) {
 	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(string(body)))
 	req.Header.Set(SNSMessageTypeHeader, "Notification")
 	rec := httptest.NewRecorder()
-	f.Handler().ServeHTTP(rec, req)
+	f.Webhook().ServeHTTP(rec, req)
 	if rec.Code != http.StatusForbidden {
 		t.Fatalf("status %d, want 403: %s", rec.Code, rec.Body)
 	}
@@ -593,7 +593,7 @@ func TestWebhookBucketAllowList(t *testing.T) {
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhook", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			rec := httptest.NewRecorder()
-			f.Handler().ServeHTTP(rec, req)
+			f.Webhook().ServeHTTP(rec, req)
 			if rec.Code != 200 {
 				t.Fatalf("status %d: %s", rec.Code, rec.Body)
 			}

@@ -20,9 +20,9 @@ import (
 // HealthPath answers GET and HEAD with 200 while the process is up.
 const HealthPath = "/healthz"
 
-// Handler is the webhook: it accepts notifications POSTed to any path but HealthPath (MinIO and
-// other S3-compatible servers, or an SNS HTTP subscription) and answers 200 only after their
-// events are in the stream.
+// Webhook is the http.Handler that receives notifications: it accepts them POSTed to any path but
+// HealthPath (MinIO and other S3-compatible servers, or an SNS HTTP subscription) and answers 200
+// only after their events are in the stream.
 //
 // Responses: 200 {"forwarded":N,"skipped":M,"refused":R} (R, events for a bucket off the
 // allow-list or with an invalid name, only when not zero); 400 a body that is not a notification
@@ -39,36 +39,36 @@ const HealthPath = "/healthz"
 // header) are authenticated by their signature instead, and every SNS-shaped body (a top-level
 // "Type") must carry a valid signature from an allow-listed topic, token or not (see SNSConfig).
 // EventBridge-shaped bodies carry no signature: only the token authenticates them.
-type Handler struct{ f *Forwarder }
+type Webhook struct{ f *Forwarder }
 
-// Handler returns the webhook of f.
-func (f *Forwarder) Handler() *Handler { return &Handler{f: f} }
+// Webhook returns the webhook of f.
+func (f *Forwarder) Webhook() *Webhook { return &Webhook{f: f} }
 
 // ServeHTTP implements http.Handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == HealthPath {
-		h.health(w, r)
+		wh.health(w, r)
 		return
 	}
-	f := h.f
+	f := wh.f
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.fail(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed")
+		wh.fail(w, r, http.StatusMethodNotAllowed, resultMethodNotAllowed, "method not allowed")
 		return
 	}
 	tokenOK := f.authorized(r.Header.Get("Authorization"))
 	snsHeader := r.Header.Get(SNSMessageTypeHeader) != ""
 	if !tokenOK && !(snsHeader && f.sns.enabled()) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shardline-forwarder"`)
-		h.fail(w, r, http.StatusUnauthorized, resultUnauthorized, "unauthorized")
+		wh.fail(w, r, http.StatusUnauthorized, resultUnauthorized, "unauthorized")
 		return
 	}
 	if !acceptedContentType(r.Header.Get("Content-Type")) {
-		h.fail(w, r, http.StatusUnsupportedMediaType, resultUnsupportedType, "content type must be application/json or text/plain")
+		wh.fail(w, r, http.StatusUnsupportedMediaType, resultUnsupportedType, "content type must be application/json or text/plain")
 		return
 	}
 	if r.ContentLength > f.maxBody {
-		h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
+		wh.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
 		return
 	}
 	// Servers without a ReadTimeout would otherwise wait for a trickled body forever; where the
@@ -77,50 +77,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, f.maxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			h.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
+			wh.fail(w, r, http.StatusRequestEntityTooLarge, resultTooLarge, "body too large")
 			return
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			h.fail(w, r, http.StatusRequestTimeout, resultReadTimeout, "body not received in time")
+			wh.fail(w, r, http.StatusRequestTimeout, resultReadTimeout, "body not received in time")
 			return
 		}
-		h.fail(w, r, http.StatusBadRequest, resultReadFailed, "cannot read body")
+		wh.fail(w, r, http.StatusBadRequest, resultReadFailed, "cannot read body")
 		return
 	}
 	// Anything SNS-shaped must carry a valid SNS signature, whether or not the token matched: the
 	// token proves who posted, not that SNS published what the body claims.
 	if snsHeader || snsShaped(body) {
-		h.serveSNS(w, r, body)
+		wh.serveSNS(w, r, body)
 		return
 	}
-	h.forward(w, r, body)
+	wh.forward(w, r, body)
 }
 
 // forward parses a notification body, writes its events and answers.
-func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
-	f := h.f
+func (wh *Webhook) forward(w http.ResponseWriter, r *http.Request, body []byte) {
+	f := wh.f
 	res, err := f.parse(body)
 	if err != nil {
 		if errors.Is(err, notification.ErrMalformed) {
 			f.metrics.malformed.Inc()
 			f.log.LogAttrs(r.Context(), slog.LevelWarn, "malformed notification",
 				slog.Int("bytes", len(body)), slog.Any("error", err))
-			h.fail(w, r, http.StatusBadRequest, resultMalformed, "malformed notification")
+			wh.fail(w, r, http.StatusBadRequest, resultMalformed, "malformed notification")
 			return
 		}
 		f.log.LogAttrs(r.Context(), slog.LevelError, "parse notification",
 			slog.Int("bytes", len(body)), slog.Any("error", err))
-		h.fail(w, r, http.StatusInternalServerError, resultParseFailed, "cannot parse notification")
+		wh.fail(w, r, http.StatusInternalServerError, resultParseFailed, "cannot parse notification")
 		return
 	}
 	refused, err := f.deliver(r.Context(), res)
 	if err != nil {
 		if neverPuttable(err) {
-			h.fail(w, r, http.StatusInternalServerError, resultWriteFailed, "event cannot be forwarded")
+			wh.fail(w, r, http.StatusInternalServerError, resultWriteFailed, "event cannot be forwarded")
 			return
 		}
 		w.Header().Set("Retry-After", "1")
-		h.fail(w, r, http.StatusServiceUnavailable, resultWriteFailed, "events not forwarded, retry")
+		wh.fail(w, r, http.StatusServiceUnavailable, resultWriteFailed, "events not forwarded, retry")
 		return
 	}
 	f.metrics.requests.WithLabelValues(resultForwarded).Inc()
@@ -135,8 +135,8 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 // forwarded like any other body; a SubscriptionConfirmation is confirmed by visiting its
 // SubscribeURL (and logged, so the operator can confirm by hand if that fails); an
 // UnsubscribeConfirmation is logged.
-func (h *Handler) serveSNS(w http.ResponseWriter, r *http.Request, body []byte) {
-	f := h.f
+func (wh *Webhook) serveSNS(w http.ResponseWriter, r *http.Request, body []byte) {
+	f := wh.f
 	m, rej := f.sns.verify(r.Context(), body)
 	if rej == nil && m.Type == snsSubscriptionConfirmation {
 		f.log.LogAttrs(r.Context(), slog.LevelWarn, "SNS subscription confirmation",
@@ -148,13 +148,13 @@ func (h *Handler) serveSNS(w http.ResponseWriter, r *http.Request, body []byte) 
 		f.log.LogAttrs(r.Context(), slog.LevelWarn, "SNS message rejected",
 			slog.String("reason", rej.reason), slog.String("error", rej.Error()),
 			slog.String("remote", r.RemoteAddr))
-		h.fail(w, r, snsRejectStatus(rej.reason), resultSNSRejected, "SNS message rejected ("+rej.reason+"): "+rej.msg)
+		wh.fail(w, r, snsRejectStatus(rej.reason), resultSNSRejected, "SNS message rejected ("+rej.reason+"): "+rej.msg)
 		return
 	}
 	f.metrics.snsVerified.WithLabelValues(m.Type).Inc()
 	switch m.Type {
 	case snsNotification:
-		h.forward(w, r, []byte(*m.Message))
+		wh.forward(w, r, []byte(*m.Message))
 	case snsSubscriptionConfirmation:
 		f.log.LogAttrs(r.Context(), slog.LevelInfo, "SNS subscription confirmed", slog.String("topic", m.TopicArn))
 		f.metrics.requests.WithLabelValues(resultSNSControl).Inc()
@@ -193,7 +193,7 @@ func snsShaped(body []byte) bool {
 	return ok
 }
 
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+func (wh *Webhook) health(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -207,9 +207,9 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 }
 
 // fail counts the request under result, logs it and answers status with a JSON error.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, result, msg string) {
-	h.f.metrics.requests.WithLabelValues(result).Inc()
-	h.f.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook request refused",
+func (wh *Webhook) fail(w http.ResponseWriter, r *http.Request, status int, result, msg string) {
+	wh.f.metrics.requests.WithLabelValues(result).Inc()
+	wh.f.log.LogAttrs(r.Context(), slog.LevelInfo, "webhook request refused",
 		slog.Int("status", status), slog.String("result", result),
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr))
 	writeJSON(w, status, struct {

@@ -30,7 +30,7 @@ func newTestForwarder(t *testing.T, w EventWriter, reg *prometheus.Registry, adj
 	return f
 }
 
-func TestHandler(t *testing.T) {
+func TestWebhook(t *testing.T) {
 	const token = "s3cr3t-t0ken"
 	twoEvents := `{"events":[{"key":"a.jpg","seq":1},{"key":"b.jpg","seq":2}],"skipped":["test_event"]}`
 	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
@@ -161,7 +161,7 @@ func TestHandler(t *testing.T) {
 				t.Fatalf("request has a Content-Length")
 			}
 			rec := httptest.NewRecorder()
-			f.Handler().ServeHTTP(rec, req)
+			f.Webhook().ServeHTTP(rec, req)
 
 			if rec.Code != tc.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.wantStatus, rec.Body)
@@ -206,13 +206,13 @@ func TestHandler(t *testing.T) {
 	}
 }
 
-func TestHandlerWithoutToken(t *testing.T) {
+func TestWebhookWithoutToken(t *testing.T) {
 	kin := &fakeKinesis{}
 	w, reg, _ := newTestWriter(t, kin, nil)
 	f := newTestForwarder(t, w, reg, nil)
 	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", bytes.NewReader([]byte(`{"events":[{"key":"a","seq":1}]}`)))
 	rec := httptest.NewRecorder()
-	f.Handler().ServeHTTP(rec, req)
+	f.Webhook().ServeHTTP(rec, req)
 	if rec.Code != 200 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}

@@ -69,8 +69,8 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 	return m, nil
 }
 
-// handlerMetrics are the counters shared by the webhook and the Lambda entry point.
-type handlerMetrics struct {
+// forwarderMetrics are the counters shared by the webhook and the Lambda entry point.
+type forwarderMetrics struct {
 	skipped     *prometheus.CounterVec
 	refused     *prometheus.CounterVec
 	requests    *prometheus.CounterVec
@@ -95,8 +95,8 @@ const (
 	resultSNSControl       = "sns_control"
 )
 
-func newHandlerMetrics(reg prometheus.Registerer) (*handlerMetrics, error) {
-	m := &handlerMetrics{
+func newForwarderMetrics(reg prometheus.Registerer) (*forwarderMetrics, error) {
+	m := &forwarderMetrics{
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "events_skipped_total",
 			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",

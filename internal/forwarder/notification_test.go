@@ -17,7 +17,7 @@ func TestDefaultParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		file    string
-		webhook bool // through the Handler (else HandleLambda)
+		webhook bool // through the Webhook (else HandleLambda)
 		want    []envelope.Event
 		skipped map[string]float64
 	}{
@@ -55,7 +55,7 @@ func TestDefaultParse(t *testing.T) {
 				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				rec := httptest.NewRecorder()
-				f.Handler().ServeHTTP(rec, req)
+				f.Webhook().ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
 					t.Fatalf("status %d: %s", rec.Code, rec.Body)
 				}

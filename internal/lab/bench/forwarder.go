@@ -183,7 +183,7 @@ func (r *runner) forwarderRun(ctx context.Context, stream string, mode forwarder
 	if err != nil {
 		return nil, 0, err
 	}
-	srv := &http.Server{Handler: f.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: f.Webhook(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	defer func() {

@@ -181,7 +181,7 @@ func (r *runner) latencyRun(ctx context.Context) (lat latencies, note string, er
 	}
 	serveCtx, stopServing := context.WithCancel(ctx)
 	var serving errgroup.Group
-	serving.Go(func() error { return telemetry.ServeListener(serveCtx, ln, fwd.Handler(), r.cfg.Logs) })
+	serving.Go(func() error { return telemetry.ServeListener(serveCtx, ln, fwd.Webhook(), r.cfg.Logs) })
 	defer func() {
 		stopServing()
 		if serr := serving.Wait(); serr != nil && err == nil {
