@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/shardline/shardline/internal/expiry"
 )
 
 // Attribute names of the dead-letter table; the hash key is AttrID (S).
@@ -36,7 +38,7 @@ const (
 	AttrDataTruncated  = "dataTruncated"
 	// AttrExpiresAt (N, epoch seconds) is the table's DynamoDB time-to-live attribute, written by
 	// a Store with a TTL (WithTTL); DynamoDB deletes the letter some time after that second.
-	AttrExpiresAt = "expires_at"
+	AttrExpiresAt = expiry.Attr
 )
 
 // maxErrorLen bounds the stored error text (DynamoDB items are limited to 400 KB).
@@ -109,19 +111,6 @@ func (s *Store) WithTTL(ttl time.Duration) *Store {
 // TTL is how long after being written a letter expires (0: never).
 func (s *Store) TTL() time.Duration { return s.ttl }
 
-// ExpiresAt returns when a letter written at at expires with TTL ttl: at + ttl rounded up to the
-// second, or false (never) when ttl ≤ 0.
-func ExpiresAt(at time.Time, ttl time.Duration) (time.Time, bool) {
-	if ttl <= 0 {
-		return time.Time{}, false
-	}
-	exp := at.Add(ttl)
-	if t := exp.Truncate(time.Second); t.Before(exp) {
-		exp = t.Add(time.Second)
-	}
-	return exp, true
-}
-
 // Put stores a letter; writing the same record twice keeps one item. A record longer than
 // MaxDataBytes is stored truncated (see Letter), so that every letter fits a DynamoDB item. With
 // a TTL (WithTTL) the letter carries AttrExpiresAt = At + TTL.
@@ -129,7 +118,7 @@ func (s *Store) Put(ctx context.Context, l Letter) error {
 	if l.At.IsZero() {
 		l.At = time.Now()
 	}
-	l.ExpiresAt, _ = ExpiresAt(l.At, s.ttl)
+	l.ExpiresAt, _ = expiry.At(l.At, s.ttl)
 	l.Error = clip(l.Error, maxErrorLen)
 	l.DataSize = len(l.Data)
 	if len(l.Data) > MaxDataBytes {
@@ -145,9 +134,7 @@ func (s *Store) Put(ctx context.Context, l Letter) error {
 		AttrAt:             sv(l.At.UTC().Format(time.RFC3339Nano)),
 		AttrDataSize:       &types.AttributeValueMemberN{Value: strconv.Itoa(l.DataSize)},
 	}
-	if !l.ExpiresAt.IsZero() {
-		item[AttrExpiresAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(l.ExpiresAt.Unix(), 10)}
-	}
+	expiry.Set(item, l.ExpiresAt)
 	if l.DataTruncated {
 		item[AttrDataTruncated] = &types.AttributeValueMemberBOOL{Value: true}
 		item[AttrDataSHA256] = sv(l.DataSHA256)
@@ -218,11 +205,7 @@ func letterOf(item map[string]types.AttributeValue) Letter {
 	if v, ok := item[AttrDataTruncated].(*types.AttributeValueMemberBOOL); ok {
 		l.DataTruncated = v.Value
 	}
-	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
-		if secs, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			l.ExpiresAt = time.Unix(secs, 0).UTC()
-		}
-	}
+	l.ExpiresAt = expiry.Get(item)
 	l.DataSHA256 = get(AttrDataSHA256)
 	l.At, _ = time.Parse(time.RFC3339Nano, get(AttrAt))
 	return l

@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/shardline/shardline/internal/awsretry"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/expiry"
 )
 
 // Attribute names of the ledger table. The hash key is AttrObject (S) = bucket + "/" + key.
@@ -180,8 +182,7 @@ func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 		},
 	})
 	if err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if !errors.As(err, &ccf) {
+		if !conditionFailed(err) {
 			return fmt.Errorf("ledger commit %s: %w", e.Object, err)
 		}
 		// The condition fails also when this very write committed and its response was lost:
@@ -200,7 +201,15 @@ func (l *Ledger) Commit(ctx context.Context, e Entry) error {
 func sameCommit(got, e Entry) bool {
 	return got.Sequencer == e.Sequencer && got.Epoch == e.Epoch && got.EventID == e.EventID &&
 		got.Outcome == e.Outcome && got.Worker == e.Worker &&
-		got.UpdatedAt.UTC().Format(time.RFC3339Nano) == e.UpdatedAt.UTC().Format(time.RFC3339Nano)
+		stamp(got.UpdatedAt).Value == stamp(e.UpdatedAt).Value
+}
+
+// conditionFailed reports whether err is a conditional write's condition failing: the entry
+// holds something else than the write required. Every conditional write of the ledger (Commit,
+// Reopen, Reset) then reads the entry again (Get) to tell what happened.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
 }
 
 // Epoch returns the current epoch (0 when never set).
@@ -219,7 +228,7 @@ func (l *Ledger) BumpEpoch(ctx context.Context) (int64, error) {
 		Key:                       map[string]types.AttributeValue{AttrObject: s(EpochItem)},
 		UpdateExpression:          aws.String("ADD #e :one SET #u = :now"),
 		ExpressionAttributeNames:  map[string]string{"#e": AttrEpoch, "#u": AttrUpdatedAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":now": s(time.Now().UTC().Format(time.RFC3339Nano))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":now": stamp(time.Now())},
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
@@ -239,10 +248,8 @@ func itemOf(e Entry) map[string]types.AttributeValue {
 	item[AttrEpoch] = n(e.Epoch)
 	item[AttrOp] = s(e.Op)
 	item[AttrOutcome] = s(e.Outcome)
-	item[AttrUpdatedAt] = s(e.UpdatedAt.UTC().Format(time.RFC3339Nano))
-	if !e.ExpiresAt.IsZero() {
-		item[AttrExpiresAt] = n(e.ExpiresAt.Unix())
-	}
+	item[AttrUpdatedAt] = stamp(e.UpdatedAt)
+	expiry.Set(item, e.ExpiresAt)
 	// An array, not a map literal: this runs once per commit, and ranging over a map literal
 	// builds the map first.
 	for _, a := range [...]struct{ name, v string }{
@@ -268,21 +275,19 @@ func entryOf(item map[string]types.AttributeValue) Entry {
 		epoch, _ = strconv.ParseInt(v.Value, 10, 64)
 	}
 	at, _ := time.Parse(time.RFC3339Nano, get(AttrUpdatedAt))
-	var expires time.Time
-	if v, ok := item[AttrExpiresAt].(*types.AttributeValueMemberN); ok {
-		if secs, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
-			expires = time.Unix(secs, 0).UTC()
-		}
-	}
 	return Entry{
 		Object: get(AttrObject), Sequencer: get(AttrSequencer), Epoch: epoch, Op: get(AttrOp),
 		Outcome: get(AttrOutcome), EventID: get(AttrEventID), SourceETag: get(AttrSourceETag),
 		OutputETag: get(AttrOutputETag), Worker: get(AttrWorker), Shard: get(AttrShard), UpdatedAt: at,
-		Reopened: item[AttrReopenedFrom] != nil, ExpiresAt: expires,
+		Reopened: item[AttrReopenedFrom] != nil, ExpiresAt: expiry.Get(item),
 	}
 }
 
 func s(v string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: v} }
+
+// stamp is a time as AttrUpdatedAt holds it (UTC, RFC 3339 to the nanosecond, which makes a
+// commit recognisable: see sameCommit, Reset).
+func stamp(t time.Time) *types.AttributeValueMemberS { return s(t.UTC().Format(time.RFC3339Nano)) }
 func n(v int64) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
@@ -318,7 +323,7 @@ func (l *Ledger) BatchGet(ctx context.Context, objects []string) (map[string]Ent
 		keys = keys[n:]
 		for attempt := 0; len(pending) > 0; attempt++ {
 			if attempt > 0 {
-				t := time.NewTimer(time.Duration(min(1<<attempt, 64)) * 20 * time.Millisecond)
+				t := time.NewTimer(awsretry.Backoff(40*time.Millisecond, 1280*time.Millisecond, attempt))
 				select {
 				case <-ctx.Done():
 					t.Stop()

@@ -1,27 +1,16 @@
 package ledger_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/sequencer"
 )
 
 func TestCommitIsConditional(t *testing.T) {
-	clients := emulators.Require(t)
-	table := emulators.LedgerTable(t, clients.DynamoDB)
-	ctx := context.Background()
-	l := emulators.Ledger(t, clients.DynamoDB, table)
-	seq := func(s string) string {
-		n, err := sequencer.Normalize(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	st := newStack(t)
+	ctx, l := st.ctx, st.l
+	seq := func(s string) string { return mustNormalize(t, s) }
 	entry := func(s string, epoch int64) ledger.Entry {
 		return ledger.Entry{Object: "in/a.jpg", Sequencer: seq(s), Epoch: epoch, Op: "put", Outcome: ledger.OutcomeApplied}
 	}
@@ -40,15 +29,14 @@ func TestCommitIsConditional(t *testing.T) {
 		{"same in an older epoch conflicts", entry("0C", 0), true},
 		{"newer in an older epoch applies", entry("0F", 0), false},
 	}
-	for _, st := range steps {
-		err := l.Commit(ctx, st.e)
-		if got := errors.Is(err, ledger.ErrConflict); got != st.conflict || (!st.conflict && err != nil) {
-			t.Fatalf("%s: err = %v, want conflict %v", st.name, err, st.conflict)
+	for _, step := range steps {
+		err := l.Commit(ctx, step.e)
+		if got := errors.Is(err, ledger.ErrConflict); got != step.conflict || (!step.conflict && err != nil) {
+			t.Fatalf("%s: err = %v, want conflict %v", step.name, err, step.conflict)
 		}
 	}
-	got, found, err := l.Get(ctx, "in/a.jpg")
-	if err != nil || !found || got.Sequencer != seq("0F") || got.Epoch != 0 {
-		t.Fatalf("final entry %+v found=%v err=%v; want 0F in epoch 0", got, found, err)
+	if got, found := st.get("in/a.jpg"); !found || got.Sequencer != seq("0F") || got.Epoch != 0 {
+		t.Fatalf("final entry %+v found=%v; want 0F in epoch 0", got, found)
 	}
 
 	if e, err := l.Epoch(ctx); err != nil || e != 0 {

@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -76,14 +75,13 @@ func (l *Ledger) Reopen(ctx context.Context, object, eventID, sequencer string) 
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":seq": s(sequencer), ":dl": s(OutcomeDeadLettered), ":id": s(eventID),
 			":e": n(e.Epoch), ":below": n(e.Epoch - 1),
-			":now": s(time.Now().UTC().Format(time.RFC3339Nano)),
+			":now": stamp(time.Now()),
 		},
 	})
 	if err == nil {
 		return Reopened, nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		return 0, fmt.Errorf("reopen %s: %w", object, err)
 	}
 	// The entry changed between the read and the write (a commit, or another Reopen): decide

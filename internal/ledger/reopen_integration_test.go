@@ -1,21 +1,17 @@
 package ledger_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 )
 
 func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
-	clients := emulators.Require(t)
-	table := emulators.LedgerTable(t, clients.DynamoDB)
-	ctx := context.Background()
-	l := emulators.Ledger(t, clients.DynamoDB, table)
+	st := newStack(t)
+	ctx, l := st.ctx, st.l
 	ev := func(seq string) envelope.Event {
 		e, err := envelope.New("aws:s3", "ObjectCreated:Put", "in", "a.jpg", envelope.OpPut, seq, "etag", "", 1, time.Time{})
 		if err != nil {
@@ -48,7 +44,7 @@ func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
 			t.Fatalf("reopen #%d: %v, %v", i+1, got, err)
 		}
 	}
-	e, _, _ := l.Get(ctx, dead.ObjectID())
+	e, _ := st.get(dead.ObjectID())
 	if e.Outcome != ledger.OutcomeDeadLettered || e.Sequencer != dead.Sequencer || e.Epoch != -1 || !e.Reopened {
 		t.Fatalf("reopened entry %+v: want dead_lettered at %s in epoch -1", e, dead.Sequencer)
 	}
@@ -64,7 +60,7 @@ func TestReopenLetsTheDeadLetteredEventApplyAgain(t *testing.T) {
 	if got, err := l.Reopen(ctx, dead.ObjectID(), dead.ID, dead.Sequencer); err != nil || got != ledger.Superseded {
 		t.Fatalf("a newer event holds the entry: %v, %v", got, err)
 	}
-	if e, _, _ := l.Get(ctx, dead.ObjectID()); e.Sequencer != newer.Sequencer {
+	if e, _ := st.get(dead.ObjectID()); e.Sequencer != newer.Sequencer {
 		t.Fatalf("Reopen of a superseded event changed the entry: %+v", e)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -44,7 +43,7 @@ func (l *Ledger) Reset(ctx context.Context, read Entry) error {
 	if !read.UpdatedAt.IsZero() {
 		cond += " AND #u = :u"
 		names["#u"] = AttrUpdatedAt
-		values[":u"] = s(read.UpdatedAt.UTC().Format(time.RFC3339Nano))
+		values[":u"] = stamp(read.UpdatedAt)
 	}
 	_, err := dc.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(l.table),
@@ -56,8 +55,7 @@ func (l *Ledger) Reset(ctx context.Context, read Entry) error {
 	if err == nil {
 		return nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		return fmt.Errorf("ledger reset %s: %w", read.Object, err)
 	}
 	_, found, getErr := l.Get(ctx, read.Object)

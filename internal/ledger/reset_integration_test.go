@@ -1,12 +1,10 @@
 package ledger_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/sequencer"
 )
@@ -15,19 +13,9 @@ import (
 // (ErrChanged, entry untouched) when a commit, or a reopen that only lowers the epoch, happened
 // between the read and the reset.
 func TestResetRefusesAnEntryChangedSinceItWasRead(t *testing.T) {
-	clients := emulators.Require(t)
-	table := emulators.LedgerTable(t, clients.DynamoDB)
-	ctx := context.Background()
-	l := emulators.Ledger(t, clients.DynamoDB, table)
+	st := newStack(t)
+	ctx, l, get := st.ctx, st.l, st.get
 	frozen := strings.Repeat("F", sequencer.Width)
-	get := func(object string) (ledger.Entry, bool) {
-		t.Helper()
-		e, found, err := l.Get(ctx, object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e, found
-	}
 	commit := func(object, seq, outcome string) {
 		t.Helper()
 		if err := l.Commit(ctx, ledger.Entry{Object: object, Sequencer: seq, Op: "put", Outcome: outcome, EventID: "ev-" + seq}); err != nil {
@@ -50,10 +38,10 @@ func TestResetRefusesAnEntryChangedSinceItWasRead(t *testing.T) {
 		}
 	})
 	t.Run("commit between read and reset", func(t *testing.T) {
-		lower, _ := sequencer.Normalize("0A")
+		lower := mustNormalize(t, "0A")
 		commit("in/b.jpg", lower, ledger.OutcomeApplied)
 		read, _ := get("in/b.jpg")
-		newer, _ := sequencer.Normalize("0B")
+		newer := mustNormalize(t, "0B")
 		commit("in/b.jpg", newer, ledger.OutcomeApplied) // a worker, meanwhile
 		err := l.Reset(ctx, read)
 		if !errors.Is(err, ledger.ErrChanged) {

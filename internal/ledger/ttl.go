@@ -4,12 +4,13 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/expiry"
 )
 
 // AttrExpiresAt (N, epoch seconds) is the ledger table's DynamoDB time-to-live attribute. Commit
 // writes it on tombstones only, when the Ledger has a tombstone TTL; every other entry has none.
 // DynamoDB deletes an item some time (typically within days) after that second has passed.
-const AttrExpiresAt = "expires_at"
+const AttrExpiresAt = expiry.Attr
 
 // IsTombstone reports whether e records that its object was deleted: an applied delete event.
 // Only such entries may expire. A live object's entry is kept as long as the object lives (one
@@ -32,14 +33,10 @@ func IsTombstone(e Entry) bool {
 // for a tombstone TTL ttl: e.UpdatedAt + ttl, rounded up to the second, for a tombstone and a
 // positive ttl; otherwise false (never).
 func ExpiresAt(e Entry, ttl time.Duration) (time.Time, bool) {
-	if ttl <= 0 || !IsTombstone(e) {
+	if !IsTombstone(e) {
 		return time.Time{}, false
 	}
-	at := e.UpdatedAt.Add(ttl)
-	if t := at.Truncate(time.Second); t.Before(at) {
-		at = t.Add(time.Second)
-	}
-	return at, true
+	return expiry.At(e.UpdatedAt, ttl)
 }
 
 // WithTombstoneTTL returns a Ledger on the same table whose commits of a tombstone set

@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,25 +9,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/ledger"
-	"github.com/shardline/shardline/internal/sequencer"
 )
 
 // TestTombstoneExpiry: over the wire, a committed tombstone carries expires_at ≈ now + TTL; a
 // live commit after it replaces the item without the attribute; a tombstone again sets it again.
 func TestTombstoneExpiry(t *testing.T) {
-	clients := emulators.Require(t)
-	table := emulators.LedgerTable(t, clients.DynamoDB)
-	ctx := context.Background()
+	st := newStack(t)
+	ctx, base := st.ctx, st.l
 	const ttl = 9 * 24 * time.Hour
-	base := emulators.Ledger(t, clients.DynamoDB, table)
 	l := base.WithTombstoneTTL(ttl)
 	const object = "in/gone.jpg"
 	// rawExpiry reads the item's expires_at as stored (not through Entry): 0 when absent.
 	rawExpiry := func() int64 {
 		t.Helper()
-		out, err := clients.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(st.table), ConsistentRead: aws.Bool(true),
 			Key: map[string]types.AttributeValue{ledger.AttrObject: &types.AttributeValueMemberS{Value: object}}})
 		if err != nil || out.Item == nil {
 			t.Fatalf("get %s: %v (item %v)", object, err, out.Item)
@@ -60,7 +55,7 @@ func TestTombstoneExpiry(t *testing.T) {
 		if got < before-5 || got > before+5 {
 			t.Fatalf("%s: expires_at %d, want ≈ now + %s = %d", what, got, ttl, before)
 		}
-		if e, _, _ := l.Get(ctx, object); e.ExpiresAt.Unix() != got {
+		if e, _ := st.get(object); e.ExpiresAt.Unix() != got {
 			t.Errorf("%s: Entry.ExpiresAt %s, stored %d", what, e.ExpiresAt, got)
 		}
 	}
@@ -80,13 +75,4 @@ func TestTombstoneExpiry(t *testing.T) {
 	if got := rawExpiry(); got != 0 {
 		t.Fatalf("tombstone committed without a TTL has expires_at %d", got)
 	}
-}
-
-func mustNormalize(t *testing.T, s string) string {
-	t.Helper()
-	n, err := sequencer.Normalize(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
