@@ -54,23 +54,7 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 	if p.cfg.NoCoalescing {
 		return p.runSerial(items)
 	}
-	for i := range items {
-		it := &items[i]
-		if it.decErr != nil {
-			continue
-		}
-		w := latest[it.obj]
-		switch {
-		case w == i:
-			it.winner = true
-		case items[w].ev.Sequencer == it.ev.Sequencer && items[w].ev.Op == it.ev.Op:
-			it.done = true
-			p.m.records.WithLabelValues(OutcomeDuplicate).Inc()
-		default:
-			it.done = true
-			p.m.records.WithLabelValues(OutcomeSuperseded).Inc()
-		}
-	}
+	p.coalesce(items, latest)
 
 	ahead := p.readAhead(items)
 	defer ahead.stop()
@@ -115,6 +99,29 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 	close(work)
 	wg.Wait()
 	return finished(items)
+}
+
+// coalesce keeps the latest event of each object (latest: object → its index) and finishes the
+// others: a copy of the latest (same sequencer and op) as a duplicate, an older one as
+// superseded.
+func (p *shardProcessor) coalesce(items []batchItem, latest map[string]int) {
+	for i := range items {
+		it := &items[i]
+		if it.decErr != nil {
+			continue
+		}
+		w := latest[it.obj]
+		switch {
+		case w == i:
+			it.winner = true
+		case items[w].ev.Sequencer == it.ev.Sequencer && items[w].ev.Op == it.ev.Op:
+			it.done = true
+			p.m.records.WithLabelValues(OutcomeDuplicate).Inc()
+		default:
+			it.done = true
+			p.m.records.WithLabelValues(OutcomeSuperseded).Inc()
+		}
+	}
 }
 
 // runSerial finishes every record in arrival order, one at a time, stopping at the first one

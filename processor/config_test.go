@@ -136,37 +136,6 @@ func TestPermanentError(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	tests := []struct {
-		name    string
-		retry   Retry
-		attempt int
-		ceiling time.Duration
-	}{
-		{"first attempt", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 1, 100 * time.Millisecond},
-		{"doubles", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 3, 400 * time.Millisecond},
-		{"capped", Retry{Base: 100 * time.Millisecond, Max: 5 * time.Second}, 10, 5 * time.Second},
-		{"huge attempt does not overflow", Retry{Base: time.Second, Max: time.Minute}, 1000, time.Minute},
-		{"large base shifted past int64", Retry{Base: time.Hour, Max: 2 * time.Hour}, 40, 2 * time.Hour},
-		{"tiny", Retry{Base: time.Millisecond, Max: 2 * time.Millisecond}, 5, 2 * time.Millisecond},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var maxSeen time.Duration
-			for range 2000 {
-				d := backoff(tc.retry, tc.attempt)
-				if d < 0 || d > tc.ceiling {
-					t.Fatalf("backoff(%+v, %d) = %v, want within [0, %v]", tc.retry, tc.attempt, d, tc.ceiling)
-				}
-				maxSeen = max(maxSeen, d)
-			}
-			if maxSeen < tc.ceiling/2 {
-				t.Errorf("largest of 2000 backoffs = %v, want jitter spread up to %v", maxSeen, tc.ceiling)
-			}
-		})
-	}
-}
-
 // TestWorkersSharingARegistryCountTogether: two workers in one process on the same registry
 // (prometheus.DefaultRegisterer, say) used to panic on the second MustRegister; now the second
 // uses the first one's collectors and both count into the same series.

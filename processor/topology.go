@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 
 	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/shardmap"
 )
 
 // topology implements Topology from ListShards (parents) and the lease table
@@ -88,18 +88,9 @@ func parentsOf(s kintypes.Shard) []string {
 
 // refresh reloads the shard list.
 func (t *topology) refresh(ctx context.Context) error {
-	var shards []kintypes.Shard
-	in := &kinesis.ListShardsInput{StreamName: aws.String(t.stream)}
-	for {
-		out, err := t.kc.ListShards(ctx, in)
-		if err != nil {
-			return fmt.Errorf("list shards of %s: %w", t.stream, err)
-		}
-		shards = append(shards, out.Shards...)
-		if out.NextToken == nil {
-			break
-		}
-		in = &kinesis.ListShardsInput{NextToken: out.NextToken}
+	shards, err := shardmap.List(ctx, t.kc, t.stream)
+	if err != nil {
+		return err
 	}
 	t.store(shards)
 	return nil
