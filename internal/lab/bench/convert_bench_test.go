@@ -1,4 +1,4 @@
-package grayscale
+package bench
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/disintegration/imaging"
+	"github.com/shardline/shardline/internal/grayscale"
 )
 
 // convertBenchPhotos are real photos of Debian's mate-backgrounds: JPEGs of two sizes, an opaque
@@ -19,36 +19,19 @@ var convertBenchPhotos = []struct{ name, path string }{
 	{"png_rgba_1920x1200", "/usr/share/backgrounds/mate/abstract/Gulp.png"},
 }
 
-// straightforwardConvert is the baseline of issue 5: imaging.Decode → imaging.Grayscale →
-// imaging.Encode, JPEG as JPEG and everything else as PNG.
-func straightforwardConvert(data []byte, quality int) ([]byte, error) {
-	img, err := imaging.Decode(bytes.NewReader(data), imaging.AutoOrientation(true))
-	if err != nil {
-		return nil, err
-	}
-	_, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	f := imaging.PNG
-	if format == "jpeg" {
-		f = imaging.JPEG
-	}
-	var buf bytes.Buffer
-	err = imaging.Encode(&buf, imaging.Grayscale(img), f, imaging.JPEGQuality(quality))
-	return buf.Bytes(), err
-}
-
-// BenchmarkConvert compares Convert ("ours") with the straightforward imaging path on the same
-// photos. MB/s is input bytes; Mpx/s is input pixels.
+// BenchmarkConvert compares grayscale.Convert ("ours") with the straightforward imaging path
+// (the image section's baseline) on the same photos. MB/s is input bytes; Mpx/s is input pixels.
 func BenchmarkConvert(b *testing.B) {
 	ctx := context.Background()
 	paths := []struct {
 		name string
 		run  func(data []byte) error
 	}{
-		{"ours", func(data []byte) error { _, _, err := Convert(ctx, data, DefaultJPEGQuality); return err }},
-		{"imaging", func(data []byte) error { _, err := straightforwardConvert(data, DefaultJPEGQuality); return err }},
+		{"ours", func(data []byte) error {
+			_, _, err := grayscale.Convert(ctx, data, grayscale.DefaultJPEGQuality)
+			return err
+		}},
+		{"imaging", func(data []byte) error { _, err := straightforward(data, grayscale.DefaultJPEGQuality); return err }},
 	}
 	for _, p := range convertBenchPhotos {
 		data, err := os.ReadFile(p.path)
