@@ -2,15 +2,13 @@ package chaos
 
 import (
 	"context"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/shardline/shardline/internal/forwarder"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 	"github.com/shardline/shardline/internal/lab/proc"
-	"github.com/shardline/shardline/internal/notification"
 )
 
 // proxy receives MinIO's notifications and passes them to the forwarder, injecting faults:
@@ -38,20 +36,11 @@ type queued struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p.minioToken != "" && !forwarder.TokenMatches(r.Header.Get("Authorization"), p.minioToken) {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	n, ok := hookproxy.Receive(w, r, p.minioToken, p.bucket)
+	if !ok {
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	res, err := notification.Parse(body)
-	if err == nil && len(res.Events) > 0 && res.Events[0].Bucket != p.bucket {
-		w.WriteHeader(http.StatusOK) // left over from another run: not ours
-		return
-	}
+	body, events := n.Body, n.Events
 	p.mu.Lock()
 	dup, hold := p.rng.Float64() < p.dupP, p.rng.Float64() < p.holdP
 	holdFor := time.Duration(1000+p.rng.IntN(7000)) * time.Millisecond
@@ -65,13 +54,13 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.mu.Lock()
-	p.received += len(res.Events)
+	p.received += len(events)
 	if hold {
-		p.held += len(res.Events)
+		p.held += len(events)
 		p.queue = append(p.queue, queued{body: body, due: time.Now().Add(holdFor)})
 	}
 	if dup {
-		p.duplicated += len(res.Events)
+		p.duplicated += len(events)
 		p.queue = append(p.queue, queued{body: body, due: time.Now().Add(dupAfter)})
 	}
 	p.mu.Unlock()

@@ -7,8 +7,7 @@ import (
 	"sync"
 
 	"github.com/shardline/shardline/internal/envelope"
-	"github.com/shardline/shardline/internal/forwarder"
-	"github.com/shardline/shardline/internal/notification"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // captured is one notification body MinIO sent, with the events it carried.
@@ -34,24 +33,16 @@ type proxy struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p.minioToken != "" && !forwarder.TokenMatches(r.Header.Get("Authorization"), p.minioToken) {
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	res, err := notification.Parse(body)
-	if err == nil && len(res.Events) > 0 && res.Events[0].Bucket != p.bucket {
-		// Left over in MinIO's queue from an earlier run: not part of this demo.
+	n, ok := hookproxy.Receive(w, r, p.minioToken, p.bucket)
+	if n.Foreign {
 		p.mu.Lock()
 		p.foreign++
 		p.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
+	}
+	if !ok {
 		return
 	}
+	body := n.Body
 	req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, p.target, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+p.token)
@@ -67,8 +58,8 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	answer, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 == 2 {
 		p.mu.Lock()
-		p.bodies = append(p.bodies, captured{body: body, events: res.Events})
-		p.events += len(res.Events)
+		p.bodies = append(p.bodies, captured{body: body, events: n.Events})
+		p.events += len(n.Events)
 		p.mu.Unlock()
 	} else {
 		p.mu.Lock()
