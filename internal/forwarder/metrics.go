@@ -1,9 +1,9 @@
 package forwarder
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/telemetry"
 )
 
 const namespace = "shardline_forwarder"
@@ -27,43 +27,31 @@ const (
 )
 
 func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
+	r := telemetry.NewRegistration(reg)
 	m := &writerMetrics{
-		forwarded: prometheus.NewCounter(prometheus.CounterOpts{
+		forwarded: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "records_forwarded_total",
 			Help: "Records accepted by Kinesis.",
-		}),
-		retries: prometheus.NewCounter(prometheus.CounterOpts{
+		})),
+		retries: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "put_records_retries_total",
 			Help: "Records re-sent after a partial failure or a retryable PutRecords error.",
-		}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{
+		})),
+		failed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "put_records_failed_total",
 			Help: "Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error.",
-		}),
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+		})),
+		calls: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "put_records_requests_total",
 			Help: "PutRecords calls by result (ok, partial, error).",
-		}, []string{"result"}),
-		callRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+		}, []string{"result"})),
+		callRecords: telemetry.Add(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "put_records_call_records",
 			Help:    "Records carried by each PutRecords call, concurrent webhook requests' records together.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 500},
-		}),
+		})),
 	}
-	var err error
-	if m.forwarded, err = register(reg, m.forwarded); err != nil {
-		return nil, err
-	}
-	if m.retries, err = register(reg, m.retries); err != nil {
-		return nil, err
-	}
-	if m.failed, err = register(reg, m.failed); err != nil {
-		return nil, err
-	}
-	if m.calls, err = register(reg, m.calls); err != nil {
-		return nil, err
-	}
-	if m.callRecords, err = register(reg, m.callRecords); err != nil {
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -96,66 +84,35 @@ const (
 )
 
 func newForwarderMetrics(reg prometheus.Registerer) (*forwarderMetrics, error) {
+	r := telemetry.NewRegistration(reg)
 	m := &forwarderMetrics{
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+		skipped: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "events_skipped_total",
 			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",
-		}, []string{"reason"}),
-		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"reason"})),
+		refused: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "events_refused_total",
 			Help: "Events refused and never written to the stream, by reason (foreign_bucket, invalid_bucket).",
-		}, []string{"reason"}),
-		snsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"reason"})),
+		snsRejected: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "sns_rejected_total",
 			Help: "SNS messages posted to the webhook and rejected (unsigned, bad_signature, topic_not_allowed, cert_url, ...), by reason.",
-		}, []string{"reason"}),
-		snsVerified: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"reason"})),
+		snsVerified: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "sns_verified_total",
 			Help: "SNS messages whose signature and topic were verified, by SNS message type.",
-		}, []string{"type"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"type"})),
+		requests: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "requests_total",
 			Help: "Webhook requests and Lambda invocations by result.",
-		}, []string{"result"}),
-		malformed: prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"result"})),
+		malformed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "malformed_total",
 			Help: "Payloads that were not a notification and were acknowledged without forwarding.",
-		}),
+		})),
 	}
-	var err error
-	if m.skipped, err = register(reg, m.skipped); err != nil {
-		return nil, err
-	}
-	if m.requests, err = register(reg, m.requests); err != nil {
-		return nil, err
-	}
-	if m.refused, err = register(reg, m.refused); err != nil {
-		return nil, err
-	}
-	if m.snsRejected, err = register(reg, m.snsRejected); err != nil {
-		return nil, err
-	}
-	if m.snsVerified, err = register(reg, m.snsVerified); err != nil {
-		return nil, err
-	}
-	if m.malformed, err = register(reg, m.malformed); err != nil {
+	if err := r.Err(); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c on reg; if an identical collector is already registered (a second Writer
-// or Forwarder on the same registry) it returns that one, so both count into the same series.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

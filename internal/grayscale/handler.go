@@ -29,13 +29,19 @@ type Converter struct {
 	onDecoder func(name string) // test hook: conversion.onDecoder
 }
 
-// New returns a Converter for cfg, or cfg.Validate's error.
+// New returns a Converter for cfg, or an error: cfg.Validate's, or a failure to register its
+// metrics on cfg.Registerer (another collector of the same name). Converters sharing a registry
+// count into the same series.
 func New(cfg Config) (*Converter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	h := &Converter{cfg: cfg, budget: newMemoryBudget(cfg.MemoryBudget), m: newMetrics(cfg.Registerer)}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("grayscale metrics: %w", err)
+	}
+	h := &Converter{cfg: cfg, budget: newMemoryBudget(cfg.MemoryBudget), m: m}
 	h.conditional.Store(!cfg.UnconditionalWrites)
 	return h, nil
 }

@@ -1,23 +1,33 @@
 package grayscale
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shardline/shardline/internal/telemetry"
+)
 
 type metrics struct {
 	races  prometheus.Counter
 	inSync prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics defines the Converter's metrics and registers them on reg. On a registry that
+// already has them (two Converters in one process) it uses the registered ones, so both count
+// into the same series.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	r := telemetry.NewRegistration(reg)
 	m := &metrics{
-		races: prometheus.NewCounter(prometheus.CounterOpts{
+		races: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_handler_conditional_writes_refused_total",
 			Help: "Output writes or deletes refused by S3 because the output changed after it was read (If-Match / If-None-Match): a slower writer lost.",
-		}),
-		inSync: prometheus.NewCounter(prometheus.CounterOpts{
+		})),
+		inSync: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "shardline_handler_outputs_in_sync_total",
 			Help: "Handler calls that found the output already derived from the input's current content and wrote nothing.",
-		}),
+		})),
 	}
-	reg.MustRegister(m.races, m.inSync)
-	return m
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

@@ -24,3 +24,31 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	}
 	return c, err
 }
+
+// Registration registers a component's collectors on one Registerer, each through Register, and
+// keeps the errors for Err, so that a constructor defines and registers every metric in one
+// expression and checks once.
+type Registration struct {
+	reg  prometheus.Registerer
+	errs []error
+}
+
+// NewRegistration returns a Registration on reg.
+func NewRegistration(reg prometheus.Registerer) *Registration {
+	return &Registration{reg: reg}
+}
+
+// Add registers c through r as Register does and returns the collector to use: c, or the identical
+// one already registered. A failure is kept for r.Err.
+func Add[C prometheus.Collector](r *Registration, c C) C {
+	got, err := Register(r.reg, c)
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return got
+}
+
+// Err returns the errors of the Adds that failed, joined, or nil if none did.
+func (r *Registration) Err() error {
+	return errors.Join(r.errs...)
+}
