@@ -22,6 +22,7 @@ import (
 	kcllogger "github.com/vmware/vmware-go-kcl-v2/logger"
 
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/lab/quiesce"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -119,18 +120,8 @@ func RunConsumerChild(ctx context.Context, command string, args []string) error 
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-				if report(false) != nil {
-					stop() // the parent is gone
-					return
-				}
-			}
+		if quiesce.Every(runCtx, 100*time.Millisecond, func() error { return report(false) }) != nil {
+			stop() // the parent is gone
 		}
 	})
 	switch command {

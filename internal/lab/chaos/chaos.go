@@ -233,16 +233,10 @@ func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, 
 	}()
 	go func() {
 		defer bgWG.Done()
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case <-t.C:
-				cl.scrapeAll(bg)
-			}
-		}
+		_ = quiesce.Every(bg, time.Second, func() error {
+			cl.scrapeAll(bg)
+			return nil
+		})
 	}()
 
 	// Load and faults.

@@ -8,6 +8,7 @@ import (
 	chk "github.com/vmware/vmware-go-kcl-v2/clientlibrary/checkpoint"
 
 	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/lab/quiesce"
 )
 
 // leaseWatch polls the lease table: it counts lease moves between workers and measures
@@ -30,40 +31,39 @@ type failover struct {
 }
 
 func (w *leaseWatch) run(ctx context.Context) {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		leases, err := w.table.Scan(ctx)
-		if err != nil {
-			continue
-		}
-		now := time.Now()
-		w.mu.Lock()
-		w.current = leases
-		for _, l := range leases {
-			if l.Owner != "" && now.Before(l.LeaseTimeout) {
-				if prev := w.owner[l.ShardID]; prev != "" && prev != l.Owner {
-					w.moves++
-				}
-				w.owner[l.ShardID] = l.Owner
-			}
-		}
-		var still []failover
-		for _, f := range w.pending {
-			if w.recovered(f, leases, now) {
-				w.failovers = append(w.failovers, now.Sub(f.since))
-			} else {
-				still = append(still, f)
-			}
-		}
-		w.pending = still
-		w.mu.Unlock()
+	_ = quiesce.Every(ctx, 200*time.Millisecond, func() error {
+		w.poll(ctx)
+		return nil
+	})
+}
+
+// poll reads the lease table once and counts what changed since the last read.
+func (w *leaseWatch) poll(ctx context.Context) {
+	leases, err := w.table.Scan(ctx)
+	if err != nil {
+		return
 	}
+	now := time.Now()
+	w.mu.Lock()
+	w.current = leases
+	for _, l := range leases {
+		if l.Owner != "" && now.Before(l.LeaseTimeout) {
+			if prev := w.owner[l.ShardID]; prev != "" && prev != l.Owner {
+				w.moves++
+			}
+			w.owner[l.ShardID] = l.Owner
+		}
+	}
+	var still []failover
+	for _, f := range w.pending {
+		if w.recovered(f, leases, now) {
+			w.failovers = append(w.failovers, now.Sub(f.since))
+		} else {
+			still = append(still, f)
+		}
+	}
+	w.pending = still
+	w.mu.Unlock()
 }
 
 // recovered reports whether every shard the victim held has a live owner other than the victim,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shardline/shardline/internal/lab/hookproxy"
 	"github.com/shardline/shardline/internal/lab/proc"
+	"github.com/shardline/shardline/internal/lab/quiesce"
 )
 
 // proxy receives MinIO's notifications and passes them to the forwarder, injecting faults:
@@ -100,16 +101,10 @@ func (p *proxy) release(ctx context.Context, flush bool) int {
 
 // releaser releases due notifications until ctx ends.
 func (p *proxy) releaser(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.release(ctx, false)
-		}
-	}
+	_ = quiesce.Every(ctx, 100*time.Millisecond, func() error {
+		p.release(ctx, false)
+		return nil
+	})
 }
 
 func (p *proxy) stats() (received, duplicated, held int) {

@@ -30,3 +30,21 @@ func Poll(ctx context.Context, timeout, interval time.Duration, cond func() (boo
 		}
 	}
 }
+
+// Every calls fn every interval until ctx ends (it returns nil) or fn returns an error (it
+// returns that error). It is how the harnesses' background loops (watching leases, scraping
+// metrics, releasing held notifications, reporting progress) tick.
+func Every(ctx context.Context, interval time.Duration, fn func() error) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := fn(); err != nil {
+				return err
+			}
+		}
+	}
+}
