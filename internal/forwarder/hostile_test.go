@@ -20,6 +20,7 @@ import (
 
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/sequencer"
 )
 
@@ -235,35 +236,19 @@ func mustNormalize(t testing.TB, s string) string {
 	return n
 }
 
-// assertSkips checks events_skipped_total has exactly the wanted series.
+// assertSkips checks events_skipped_total has exactly the wanted series: each wanted reason's
+// count, and no other reason counted.
 func assertSkips(t *testing.T, reg *prometheus.Registry, want map[string]float64) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	const name = "shardline_forwarder_events_skipped_total"
+	total := 0.0
+	for reason, n := range want {
+		total += n
+		assertCounter(t, reg, name, map[string]string{"reason": reason}, n)
 	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "shardline_forwarder_events_skipped_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			got[m.GetLabel()[0].GetValue()] += m.GetCounter().GetValue()
-		}
+	if got := testkit.Metric(t, reg, name); got != total {
+		t.Errorf("%s = %v over all reasons, want %v: a reason other than %v was counted", name, got, total, want)
 	}
-	if fmt.Sprint(got) != fmt.Sprint(nonZero(want)) {
-		t.Errorf("events_skipped_total %v, want %v", got, want)
-	}
-}
-
-func nonZero(m map[string]float64) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range m {
-		if v != 0 {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // TestAuthorized checks the token comparison: exact match only, as "Bearer <token>" (any case of

@@ -6,35 +6,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // assertCounter checks the value of the counter series name{labels} gathered from reg; a series
 // that does not exist counts as 0.
 func assertCounter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string, want float64) {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
+	var pairs []string
+	for k, v := range labels {
+		pairs = append(pairs, k, v)
 	}
-	got := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue series
-				}
-			}
-			got += m.GetCounter().GetValue()
-		}
-	}
-	if got != want {
+	if got := testkit.Metric(t, reg, name, pairs...); got != want {
 		t.Errorf("%s%v = %v, want %v", name, labels, got, want)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/shardline/shardline/internal/envelope"
 )
@@ -103,9 +102,7 @@ func TestWriteBatches(t *testing.T) {
 			if !events[0].ForwardedAt.IsZero() {
 				t.Errorf("Write modified the caller's events")
 			}
-			if got := testutil.ToFloat64(w.metrics.forwarded); got != float64(len(events)) {
-				t.Errorf("records_forwarded_total %v, want %d", got, len(events))
-			}
+			assertCounter(t, reg, "shardline_forwarder_records_forwarded_total", nil, float64(len(events)))
 			assertCounter(t, reg, "shardline_forwarder_put_records_requests_total", map[string]string{"result": "ok"}, float64(len(tc.want)))
 		})
 	}

@@ -9,9 +9,10 @@ import (
 
 // Metric gathers g and returns the sum over the series of metric name whose labels include
 // labels (name, value pairs; none selects every series): a counter's, gauge's or untyped
-// metric's value, a histogram's or summary's sample count. A metric or series that does not
-// exist reads 0, as an untouched counter does. An odd number of labels or a failed Gather fails
-// the test.
+// metric's value, a histogram's or summary's sample count; name_sum reads a histogram's or
+// summary's sum of observations, as the exposition format names it. A metric or series that does
+// not exist reads 0, as an untouched counter does. An odd number of labels or a failed Gather
+// fails the test.
 func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
 	if len(labels)%2 != 0 {
@@ -23,7 +24,8 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 	}
 	sum := 0.0
 	for _, f := range fams {
-		if f.GetName() != name {
+		sumOf := f.GetName()+"_sum" == name
+		if f.GetName() != name && !sumOf {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -31,7 +33,11 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 			for _, lp := range m.GetLabel() {
 				have[lp.GetName()] = lp.GetValue()
 			}
-			if matches(have, labels) {
+			switch {
+			case !matches(have, labels):
+			case sumOf:
+				sum += m.GetHistogram().GetSampleSum() + m.GetSummary().GetSampleSum()
+			default:
 				sum += value(m)
 			}
 		}

@@ -78,6 +78,7 @@ func TestMetric(t *testing.T) {
 		{"no such metric", "missing_total", nil, 0},
 		{"gauge", "depth", nil, 7},
 		{"histogram count", "size", nil, 2},
+		{"histogram sum", "size_sum", nil, 101},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
