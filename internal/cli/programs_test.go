@@ -93,19 +93,21 @@ func TestProductionBinaryShipsNoLab(t *testing.T) {
 }
 
 // TestREADMEDocumentsEveryFlag keeps the README's configuration section honest: every flag of
-// every command, and its environment variable, must appear there.
+// every command of both binaries, and its environment variable, must appear there.
 func TestREADMEDocumentsEveryFlag(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for command, flags := range commandFlags(t, cli.Shardline()) {
-		for _, name := range flags {
-			if !bytes.Contains(readme, []byte("`--"+name+"`")) {
-				t.Errorf("README does not document `--%s` of %s", name, command)
-			}
-			if !bytes.Contains(readme, []byte(cli.EnvName(name))) {
-				t.Errorf("README does not name %s (flag --%s of %s)", cli.EnvName(name), name, command)
+	for _, p := range []cli.Program{cli.Shardline(), labcli.Lab()} {
+		for command, flags := range commandFlags(t, p) {
+			for _, name := range flags {
+				if !bytes.Contains(readme, []byte("`--"+name+"`")) {
+					t.Errorf("README does not document `--%s` of %s", name, command)
+				}
+				if !bytes.Contains(readme, []byte(cli.EnvName(name))) {
+					t.Errorf("README does not name %s (flag --%s of %s)", cli.EnvName(name), name, command)
+				}
 			}
 		}
 	}

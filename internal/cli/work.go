@@ -27,7 +27,8 @@ type workOptions struct {
 	workerID, outputBucket, outputPrefix, metricsAddr, inputBuckets string
 	maxPixels, pixelBudget, memBudget, maxBytes                     int64
 	jpegQuality, maxRecords, maxAttempts, keyConc, maxTimeouts      int
-	leaseDur, shardSync, leasePass, idle, stopTimeout, handlerTO    time.Duration
+	leaseDur, shardSync, leasePass, idle, readEvery, stopTimeout    time.Duration
+	handlerTO                                                       time.Duration
 	notReady, notLive, tombstoneTTL, deadTTL                        time.Duration
 	noStealing, uncond                                              bool
 
@@ -60,7 +61,8 @@ func (o *workOptions) registerWorker(fs *flag.FlagSet) {
 	fs.DurationVar(&o.leaseDur, "lease-duration", 10*time.Second, "KCL failover time: an unrenewed lease can be taken after this")
 	fs.DurationVar(&o.shardSync, "shard-sync-interval", 5*time.Second, "how often to list the stream's shards")
 	fs.DurationVar(&o.leasePass, "lease-pass-interval", 250*time.Millisecond, "how often to scan the lease table (one Scan) and take free, released or expired leases, up to a fair share, parents before children (at most --shard-sync-interval)")
-	fs.DurationVar(&o.idle, "idle-between-reads", 500*time.Millisecond, "pause after an empty GetRecords")
+	fs.DurationVar(&o.idle, "idle-between-reads", 200*time.Millisecond, "pause after an empty GetRecords (Kinesis allows 5 reads per second per shard)")
+	fs.DurationVar(&o.readEvery, "read-interval", processor.DefaultReadInterval, "a busy shard that is caught up is read at most once per interval (a full batch, or a shard further behind, is read again at once); a hot object's events coalesce per read (negative: read again at once)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 30*time.Second, "graceful shutdown bound after SIGTERM (match the ECS stopTimeout)")
 	fs.IntVar(&o.maxRecords, "max-records", 1000, "records per GetRecords call (max 10000)")
 	fs.IntVar(&o.keyConc, "key-concurrency", processor.DefaultKeyConcurrency(), "objects of one shard's batch processed at once (each object stays serial)")
@@ -115,7 +117,7 @@ func (o *workOptions) workerConfig(s *Session, handler *grayscale.Converter, reg
 		Kinesis: s.Clients.Kinesis, DynamoDB: s.Clients.DynamoDB, Handler: handler,
 		Region: s.Clients.Config.Region, StreamName: s.Stream, LeaseTable: s.LeaseTable,
 		LedgerTable: s.LedgerTable, DeadLetterTable: s.DeadLetterTable, WorkerID: o.workerID,
-		LeaseDuration: o.leaseDur, ShardSyncInterval: o.shardSync, LeasePassInterval: o.leasePass, IdleBetweenReads: o.idle,
+		LeaseDuration: o.leaseDur, ShardSyncInterval: o.shardSync, LeasePassInterval: o.leasePass, IdleBetweenReads: o.idle, ReadInterval: o.readEvery,
 		MaxRecords: o.maxRecords, StopTimeout: o.stopTimeout,
 		DisableLeaseStealing: o.noStealing, Retry: processor.Retry{MaxAttempts: o.maxAttempts}, KeyConcurrency: o.keyConc,
 		InputBuckets: o.allow.Names(), HandlerTimeout: o.handlerTO, MaxTimeouts: o.maxTimeouts,
