@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -18,10 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardline/shardline/internal/awsclients"
@@ -29,23 +26,22 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/lab/emulators"
-	"github.com/shardline/shardline/internal/setup"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/processor"
 )
 
-// hostileStack is a forwarder webhook (with a token) and a worker on the local stack, with the
-// names and registries the hostile-input tests inspect.
+// hostileStack is a forwarder webhook (with a token) and a worker on pipelinetest's resources,
+// with the names and registries the hostile-input tests inspect.
 type hostileStack struct {
 	t                     *testing.T
+	p                     *pipelinetest.Pipeline
 	c                     awsclients.Clients
 	input, output, stream string
 	deadLetters           *deadletter.Store
-	workerReg, fwdReg     *prometheus.Registry
+	workerReg, fwdReg     *prometheus.Registry // workerReg: from start on
 	webhook, token        string
-	worker                processor.Config // without Handler; see start
-	cancel                context.CancelFunc
-	done                  chan error
+	worker                *pipelinetest.Worker // see start
 	// streamRecords counts the records put on the stream (by the forwarder or directly), posted
 	// the notification records posted to the webhook with the right token.
 	streamRecords, posted int
@@ -55,38 +51,17 @@ const testMaxObjectBytes = 64 << 10
 
 func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	t.Helper()
-	c := emulators.Require(t)
-	s := &hostileStack{t: t, c: c, input: emulators.Name(t, "in"), output: emulators.Name(t, "out"),
-		stream: emulators.Name(t, "events"), workerReg: prometheus.NewRegistry(), fwdReg: prometheus.NewRegistry(),
-		token: "hostile-test-token"}
-	leases, ledgerTable, dlTable := emulators.Name(t, "leases"), emulators.Name(t, "ledger"), emulators.Name(t, "dead")
-	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
-		StreamName: s.stream, Shards: shards, LeaseTable: leases, LedgerTable: ledgerTable,
-		DeadLetterTable: dlTable, InputBucket: s.input, OutputBucket: s.output,
-	}, quiet()); err != nil {
-		t.Fatal(err)
-	}
-	// Registered before the worker's cleanup, so it runs after the worker stopped. Kinesalite
-	// counts shards against an account limit (100), so test streams must not outlive the test.
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if _, err := c.Kinesis.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(s.stream), EnforceConsumerDeletion: aws.Bool(true)}); err != nil {
-			t.Logf("delete stream %s: %v", s.stream, err)
-		}
-		for _, table := range []string{leases, ledgerTable, dlTable} {
-			if _, err := c.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-				t.Logf("delete table %s: %v", table, err)
-			}
-		}
-	})
-	dl, err := deadletter.New(c.DynamoDB, dlTable)
+	p := pipelinetest.New(t, shards)
+	s := &hostileStack{t: t, p: p, c: p.Clients, input: p.Input, output: p.Output, stream: p.Stream,
+		fwdReg: prometheus.NewRegistry(), token: "hostile-test-token"}
+	dl, err := deadletter.New(p.Clients.DynamoDB, p.DeadLetters)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.deadLetters = dl
 
-	w, err := forwarder.NewWriter(forwarder.WriterConfig{Client: c.Kinesis, StreamName: s.stream, Registerer: s.fwdReg})
+	// A writer of its own, to count the forwarder's records on fwdReg.
+	w, err := forwarder.NewWriter(forwarder.WriterConfig{Client: p.Clients.Kinesis, StreamName: p.Stream, Registerer: s.fwdReg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,15 +72,6 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 	srv := httptest.NewServer(f.Webhook())
 	t.Cleanup(srv.Close)
 	s.webhook = srv.URL + "/webhook"
-
-	s.worker = processor.Config{
-		Kinesis: c.Kinesis, DynamoDB: c.DynamoDB, Region: c.Config.Region,
-		StreamName: s.stream, LeaseTable: leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,
-		WorkerID: "hostile-worker", LeaseDuration: 4 * time.Second, ShardSyncInterval: 300 * time.Millisecond,
-		IdleBetweenReads: 100 * time.Millisecond, StopTimeout: 15 * time.Second,
-		Retry:      processor.Retry{Base: 10 * time.Millisecond, Max: 100 * time.Millisecond},
-		Registerer: s.workerReg, Logger: quiet(),
-	}
 	return s
 }
 
@@ -113,15 +79,9 @@ func newHostileStack(t *testing.T, shards int32) *hostileStack {
 // shard, which makes the batch-dependent outcomes (superseded) deterministic.
 func (s *hostileStack) start() {
 	s.t.Helper()
-	h, err := grayscale.New(grayscale.Config{Store: s.c.S3, OutputBucket: s.output, MaxBytes: testMaxObjectBytes})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	cfg := s.worker
-	cfg.Handler = h
-	wctx, cancel := context.WithCancel(context.Background())
-	s.cancel, s.done = cancel, make(chan error, 1)
-	go func() { s.done <- processor.Run(wctx, cfg) }()
+	s.worker = s.p.StartWorker(pipelinetest.WorkerOptions{ID: "hostile-worker",
+		Grayscale: grayscale.Config{MaxBytes: testMaxObjectBytes}})
+	s.workerReg = s.worker.Registry
 	s.t.Cleanup(func() {
 		if err := s.stop(); err != nil {
 			s.t.Errorf("worker shutdown: %v", err)
@@ -130,19 +90,7 @@ func (s *hostileStack) start() {
 }
 
 // stop shuts the worker down gracefully; after it the worker's metrics no longer change.
-func (s *hostileStack) stop() error {
-	if s.cancel == nil {
-		return nil
-	}
-	s.cancel()
-	s.cancel = nil
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(30 * time.Second):
-		return errors.New("worker did not return within 30s of cancellation")
-	}
-}
+func (s *hostileStack) stop() error { return s.worker.Stop() }
 
 // putObject writes an input object and returns its ETag without quotes.
 func (s *hostileStack) putObject(key string, data []byte) string {
@@ -232,41 +180,27 @@ func (s *hostileStack) putRaw(partitionKey string, data []byte) {
 	s.streamRecords++
 }
 
-// outcomes returns shardline_worker_records_total by outcome label, every label present.
+// outcomes returns shardline_worker_records_total by outcome label, for every outcome the
+// processor defines, and under "other outcomes" what any further label adds up to (an outcome
+// the accounting does not know yet).
 func outcomes(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	const name = "shardline_worker_records_total"
 	out := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != "shardline_worker_records_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" {
-					out[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
+	rest := testkit.Metric(t, reg, name)
+	for _, o := range []string{processor.OutcomeApplied, processor.OutcomeDuplicate, processor.OutcomeStale,
+		processor.OutcomeSuperseded, processor.OutcomeDeadLettered} {
+		out[o] = testkit.Metric(t, reg, name, "outcome", o)
+		rest -= out[o]
+	}
+	if rest != 0 {
+		out["other outcomes"] = rest
 	}
 	return out
 }
 
 // outputETag returns the output's source-etag metadata, or "" when there is no output.
-func (s *hostileStack) outputETag(key string) string {
-	s.t.Helper()
-	head, err := s.c.S3.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(s.output), Key: aws.String(key)})
-	if _, ok := errors.AsType[*s3types.NotFound](err); ok {
-		return ""
-	}
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return head.Metadata[grayscale.MetaSourceETag]
-}
+func (s *hostileStack) outputETag(key string) string { return s.p.OutputOf(key).SourceETag }
 
 // TestAccountingMixedBatch is the accounting check of issue #4. A mixed batch of good and bad
 // inputs goes through the forwarder webhook (and, for records the forwarder would never write,
@@ -353,7 +287,7 @@ func TestAccountingMixedBatch(t *testing.T) {
 	}
 	s.start()
 	phase1 := s.streamRecords
-	emulators.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(phase1) },
+	testkit.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(phase1) },
 		"worker accounted for fewer than the %d records of phase 1", phase1)
 
 	// Phase 2: the same event of a twice more (duplicates), and an event of b older than the
@@ -380,7 +314,7 @@ func TestAccountingMixedBatch(t *testing.T) {
 	if s.streamRecords != 15 {
 		t.Fatalf("%d records put on the stream, want 15: the batch changed without updating the expectations", s.streamRecords)
 	}
-	emulators.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(s.streamRecords) },
+	testkit.Eventually(t, 90*time.Second, 100*time.Millisecond, func() bool { return accounted() >= float64(s.streamRecords) },
 		"worker accounted for fewer than %d records", s.streamRecords)
 	// Stop the worker: a record counted twice, or late, would show after this point.
 	if err := s.stop(); err != nil {
@@ -450,7 +384,7 @@ func TestAccountingMixedBatch(t *testing.T) {
 		t.Errorf("%d dead letters stored, %v counted", len(letters), got[processor.OutcomeDeadLettered])
 	}
 	for _, reason := range wantLetters {
-		if n := counter(t, s.workerReg, "shardline_worker_dead_letters_total", "reason", reason); n != 1 {
+		if n := testkit.Metric(t, s.workerReg, "shardline_worker_dead_letters_total", "reason", reason); n != 1 {
 			t.Errorf("shardline_worker_dead_letters_total{reason=%q} = %v, want 1", reason, n)
 		}
 	}
@@ -466,10 +400,10 @@ func TestAccountingMixedBatch(t *testing.T) {
 	}
 
 	// Forwarder side: every record posted was forwarded or skipped with a reason.
-	forwarded := total(t, s.fwdReg, "shardline_forwarder_records_forwarded_total")
+	forwarded := testkit.Metric(t, s.fwdReg, "shardline_forwarder_records_forwarded_total")
 	skipped := map[string]float64{}
 	for _, r := range []string{"test_event", "invalid_sequencer", "no_sequencer"} {
-		skipped[r] = counter(t, s.fwdReg, "shardline_forwarder_events_skipped_total", "reason", r)
+		skipped[r] = testkit.Metric(t, s.fwdReg, "shardline_forwarder_events_skipped_total", "reason", r)
 		if skipped[r] != 1 {
 			t.Errorf("forwarder skipped %v records as %s, want 1", skipped[r], r)
 		}
@@ -477,27 +411,9 @@ func TestAccountingMixedBatch(t *testing.T) {
 	if forwarded+skipped["test_event"]+skipped["invalid_sequencer"]+skipped["no_sequencer"] != float64(s.posted) {
 		t.Errorf("forwarded %v + skipped %v != %d notification records posted", forwarded, skipped, s.posted)
 	}
-	if n := counter(t, s.fwdReg, "shardline_forwarder_requests_total", "result", "unauthorized"); n != 1 {
+	if n := testkit.Metric(t, s.fwdReg, "shardline_forwarder_requests_total", "result", "unauthorized"); n != 1 {
 		t.Errorf("unauthorized requests = %v, want 1", n)
 	}
-}
-
-// total sums every series of a counter.
-func total(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := 0.0
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				v += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return v
 }
 
 // bombPNG is a decompression bomb as it looks before its pixel data: a valid PNG signature and

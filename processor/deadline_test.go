@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // bomb is a handler whose calls for one key never finish on their own: with ignoreCtx it blocks
@@ -202,7 +203,7 @@ func TestAbandonedHandlerIsTrackedAndItsLateWriteChecked(t *testing.T) {
 	if n := b.Verified("bomb.jpg"); n != testMaxTimeouts {
 		t.Errorf("bomb.jpg verified %d times after the late returns, want %d", n, testMaxTimeouts)
 	}
-	if got := metricValues(t, h.reg, mChecks)[mChecks+`{after="late"}`]; got != testMaxTimeouts {
+	if got := testkit.Metric(t, h.reg, mChecks, "after", "late"); got != testMaxTimeouts {
 		t.Errorf("late checks = %v, want %d", got, testMaxTimeouts)
 	}
 }
@@ -219,8 +220,8 @@ func TestOverdueHandlerLimitStallsInsteadOfPilingUp(t *testing.T) {
 		defer close(done)
 		h.process(h.put("bomb.jpg", "10"), h.put("after.jpg", "10"))
 	}()
-	waitUntil(t, func() bool {
-		return metricValues(t, h.reg, mOverdueWaits)[mOverdueWaits] == 1
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
+		return testkit.Metric(t, h.reg, mOverdueWaits) == 1
 	}, "the second timed-out call was not waited for")
 	select {
 	case <-done:
@@ -275,7 +276,7 @@ func TestShutdownDoesNotWaitForAHandlerIgnoringItsContext(t *testing.T) {
 		defer close(done)
 		h.process(h.put("bomb.jpg", "10"))
 	}()
-	waitUntil(t, func() bool { return b.Started() == 1 }, "the handler did not start")
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return b.Started() == 1 }, "the handler did not start")
 	h.cancel()
 	select {
 	case <-done:

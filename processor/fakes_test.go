@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/sequencer"
 )
@@ -485,46 +486,11 @@ func (h *harness) shutdown(reason kcl.ShutdownReason) {
 
 // ---- metrics ----
 
-// metricValues gathers the registry and returns every series of the named metric as
-// `name{label="value",...}` → value (labels sorted by name).
-func metricValues(t *testing.T, reg *prometheus.Registry, name string) map[string]float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	out := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			var labels []string
-			for _, lp := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
-			}
-			sort.Strings(labels)
-			key := name
-			if len(labels) > 0 {
-				key += "{" + strings.Join(labels, ",") + "}"
-			}
-			var v float64
-			switch {
-			case m.GetCounter() != nil:
-				v = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				v = m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				v = float64(m.GetHistogram().GetSampleCount())
-			}
-			out[key] = v
-		}
-	}
-	return out
-}
-
-// assertMetric checks every non-zero series of the metric name against want (label → value, ""
-// for an unlabelled metric); series absent from want must be zero.
+// assertMetric checks the metric name against want (a series's labels, `label="value"` pairs
+// joined by commas, or "" for an unlabelled metric → its value); series absent from want must be
+// zero. It reads through testkit.Metric: each wanted series by its labels, and the others as what
+// the metric's total holds beyond them (the metrics asserted are counters, histograms and gauges
+// that never go negative, so a zero rest means every other series is zero).
 func assertMetric(t *testing.T, reg *prometheus.Registry, name string, want map[string]float64) {
 	t.Helper()
 	if n, err := testutil.GatherAndCount(reg, name); err != nil {
@@ -533,25 +499,35 @@ func assertMetric(t *testing.T, reg *prometheus.Registry, name string, want map[
 		t.Errorf("%s: no series registered, want %v", name, want)
 		return
 	}
-	got := metricValues(t, reg, name)
-	wantFull := map[string]float64{}
-	for label, v := range want {
-		key := name
-		if label != "" {
-			key += "{" + label + "}"
+	rest := testkit.Metric(t, reg, name)
+	for series, v := range want {
+		got := testkit.Metric(t, reg, name, seriesLabels(t, series)...)
+		if got != v {
+			t.Errorf("%s{%s} = %v, want %v", name, series, got, v)
 		}
-		wantFull[key] = v
+		rest -= got
 	}
-	for key, v := range wantFull {
-		if got[key] != v {
-			t.Errorf("%s = %v, want %v", key, got[key], v)
+	if rest != 0 {
+		t.Errorf("%s: the series other than %v add up to %v, want 0", name, want, rest)
+	}
+}
+
+// seriesLabels turns `a="x",b="y"` into the name, value pairs testkit.Metric takes.
+func seriesLabels(t *testing.T, series string) []string {
+	t.Helper()
+	var labels []string
+	for pair := range strings.SplitSeq(series, ",") {
+		if pair == "" {
+			continue
 		}
-	}
-	for key, v := range got {
-		if _, ok := wantFull[key]; !ok && v != 0 {
-			t.Errorf("%s = %v, want 0", key, v)
+		name, quoted, ok := strings.Cut(pair, "=")
+		value, err := strconv.Unquote(quoted)
+		if !ok || err != nil {
+			t.Fatalf("series %q: %q is not label=\"value\"", series, pair)
 		}
+		labels = append(labels, name, value)
 	}
+	return labels
 }
 
 // outcomes is a shorthand for the records_total series.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 )
 
@@ -299,7 +300,7 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 				h.process(h.put("a.jpg", "01"))
 			}()
 			last := tc.unfinished[len(tc.unfinished)-1]
-			waitUntil(t, func() bool { return topo.checked(last) >= 3 }, "child never polled its parent")
+			testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return topo.checked(last) >= 3 }, "child never polled its parent")
 			if calls := h.handler.Calls(); len(calls) != 0 {
 				t.Fatalf("handler ran before the parents finished: %q", calls)
 			}
@@ -330,7 +331,7 @@ func TestParentWaitGivesUpOnShutdown(t *testing.T) {
 		defer close(done)
 		h.process(h.put("a.jpg", "01"))
 	}()
-	waitUntil(t, func() bool { return topo.checked("shardId-parent-a") >= 2 }, "child never polled its parent")
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return topo.checked("shardId-parent-a") >= 2 }, "child never polled its parent")
 	h.cancel()
 	select {
 	case <-done:
@@ -342,16 +343,4 @@ func TestParentWaitGivesUpOnShutdown(t *testing.T) {
 	}
 	assertStrings(t, "checkpoints", h.cp.Calls(), nil)
 	assertGaveUp(t, h, "shutdown")
-}
-
-// waitUntil polls cond with a deadline (no sleeps as synchronisation).
-func waitUntil(t *testing.T, cond func() bool, msg string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

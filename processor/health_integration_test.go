@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"github.com/shardline/shardline/internal/lab/switchproxy"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"net/url"
 	"os"
 	"strings"
@@ -134,7 +135,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 			return cond(last)
 		}
 	}
-	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
+	testkit.Eventually(t, 30*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
 		"worker not ready and live: %+v", &last)
 	if held := last.Details["leasesHeld"]; held != 1 {
 		t.Fatalf("ready holding %v leases, want the stream's one: %+v", held, last)
@@ -142,13 +143,13 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 
 	proxy.SetDown(true)
 	down := time.Now()
-	emulators.Eventually(t, notReady+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Ready }),
+	testkit.Eventually(t, notReady+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Ready }),
 		"still ready with Kinesis unreachable: %+v", &last)
 	t.Logf("not ready %s after Kinesis went away: %s", time.Since(down).Round(time.Millisecond), last.Reason)
 	if !last.Live {
 		t.Errorf("not live as soon as not ready: %+v", last)
 	}
-	emulators.Eventually(t, notLive+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Live }),
+	testkit.Eventually(t, notLive+slack, 10*time.Millisecond, check(func(s telemetry.Status) bool { return !s.Live }),
 		"still live with Kinesis unreachable past NotLiveAfter: %+v", &last)
 	t.Logf("not live %s after Kinesis went away: %s", time.Since(down).Round(time.Millisecond), last.Reason)
 	if !strings.Contains(last.Reason, "shard sync") {
@@ -158,7 +159,7 @@ func TestWorkerHealthFollowsKinesis(t *testing.T) {
 	proxy.SetDown(false)
 	up := time.Now()
 	// The SDK may be sleeping in a retry backoff of the call that failed: allow for it.
-	emulators.Eventually(t, 60*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
+	testkit.Eventually(t, 60*time.Second, 20*time.Millisecond, check(func(s telemetry.Status) bool { return s.Ready && s.Live }),
 		"worker did not recover after Kinesis returned: %+v", &last)
 	t.Logf("ready again %s after Kinesis returned: %s", time.Since(up).Round(time.Millisecond), last.Reason)
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -56,7 +56,7 @@ func TestHostileRecordsKeepShardMoving(t *testing.T) {
 	etags["good/3.jpg"] = good("good/3.jpg")
 
 	s.start()
-	emulators.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		sum := 0.0
 		for _, n := range outcomes(t, s.workerReg) {
 			sum += n

@@ -9,6 +9,7 @@ import (
 	kcl "github.com/vmware/vmware-go-kcl-v2/clientlibrary/interfaces"
 
 	"github.com/shardline/shardline/checkpoint"
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // TestShardEndWriteFails_ShardIsNotStalled (issue 11, scenario 6, processor side): the KCL marks
@@ -112,7 +113,7 @@ func TestShardEndWriteFails_ShutdownStopsRetryingOnShutdown(t *testing.T) {
 		defer close(done)
 		h.shutdown(kcl.TERMINATE)
 	}()
-	waitUntil(t, func() bool { return len(h.cp.Calls()) >= 3 }, "SHARD_END not retried")
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return len(h.cp.Calls()) >= 3 }, "SHARD_END not retried")
 	h.cancel()
 	select {
 	case <-done:
@@ -139,7 +140,7 @@ func TestShutdownTerminate_EmptyMergedShardWaitsForParents(t *testing.T) {
 		defer close(done)
 		h.shutdown(kcl.TERMINATE)
 	}()
-	waitUntil(t, func() bool {
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
 		select {
 		case <-done:
 			return true
@@ -173,7 +174,7 @@ func TestShutdownTerminate_EmptyChildGivesUpOnShutdown(t *testing.T) {
 		defer close(done)
 		h.shutdown(kcl.TERMINATE)
 	}()
-	waitUntil(t, func() bool {
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
 		select {
 		case <-done:
 			return true

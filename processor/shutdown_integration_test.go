@@ -13,6 +13,7 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/setup"
 )
 
@@ -74,7 +75,7 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 		}
 		return n
 	}
-	emulators.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return owned() == 2 }, "worker did not take both leases")
+	testkit.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool { return owned() == 2 }, "worker did not take both leases")
 	if resp, err := http.Get("http://" + metrics + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
