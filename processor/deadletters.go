@@ -22,13 +22,13 @@ const (
 	ReasonRetriesExhausted = "retries_exhausted"
 	ReasonPermanent        = "permanent" // a handler's permanent error without a reason label
 	// ReasonForeignBucket: the event names a valid bucket that is not on the input allow-list
-	// (recordConfig.InputBuckets); the bucket was not read.
+	// (Config.InputBuckets); the bucket was not read.
 	ReasonForeignBucket = "foreign_bucket"
 	// ReasonInvalidBucket: the event names something that is not a valid S3 bucket name (an ARN,
 	// an access-point alias…); nothing was read.
 	ReasonInvalidBucket = "invalid_bucket"
-	// ReasonTimeout: handler calls of the record ran past their deadline recordConfig.MaxTimeouts
-	// times (or the last attempt allowed by recordConfig.Retry timed out).
+	// ReasonTimeout: handler calls of the record ran past their deadline Config.MaxTimeouts
+	// times (or the last attempt allowed by Config.Retry timed out).
 	ReasonTimeout = "timeout"
 )
 

@@ -67,9 +67,9 @@ func ReasonOf(err error) string {
 // ErrTimeout matches every *TimeoutError: a handler call that ran past its deadline.
 var ErrTimeout = errors.New("handler timed out")
 
-// TimeoutError is the failure of a handler call still running at its deadline (recordConfig.
+// TimeoutError is the failure of a handler call still running at its deadline (Config.
 // HandlerTimeout). It is transient: the record is retried, and dead-lettered with ReasonTimeout
-// after recordConfig.MaxTimeouts of them. Overdue is true when the handler ignored its context and
+// after Config.MaxTimeouts of them. Overdue is true when the handler ignored its context and
 // was still running when the processor stopped waiting for it.
 type TimeoutError struct {
 	Timeout time.Duration

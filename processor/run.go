@@ -48,8 +48,12 @@ type Config struct {
 	// starts about 200 ms plus a read's latency later, within Kinesis's 5 reads per second per
 	// shard; an event landing on an idle shard waits about half of that for its read.
 	IdleBetweenReads time.Duration
-	// ReadInterval paces a busy shard that is caught up (see Config.ReadInterval).
-	// Default DefaultReadInterval (250ms); negative: read again at once.
+	// ReadInterval paces a busy shard that is caught up: after a batch that was not full, while
+	// the shard is less than ReadInterval behind the stream's tip, the next read starts no
+	// sooner than ReadInterval after the previous one started. A hot object's events then pile
+	// up between reads and coalesce into one handler call per read, and the shard stays below
+	// Kinesis's 5 reads per second. A full batch, or a shard further behind, is read again at
+	// once. Default DefaultReadInterval (250ms); negative: read again at once.
 	ReadInterval time.Duration
 	// MaxRecords per GetRecords call. Default 1000.
 	MaxRecords int
