@@ -98,263 +98,343 @@ type Report struct {
 
 // Run runs the chaos scenario and writes the report to cfg.Out. It returns an error wrapping
 // ErrViolations when the guarantee does not hold, or another error when the run itself failed.
+//
+// Its phases: create the resources, start the forwarder behind the fault-injecting proxy, start
+// the workers and the watchers, run the load with the faults, quiesce, and check and report.
 func Run(ctx context.Context, clients awsclients.Clients, cfg Config) (*Report, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5ead))
-	suffix := time.Now().UTC().Format("150405") + fmt.Sprintf("-%d", cfg.Seed%1000)
-	stream, leases, ledgerT, dead := "chaos-"+suffix, "chaos-"+suffix+"-leases", "chaos-"+suffix+"-ledger", "chaos-"+suffix+"-dead"
-	in, out := "chaos-in-"+suffix, "chaos-out-"+suffix
-	err := setup.Run(ctx, setup.Clients{S3: clients.S3, Kinesis: clients.Kinesis, DynamoDB: clients.DynamoDB}, setup.Config{
-		StreamName: stream, Shards: cfg.Shards, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead,
-		InputBucket: in, OutputBucket: out, NotifyQueueARN: cfg.NotifyARN,
-	}, log)
+	r := newRun(clients, cfg)
+	defer r.cleanUp()
+	if err := r.create(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.startForwarder(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.startWorkers(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.runLoad(ctx); err != nil {
+		return nil, err
+	}
+	q, err := r.quiesce(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return r.report(ctx, q)
+}
+
+// run is one chaos run: its resources, processes and watchers, as the phases of Run set them up.
+type run struct {
+	cfg     Config
+	clients awsclients.Clients
+	log     *slog.Logger
+	rng     *rand.Rand
+	// Resource names.
+	stream, leases, ledgerT, dead, in, out string
+	// cleanups run in reverse order when Run returns.
+	cleanups []func()
+
+	api     *apiFaults // nil when cfg.NoAPIFaults
+	procEnv []string   // points the processes at api's proxies
+	fwdAddr string
+	px      *proxy
+	bg      context.Context // the background loops', ended by the first cleanup registered
+	bgWG    sync.WaitGroup
+
+	cl        *cluster
+	inspector *checkpoint.Checkpointer
+	lw        *leaseWatch
+	ld        *load
+	led       *ledger.Ledger
+	letters   *deadletter.Store
+	inj       *injector
+}
+
+// newRun names the resources of a run of cfg (unique per second and seed).
+func newRun(clients awsclients.Clients, cfg Config) *run {
+	suffix := time.Now().UTC().Format("150405") + fmt.Sprintf("-%d", cfg.Seed%1000)
+	return &run{
+		cfg: cfg, clients: clients, log: cfg.Logger, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5ead)),
+		stream: "chaos-" + suffix, leases: "chaos-" + suffix + "-leases", ledgerT: "chaos-" + suffix + "-ledger", dead: "chaos-" + suffix + "-dead",
+		in: "chaos-in-" + suffix, out: "chaos-out-" + suffix,
+	}
+}
+
+// atEnd registers f to run when Run returns, after the cleanups registered later.
+func (r *run) atEnd(f func()) { r.cleanups = append(r.cleanups, f) }
+
+// cleanUp runs the registered cleanups, the last registered first.
+func (r *run) cleanUp() {
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		r.cleanups[i]()
+	}
+}
+
+// create makes the stream, the tables and the buckets (the input versioned when cfg.Versioned).
+func (r *run) create(ctx context.Context) error {
+	c, cfg := r.clients, r.cfg
+	err := setup.Run(ctx, setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
+		StreamName: r.stream, Shards: cfg.Shards, LeaseTable: r.leases, LedgerTable: r.ledgerT, DeadLetterTable: r.dead,
+		InputBucket: r.in, OutputBucket: r.out, NotifyQueueARN: cfg.NotifyARN,
+	}, r.log)
+	if err != nil {
+		return err
+	}
 	if cfg.Versioned {
-		if _, err := clients.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(in),
+		if _, err := c.S3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(r.in),
 			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}}); err != nil {
-			return nil, fmt.Errorf("enable versioning on %s: %w", in, err)
+			return fmt.Errorf("enable versioning on %s: %w", r.in, err)
 		}
 	}
 	fmt.Fprintf(cfg.Out, "chaos: seed %d, %s of load at %.0f ops/s over %d keys, %d workers, stream %s (%d shards)\n",
-		cfg.Seed, cfg.Duration, cfg.Rate, cfg.Keys, cfg.Workers, stream, cfg.Shards)
+		cfg.Seed, cfg.Duration, cfg.Rate, cfg.Keys, cfg.Workers, r.stream, cfg.Shards)
+	return nil
+}
 
+// startForwarder starts the AWS API fault proxies (unless turned off), the forwarder process,
+// and the fault-injecting proxy MinIO posts to.
+func (r *run) startForwarder(ctx context.Context) error {
+	cfg := r.cfg
 	// The forwarder and the workers reach the stack through the AWS API fault proxies; the
 	// harness's own clients (setup, load, inspector, checker) keep the real endpoints. The
 	// proxies stop last, after every process.
-	var procEnv []string
-	var api *apiFaults
 	if !cfg.NoAPIFaults {
-		api, procEnv, err = startAPIFaults(cfg.Seed, log)
+		api, procEnv, err := startAPIFaults(cfg.Seed, r.log)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer api.close()
+		r.api, r.procEnv = api, procEnv
+		r.atEnd(api.close)
 		fmt.Fprintf(cfg.Out, "  AWS API faults on: processes reach S3, Kinesis and DynamoDB through fault proxies\n")
 	}
 
 	// Forwarder process, behind the fault-injecting proxy MinIO posts to.
 	fwdAddr, err := proc.FreeAddr()
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.fwdAddr = fwdAddr
 	fwdToken, err := proc.NewToken()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	fwdEnv := append(append([]string(nil), procEnv...), "SHARDLINE_WEBHOOK_TOKEN="+fwdToken)
-	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", fwdEnv, "forward", "--listen", fwdAddr, "--stream", stream, "--s3-path-style", "--input-buckets", in)
+	fwdEnv := append(append([]string(nil), r.procEnv...), "SHARDLINE_WEBHOOK_TOKEN="+fwdToken)
+	fwd, err := proc.StartEnv(cfg.Binary, cfg.LogDir, "chaos-", "forwarder", fwdEnv, "forward", "--listen", fwdAddr, "--stream", r.stream, "--s3-path-style", "--input-buckets", r.in)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer func() { _ = fwd.Stop(20 * time.Second) }()
+	r.atEnd(func() { _ = fwd.Stop(20 * time.Second) })
 	if err := fwd.WaitReady(ctx, "http://"+fwdAddr+"/readyz", 60*time.Second); err != nil {
-		return nil, err
+		return err
 	}
-	px := &proxy{target: "http://" + fwdAddr + "/webhook", token: fwdToken, minioToken: cfg.WebhookToken, bucket: in, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b)), dupP: 0.1, holdP: 0.1}
+	px := &proxy{target: "http://" + fwdAddr + "/webhook", token: fwdToken, minioToken: cfg.WebhookToken, bucket: r.in, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b)), dupP: 0.1, holdP: 0.1}
 	if cfg.NoDuplicates {
 		px.dupP = 0
 	}
 	if cfg.NoReorder {
 		px.holdP = 0
 	}
+	r.px = px
 	ln, err := net.Listen("tcp", cfg.WebhookAddr)
 	if err != nil {
-		return nil, fmt.Errorf("webhook address %s (is a demo or forwarder running?): %w", cfg.WebhookAddr, err)
+		return fmt.Errorf("webhook address %s (is a demo or forwarder running?): %w", cfg.WebhookAddr, err)
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var bgWG sync.WaitGroup
-	defer func() {
+	r.bg = bg
+	r.atEnd(func() {
 		stopBG()
-		bgWG.Wait()
-	}()
-	bgWG.Add(2)
+		r.bgWG.Wait()
+	})
+	r.bgWG.Add(2)
 	go func() {
-		defer bgWG.Done()
+		defer r.bgWG.Done()
 		// The proxy answers MinIO only after the forwarder did, which may retry PutRecords for
 		// its whole put deadline.
 		_ = telemetry.ServerConfig{WriteTimeout: 2 * time.Minute}.ServeListener(bg, ln, px, slog.New(slog.DiscardHandler))
 	}()
 	go func() {
-		defer bgWG.Done()
+		defer r.bgWG.Done()
 		px.releaser(bg)
 	}()
+	return nil
+}
 
-	// Workers.
-	cl := &cluster{binary: cfg.Binary, logDir: cfg.LogDir, env: procEnv, args: []string{
-		"--stream", stream, "--lease-table", leases, "--ledger-table", ledgerT, "--dead-letter-table", dead,
-		"--output-bucket", out, "--s3-path-style", "--lease-duration", cfg.LeaseDuration.String(),
+// startWorkers starts cfg.Workers workers, the lease watch and the metric scrape.
+func (r *run) startWorkers(ctx context.Context) error {
+	cfg := r.cfg
+	cl := &cluster{binary: cfg.Binary, logDir: cfg.LogDir, env: r.procEnv, args: []string{
+		"--stream", r.stream, "--lease-table", r.leases, "--ledger-table", r.ledgerT, "--dead-letter-table", r.dead,
+		"--output-bucket", r.out, "--s3-path-style", "--lease-duration", cfg.LeaseDuration.String(),
 		"--shard-sync-interval", "1s", "--idle-between-reads", "200ms", "--stop-timeout", "15s", "--log-level", "info",
 	}}
-	if api != nil {
-		// Each worker reaches S3 and DynamoDB through its own proxies, which tell the harness
-		// when the worker has just read an input or is about to write its ledger (runZombies
-		// pauses it right there).
-		inPrefix := "/" + in + "/"
-		cl.proxies = func(gen int, m *member) ([]string, error) {
-			s3, err := api.workerProxy(apifault.S3, gen, func(op string, r *http.Request) {
-				if op == "GetObject" && strings.HasPrefix(r.URL.Path, inPrefix) {
-					m.inputRead()
-				}
-			}, nil)
-			if err != nil {
-				return nil, err
-			}
-			ddb, err := api.workerProxy(apifault.DynamoDB, gen, nil, func(op string, r *http.Request) {
-				if op == "PutItem" && m.commitArmed() && writesTable(r, ledgerT) {
-					m.ledgerCommit()
-				}
-			})
-			if err != nil {
-				return nil, err
-			}
-			return []string{s3, ddb}, nil
-		}
+	r.cl = cl
+	if r.api != nil {
+		cl.proxies = r.workerProxies
 	}
-	defer cl.stopAll(20 * time.Second)
+	r.atEnd(func() { cl.stopAll(20 * time.Second) })
 	for i := 0; i < cfg.Workers; i++ {
 		if _, err := cl.start(ctx, false); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	inspector, err := checkpoint.New(checkpoint.Config{Client: clients.DynamoDB, TableName: leases, WorkerID: "chaos-inspector"})
+	inspector, err := checkpoint.New(checkpoint.Config{Client: r.clients.DynamoDB, TableName: r.leases, WorkerID: "chaos-inspector"})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	lw := &leaseWatch{table: inspector, owner: map[string]string{}}
-	bgWG.Add(2)
+	r.inspector = inspector
+	r.lw = &leaseWatch{table: inspector, owner: map[string]string{}}
+	r.bgWG.Add(2)
 	go func() {
-		defer bgWG.Done()
-		lw.run(bg)
+		defer r.bgWG.Done()
+		r.lw.run(r.bg)
 	}()
 	go func() {
-		defer bgWG.Done()
-		_ = quiesce.Every(bg, time.Second, func() error {
-			cl.scrapeAll(bg)
+		defer r.bgWG.Done()
+		_ = quiesce.Every(r.bg, time.Second, func() error {
+			cl.scrapeAll(r.bg)
 			return nil
 		})
 	}()
+	return nil
+}
 
-	// Load and faults.
-	ld, err := newLoad(clients.S3, in, cfg.Keys, rng)
+// workerProxies gives each worker its own S3 and DynamoDB fault proxies, which tell the harness
+// when the worker has just read an input or is about to write its ledger (runZombies pauses it
+// right there).
+func (r *run) workerProxies(gen int, m *member) ([]string, error) {
+	inPrefix := "/" + r.in + "/"
+	s3, err := r.api.workerProxy(apifault.S3, gen, func(op string, req *http.Request) {
+		if op == "GetObject" && strings.HasPrefix(req.URL.Path, inPrefix) {
+			m.inputRead()
+		}
+	}, nil)
 	if err != nil {
 		return nil, err
+	}
+	ddb, err := r.api.workerProxy(apifault.DynamoDB, gen, nil, func(op string, req *http.Request) {
+		if op == "PutItem" && m.commitArmed() && writesTable(req, r.ledgerT) {
+			m.ledgerCommit()
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []string{s3, ddb}, nil
+}
+
+// runLoad runs the load and every fault injector for cfg.Duration, reporting progress every 30s.
+func (r *run) runLoad(ctx context.Context) error {
+	cfg, c := r.cfg, r.clients
+	ld, err := newLoad(c.S3, r.in, cfg.Keys, r.rng)
+	if err != nil {
+		return err
 	}
 	ld.versioned = cfg.Versioned
-	led, err := ledger.New(clients.DynamoDB, ledgerT)
-	if err != nil {
-		return nil, err
+	r.ld = ld
+	if r.led, err = ledger.New(c.DynamoDB, r.ledgerT); err != nil {
+		return err
 	}
-	letters, err := deadletter.New(clients.DynamoDB, dead)
-	if err != nil {
-		return nil, err
+	if r.letters, err = deadletter.New(c.DynamoDB, r.dead); err != nil {
+		return err
 	}
-	inj := &injector{cfg: &cfg, cluster: cl, leases: lw, kc: clients.Kinesis, stream: stream,
-		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa17)), log: log}
+	inj := &injector{cfg: &r.cfg, cluster: r.cl, leases: r.lw, kc: c.Kinesis, stream: r.stream,
+		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa17)), log: r.log}
+	r.inj = inj
 	if !cfg.NoOperators {
-		writer, err := forwarder.NewWriter(forwarder.WriterConfig{Client: clients.Kinesis, StreamName: stream, Logger: log})
+		writer, err := forwarder.NewWriter(forwarder.WriterConfig{Client: c.Kinesis, StreamName: r.stream, Logger: r.log})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		inj.ops = &operators{s3: clients.S3, kc: clients.Kinesis, in: in, out: out, stream: stream, ledger: led,
-			letters: letters, leases: inspector, writer: writer, runs: map[string]int{}, redrivenID: map[string]string{}}
+		inj.ops = &operators{s3: c.S3, kc: c.Kinesis, in: r.in, out: r.out, stream: r.stream, ledger: r.led,
+			letters: r.letters, leases: r.inspector, writer: writer, runs: map[string]int{}, redrivenID: map[string]string{}}
 	}
 	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.Duration)
-	defer stopLoad()
+	r.atEnd(stopLoad)
+	seeded := func(stream uint64) *rand.Rand { return rand.New(rand.NewPCG(uint64(cfg.Seed), stream)) }
 	var runWG sync.WaitGroup
-	runWG.Add(2)
-	go func() {
-		defer runWG.Done()
-		ld.run(loadCtx, cfg.Rate, rng)
-	}()
-	go func() {
-		defer runWG.Done()
-		inj.run(loadCtx, cfg.Duration)
-	}()
-	runWG.Add(2)
-	go func() {
-		defer runWG.Done()
-		inj.runZombies(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0x2041e)))
-	}()
-	go func() {
-		defer runWG.Done()
-		inj.runOperators(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0x0be7)))
-	}()
+	runWG.Go(func() { ld.run(loadCtx, cfg.Rate, r.rng) })
+	runWG.Go(func() { inj.run(loadCtx, cfg.Duration) })
+	runWG.Go(func() { inj.runZombies(loadCtx, seeded(0x2041e)) })
+	runWG.Go(func() { inj.runOperators(loadCtx, seeded(0x0be7)) })
 	if !cfg.NoDoubleFaults {
-		runWG.Add(1)
-		go func() {
-			defer runWG.Done()
-			inj.runDouble(loadCtx, rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd0b1e)))
-		}()
+		runWG.Go(func() { inj.runDouble(loadCtx, seeded(0xd0b1e)) })
 	}
-	progress := time.NewTicker(30 * time.Second)
 	started := time.Now()
-waitLoad:
-	for {
-		select {
-		case <-loadCtx.Done():
-			break waitLoad
-		case <-progress.C:
-			puts, dels, _ := ld.counts()
-			fmt.Fprintf(cfg.Out, "  %s: %d puts, %d deletes, %d workers running\n", time.Since(started).Round(time.Second), puts, dels, len(cl.running()))
-		}
-	}
-	progress.Stop()
+	_ = quiesce.Every(loadCtx, 30*time.Second, func() error {
+		puts, dels, _ := ld.counts()
+		fmt.Fprintf(cfg.Out, "  %s: %d puts, %d deletes, %d workers running\n", time.Since(started).Round(time.Second), puts, dels, len(r.cl.running()))
+		return nil
+	})
 	runWG.Wait()
 	inj.restarts.Wait() // after every injector loop returned: none adds a restart any more
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
+	return ctx.Err()
+}
 
-	// Quiesce: every worker running, every notification delivered and released.
+// quiesced is what the quiesce phase measured.
+type quiesced struct {
+	puts, dels, failed int
+	catchUp            time.Duration
+	catchErr           error  // the workers did not catch up
+	why                string // what was still behind when they did not
+}
+
+// quiesce resumes paused workers, restarts missing ones, and waits until every notification was
+// delivered and released and the workers caught up with the stream.
+func (r *run) quiesce(ctx context.Context) (quiesced, error) {
+	cl, px := r.cl, r.px
 	for _, m := range cl.running() {
 		if m.isPaused() {
 			_ = m.proc.Resume()
 			m.setPaused(false)
 		}
 	}
-	for len(cl.running()) < cfg.Workers {
+	for len(cl.running()) < r.cfg.Workers {
 		if _, err := cl.start(ctx, false); err != nil {
-			return nil, err
+			return quiesced{}, err
 		}
 	}
 	loadEnd := time.Now()
-	puts, dels, failed := ld.counts()
-	fmt.Fprintf(cfg.Out, "  load stopped: %d puts, %d deletes; waiting for notifications and catch-up\n", puts, dels)
-	if err := waitUntil(ctx, cfg.CatchUp, func() bool {
+	var q quiesced
+	q.puts, q.dels, q.failed = r.ld.counts()
+	fmt.Fprintf(r.cfg.Out, "  load stopped: %d puts, %d deletes; waiting for notifications and catch-up\n", q.puts, q.dels)
+	if err := waitUntil(ctx, r.cfg.CatchUp, func() bool {
 		received, _, _ := px.stats()
-		return received >= puts+dels
+		return received >= q.puts+q.dels
 	}); err != nil {
 		received, _, _ := px.stats()
-		return nil, fmt.Errorf("MinIO delivered %d of %d notifications: %w", received, puts+dels, err)
+		return quiesced{}, fmt.Errorf("MinIO delivered %d of %d notifications: %w", received, q.puts+q.dels, err)
 	}
-	if err := waitUntil(ctx, cfg.CatchUp, func() bool { return px.release(ctx, true) == 0 }); err != nil {
-		return nil, fmt.Errorf("held notifications not accepted by the forwarder: %w", err)
+	if err := waitUntil(ctx, r.cfg.CatchUp, func() bool { return px.release(ctx, true) == 0 }); err != nil {
+		return quiesced{}, fmt.Errorf("held notifications not accepted by the forwarder: %w", err)
 	}
-	end := quiesce.NewTracker(clients.Kinesis, stream)
-	var why string
-	catchErr := waitUntil(ctx, cfg.CatchUp, func() bool {
-		ok, w, err := end.CaughtUp(ctx, inspector)
-		why = w
+	end := quiesce.NewTracker(r.clients.Kinesis, r.stream)
+	q.catchErr = waitUntil(ctx, r.cfg.CatchUp, func() bool {
+		ok, w, err := end.CaughtUp(ctx, r.inspector)
+		q.why = w
 		if err != nil {
-			why = err.Error()
+			q.why = err.Error()
 		}
 		return ok
 	})
-	catchUp := time.Since(loadEnd)
+	q.catchUp = time.Since(loadEnd)
 	cl.scrapeAll(ctx)
+	return q, nil
+}
 
-	vs, checked, err := checkGuarantee(ctx, clients.S3, in, out, led, ld)
+// report checks the guarantee and the accounting, writes the report, and says whether the
+// guarantee held.
+func (r *run) report(ctx context.Context, q quiesced) (*Report, error) {
+	cfg, inj := r.cfg, r.inj
+	vs, checked, err := checkGuarantee(ctx, r.clients.S3, r.in, r.out, r.led, r.ld)
 	if err != nil {
 		return nil, err
 	}
-	objs := make([]string, 0, len(ld.keys))
-	for _, k := range ld.keys {
-		objs = append(objs, in+"/"+k)
+	objs := make([]string, 0, len(r.ld.keys))
+	for _, k := range r.ld.keys {
+		objs = append(objs, r.in+"/"+k)
 	}
 	var redriven int
 	if inj.ops != nil {
@@ -362,18 +442,18 @@ waitLoad:
 		redriven = inj.ops.redriven
 		inj.ops.mu.Unlock()
 	}
-	acct, err := account(ctx, cl.all(), letters, led, objs, redriven)
+	acct, err := account(ctx, r.cl.all(), r.letters, r.led, objs, redriven)
 	if err != nil {
 		return nil, fmt.Errorf("accounting: %w", err)
 	}
-	received, duplicated, held := px.stats()
-	fwdMetrics, _ := scrape.Get(ctx, "http://"+fwdAddr+"/metrics")
-	w := cl.totals()
-	moves, failovers := lw.stats()
+	received, duplicated, held := r.px.stats()
+	fwdMetrics, _ := scrape.Get(ctx, "http://"+r.fwdAddr+"/metrics")
+	w := r.cl.totals()
+	moves, failovers := r.lw.stats()
 	inj.mu.Lock()
-	r := &Report{
+	rep := &Report{
 		Seed: cfg.Seed, Duration: cfg.Duration, Workers: cfg.Workers, Keys: cfg.Keys,
-		Puts: puts, Deletes: dels, FailedOps: failed, Notifications: received, Duplicated: duplicated, Reordered: held,
+		Puts: q.puts, Deletes: q.dels, FailedOps: q.failed, Notifications: received, Duplicated: duplicated, Reordered: held,
 		Forwarded:    fwdMetrics.Sum("shardline_forwarder_records_forwarded_total"),
 		Applied:      w.Sum("shardline_worker_records_total", "outcome=applied"),
 		Duplicates:   w.Sum("shardline_worker_records_total", "outcome=duplicate"),
@@ -388,37 +468,37 @@ waitLoad:
 		Checks:       map[string]float64{},
 		Kills:        inj.kills, Pauses: inj.pauses, AimedPauses: inj.aimedPauses, AimedCommitPauses: inj.aimedCommitPauses, Added: inj.added, Removed: inj.removed,
 		KillsInPause: inj.killsInPause, KillsAfterCommit: inj.killsAfterCommit,
-		APIFaults: api.counts(), APIFaultsOff: cfg.NoAPIFaults,
+		APIFaults: r.api.counts(), APIFaultsOff: cfg.NoAPIFaults,
 		Reshards: inj.reshards, LeaseMoves: moves, Failovers: failovers, GracefulStops: inj.stops,
-		CatchUp: catchUp, KeysChecked: checked, Violations: vs, InjectorErrors: inj.errors,
+		CatchUp: q.catchUp, KeysChecked: checked, Violations: vs, InjectorErrors: inj.errors,
 		LeaseDuration: cfg.LeaseDuration,
-		Versioned:     cfg.Versioned, LoadOps: ld.kindCounts(), OperatorsOff: cfg.NoOperators, Accounting: acct,
+		Versioned:     cfg.Versioned, LoadOps: r.ld.kindCounts(), OperatorsOff: cfg.NoOperators, Accounting: acct,
 	}
 	inj.mu.Unlock()
 	for _, after := range []string{"commit", "conflict", "duplicate", "own_write", "fence", "dead_letter"} {
-		r.Checks[after] = w.Sum("shardline_worker_output_checks_total", "after="+after)
+		rep.Checks[after] = w.Sum("shardline_worker_output_checks_total", "after="+after)
 	}
 	if o := inj.ops; o != nil {
 		o.mu.Lock()
-		r.OperatorRuns, r.OperatorLog = o.runs, o.what
-		r.ReconcileFound, r.ReconcileFixes = o.found, o.enqueued
-		r.LettersRedriven, r.LettersPending = o.redriven, o.pending
-		r.ReprocessDownFor = o.stopped
+		rep.OperatorRuns, rep.OperatorLog = o.runs, o.what
+		rep.ReconcileFound, rep.ReconcileFixes = o.found, o.enqueued
+		rep.LettersRedriven, rep.LettersPending = o.redriven, o.pending
+		rep.ReprocessDownFor = o.stopped
 		o.mu.Unlock()
 	}
-	if catchErr != nil {
-		r.NotCaughtUpWhy = why
+	if q.catchErr != nil {
+		rep.NotCaughtUpWhy = q.why
 	}
-	r.Write(cfg.Out)
+	rep.Write(cfg.Out)
 	switch {
 	case len(vs) > 0:
-		return r, fmt.Errorf("%w: %d keys", ErrViolations, len(vs))
+		return rep, fmt.Errorf("%w: %d keys", ErrViolations, len(vs))
 	case len(acct.Problems) > 0:
-		return r, fmt.Errorf("%w: accounting: %d problems", ErrViolations, len(acct.Problems))
-	case catchErr != nil:
-		return r, fmt.Errorf("%w: workers did not catch up within %s (%s)", ErrViolations, cfg.CatchUp, why)
+		return rep, fmt.Errorf("%w: accounting: %d problems", ErrViolations, len(acct.Problems))
+	case q.catchErr != nil:
+		return rep, fmt.Errorf("%w: workers did not catch up within %s (%s)", ErrViolations, cfg.CatchUp, q.why)
 	}
-	return r, nil
+	return rep, nil
 }
 
 // waitUntil polls cond every 500ms until it holds or timeout passes.
