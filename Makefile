@@ -71,10 +71,11 @@ chaos: build ## prove the guarantee under faults: make chaos SEED=1 DURATION=10m
 	rc=0; $(WITH_STACK) bin/shardline-lab chaos -seed $(SEED) -duration $(DURATION) 2>.local/log/chaos-harness.log || rc=$$?; $(STACK) down; exit $$rc
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt and go vet (the root module and examples/, a module of its own)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd examples && $(GO) vet ./...
 
 # govulncheck against an offline database built from golang.org/x/vulndb's OSV files; both are
 # pinned in tools/go.mod (bump there with go get); waived standard-library findings, each for one
@@ -92,9 +93,13 @@ vuln: ## govulncheck ./... on an offline vulnerability database (tools/go.mod pi
 MOTO_PKGS := ./internal/ledger/ ./checkpoint/ ./internal/deadletter/ ./processor/
 
 .PHONY: test test-moto
-test: lint vuln ## lint, vuln, then unit, fuzz-seed and integration tests with -race (starts and stops the local stack), then test-moto and infra-test
+# examples/ is a module of its own (it may import only shardline's public packages), so ./... at the
+# root does not reach it: its tests, integration test included, run in the same stack window.
+test: lint vuln ## lint, vuln, then unit, fuzz-seed and integration tests with -race, examples/'s too (starts and stops the local stack), then test-moto and infra-test
 	$(STACK) up
-	rc=0; $(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./... || rc=$$?; $(STACK) down; exit $$rc
+	rc=0; $(WITH_STACK) SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 20m ./... || rc=$$?; \
+	  ($(WITH_STACK) cd examples && SHARDLINE_INTEGRATION=1 $(GO) test -race -count=1 -timeout 10m ./...) || rc=$$?; \
+	  $(STACK) down; exit $$rc
 	$(MAKE) test-moto
 	$(MAKE) infra-test
 
