@@ -87,6 +87,34 @@ func checkResult(t *testing.T, res Result, want []wantEvent, wantSkips []string)
 	}
 }
 
+// mustParse parses body, failing the test when Parse refuses it (a body with a
+// *MalformedError or a *LimitError).
+func mustParse(t *testing.T, body []byte) Result {
+	t.Helper()
+	res, err := Parse(body)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return res
+}
+
+// checkOne checks the Result of a body of one record: only the skip reason skip when it is not
+// "", otherwise only the event want.
+func checkOne(t *testing.T, res Result, want wantEvent, skip string) {
+	t.Helper()
+	if skip != "" {
+		checkResult(t, res, nil, []string{skip})
+		return
+	}
+	checkResult(t, res, []wantEvent{want}, nil)
+}
+
+// s3RecEvent is the event a record s3Rec built becomes, for eventName (without MinIO's "s3:"),
+// the decoded key, op and the sequencer before normalisation.
+func s3RecEvent(eventName, key, op, seq string) wantEvent {
+	return wantEvent{"aws:s3", eventName, "in", key, op, pad(seq), "abc123", "", 10, "2024-05-14T09:21:07.512Z"}
+}
+
 // Builders of notification bodies for inline cases.
 
 func mustJSON(tb testing.TB, v any) []byte {
@@ -118,6 +146,18 @@ func s3Rec(name, key, seq string) obj {
 		},
 	}
 }
+
+// putRec is s3Rec's ObjectCreated:Put record of key and seq, changed by edit when it is not nil.
+func putRec(key, seq string, edit func(r obj)) obj {
+	r := s3Rec("ObjectCreated:Put", key, seq)
+	if edit != nil {
+		edit(r)
+	}
+	return r
+}
+
+// s3Object is the s3.object member of a record s3Rec built, to edit.
+func s3Object(r obj) obj { return r["s3"].(obj)["object"].(obj) }
 
 func s3Body(tb testing.TB, recs ...obj) []byte {
 	tb.Helper()

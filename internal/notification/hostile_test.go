@@ -12,14 +12,6 @@ import (
 // valid event or a skip with a stable reason (which the forwarder counts by label and logs); none
 // refuses the body, so one bad record never makes the source redeliver the good ones.
 func TestParseHostileRecords(t *testing.T) {
-	rec := func(key, seq string, edit func(r obj)) obj {
-		r := s3Rec("ObjectCreated:Put", key, seq)
-		if edit != nil {
-			edit(r)
-		}
-		return r
-	}
-	object := func(r obj) obj { return r["s3"].(obj)["object"].(obj) }
 	check := strings.Repeat("✓", 341) // 1,023 bytes
 	tests := []struct {
 		name     string
@@ -29,59 +21,56 @@ func TestParseHostileRecords(t *testing.T) {
 		wantSkip string
 	}{
 		// Keys.
-		{"key with '+' for space", rec("my+photo.jpg", "0A", nil), "my photo.jpg", pad("0A"), ""},
-		{"key with literal plus as %2B", rec("c%2B%2B.jpg", "0A", nil), "c++.jpg", pad("0A"), ""},
-		{"key with raw space", rec("a b.jpg", "0A", nil), "a b.jpg", pad("0A"), ""},
-		{"key with %-escapes", rec("dir%2Fsub%20x%25.jpg", "0A", nil), "dir/sub x%.jpg", pad("0A"), ""},
-		{"key with invalid escape", rec("bad%zz.jpg", "0A", nil), "", "", ReasonInvalidKey},
-		{"key with lone percent", rec("100%", "0A", nil), "", "", ReasonInvalidKey},
-		{"key with %u escape", rec("%u2713.jpg", "0A", nil), "", "", ReasonInvalidKey},
-		{"key with overlong UTF-8 slash", rec("a%C0%AFb", "0A", nil), "", "", ReasonInvalidKey},
-		{"key with UTF-16 surrogate", rec("%ED%A0%80.jpg", "0A", nil), "", "", ReasonInvalidKey},
-		{"key with unicode, encoded", rec("%E2%9C%93+%C3%A9t%C3%A9.png", "0A", nil), "✓ été.png", pad("0A"), ""},
-		{"key with unicode, raw", rec("✓.png", "0A", nil), "✓.png", pad("0A"), ""},
-		{"key in NFD stays NFD", rec("e%CC%81.jpg", "0A", nil), "e\u0301.jpg", pad("0A"), ""},
-		{"key with dot segments is opaque", rec("%2E%2E%2F..%2Fetc%2Fpasswd", "0A", nil), "../../etc/passwd", pad("0A"), ""},
-		{"key with NUL", rec("a%00b", "0A", nil), "a\x00b", pad("0A"), ""},
-		{"1,024-byte ASCII key", rec(strings.Repeat("k", 1024), "0A", nil), strings.Repeat("k", 1024), pad("0A"), ""},
-		{"1,024-byte unicode key, 3,070 bytes encoded", rec(urlEncode(check+"k"), "0A", nil), check + "k", pad("0A"), ""},
-		{"1,025-byte unicode key", rec(urlEncode(check+"kk"), "0A", nil), "", "", ReasonInvalidRecord},
-		{"empty key", rec("", "0A", nil), "", "", ReasonInvalidRecord},
-		{"key that decodes to empty", rec("", "0A", func(r obj) { object(r)["key"] = "" }), "", "", ReasonInvalidRecord},
+		{"key with '+' for space", putRec("my+photo.jpg", "0A", nil), "my photo.jpg", pad("0A"), ""},
+		{"key with literal plus as %2B", putRec("c%2B%2B.jpg", "0A", nil), "c++.jpg", pad("0A"), ""},
+		{"key with raw space", putRec("a b.jpg", "0A", nil), "a b.jpg", pad("0A"), ""},
+		{"key with %-escapes", putRec("dir%2Fsub%20x%25.jpg", "0A", nil), "dir/sub x%.jpg", pad("0A"), ""},
+		{"key with invalid escape", putRec("bad%zz.jpg", "0A", nil), "", "", ReasonInvalidKey},
+		{"key with lone percent", putRec("100%", "0A", nil), "", "", ReasonInvalidKey},
+		{"key with %u escape", putRec("%u2713.jpg", "0A", nil), "", "", ReasonInvalidKey},
+		{"key with overlong UTF-8 slash", putRec("a%C0%AFb", "0A", nil), "", "", ReasonInvalidKey},
+		{"key with UTF-16 surrogate", putRec("%ED%A0%80.jpg", "0A", nil), "", "", ReasonInvalidKey},
+		{"key with unicode, encoded", putRec("%E2%9C%93+%C3%A9t%C3%A9.png", "0A", nil), "✓ été.png", pad("0A"), ""},
+		{"key with unicode, raw", putRec("✓.png", "0A", nil), "✓.png", pad("0A"), ""},
+		{"key in NFD stays NFD", putRec("e%CC%81.jpg", "0A", nil), "e\u0301.jpg", pad("0A"), ""},
+		{"key with dot segments is opaque", putRec("%2E%2E%2F..%2Fetc%2Fpasswd", "0A", nil), "../../etc/passwd", pad("0A"), ""},
+		{"key with NUL", putRec("a%00b", "0A", nil), "a\x00b", pad("0A"), ""},
+		{"1,024-byte ASCII key", putRec(strings.Repeat("k", 1024), "0A", nil), strings.Repeat("k", 1024), pad("0A"), ""},
+		{"1,024-byte unicode key, 3,070 bytes encoded", putRec(urlEncode(check+"k"), "0A", nil), check + "k", pad("0A"), ""},
+		{"1,025-byte unicode key", putRec(urlEncode(check+"kk"), "0A", nil), "", "", ReasonInvalidRecord},
+		{"empty key", putRec("", "0A", nil), "", "", ReasonInvalidRecord},
+		{"key that decodes to empty", putRec("", "0A", func(r obj) { s3Object(r)["key"] = "" }), "", "", ReasonInvalidRecord},
 
 		// Sequencers.
-		{"sequencer of odd length is padded", rec("k", "ABC", nil), "k", pad("ABC"), ""},
-		{"sequencer in lower case is upper-cased", rec("k", "0055aed6dcd90281e5", nil), "k", pad("0055AED6DCD90281E5"), ""},
-		{"sequencer non-hex", rec("k", "0055AED6DCD9028XYZ", nil), "", "", ReasonInvalidSequencer},
-		{"sequencer with 0x prefix", rec("k", "0x55", nil), "", "", ReasonInvalidSequencer},
-		{"sequencer with whitespace", rec("k", " 0055", nil), "", "", ReasonInvalidSequencer},
-		{"sequencer of 33 digits", rec("k", strings.Repeat("F", 33), nil), "", "", ReasonInvalidSequencer},
-		{"sequencer missing", rec("k", "", nil), "", "", ReasonNoSequencer},
-		{"sequencer of wrong type", rec("k", "0A", func(r obj) { object(r)["sequencer"] = 10 }), "", "", ReasonInvalidRecord},
+		{"sequencer of odd length is padded", putRec("k", "ABC", nil), "k", pad("ABC"), ""},
+		{"sequencer in lower case is upper-cased", putRec("k", "0055aed6dcd90281e5", nil), "k", pad("0055AED6DCD90281E5"), ""},
+		{"sequencer non-hex", putRec("k", "0055AED6DCD9028XYZ", nil), "", "", ReasonInvalidSequencer},
+		{"sequencer with 0x prefix", putRec("k", "0x55", nil), "", "", ReasonInvalidSequencer},
+		{"sequencer with whitespace", putRec("k", " 0055", nil), "", "", ReasonInvalidSequencer},
+		{"sequencer of 33 digits", putRec("k", strings.Repeat("F", 33), nil), "", "", ReasonInvalidSequencer},
+		{"sequencer missing", putRec("k", "", nil), "", "", ReasonNoSequencer},
+		{"sequencer of wrong type", putRec("k", "0A", func(r obj) { s3Object(r)["sequencer"] = 10 }), "", "", ReasonInvalidRecord},
 
 		// Missing and wrong fields, event names and versions.
-		{"no object", rec("k", "0A", func(r obj) { delete(r["s3"].(obj), "object") }), "", "", ReasonInvalidRecord},
-		{"no bucket", rec("k", "0A", func(r obj) { delete(r["s3"].(obj), "bucket") }), "", "", ReasonInvalidRecord},
-		{"s3 of wrong type", rec("k", "0A", func(r obj) { r["s3"] = "x" }), "", "", ReasonInvalidRecord},
-		{"no eventName", rec("k", "0A", func(r obj) { delete(r, "eventName") }), "", "", ReasonUnknownEventName},
-		{"unknown eventName", rec("k", "0A", func(r obj) { r["eventName"] = "ObjectMoved:Teleport" }), "", "", ReasonUnknownEventName},
-		{"eventName only a prefix", rec("k", "0A", func(r obj) { r["eventName"] = "s3:" }), "", "", ReasonUnknownEventName},
-		{"eventVersion 2.9 (minor additions)", rec("k", "0A", func(r obj) { r["eventVersion"] = "2.9" }), "k", pad("0A"), ""},
-		{"eventVersion 3.0", rec("k", "0A", func(r obj) { r["eventVersion"] = "3.0" }), "", "", ReasonUnsupportedEventVersion},
-		{"eventVersion as number", rec("k", "0A", func(r obj) { r["eventVersion"] = 2.1 }), "", "", ReasonInvalidRecord},
+		{"no object", putRec("k", "0A", func(r obj) { delete(r["s3"].(obj), "object") }), "", "", ReasonInvalidRecord},
+		{"no bucket", putRec("k", "0A", func(r obj) { delete(r["s3"].(obj), "bucket") }), "", "", ReasonInvalidRecord},
+		{"s3 of wrong type", putRec("k", "0A", func(r obj) { r["s3"] = "x" }), "", "", ReasonInvalidRecord},
+		{"no eventName", putRec("k", "0A", func(r obj) { delete(r, "eventName") }), "", "", ReasonUnknownEventName},
+		{"unknown eventName", putRec("k", "0A", func(r obj) { r["eventName"] = "ObjectMoved:Teleport" }), "", "", ReasonUnknownEventName},
+		{"eventName only a prefix", putRec("k", "0A", func(r obj) { r["eventName"] = "s3:" }), "", "", ReasonUnknownEventName},
+		{"eventVersion 2.9 (minor additions)", putRec("k", "0A", func(r obj) { r["eventVersion"] = "2.9" }), "k", pad("0A"), ""},
+		{"eventVersion 3.0", putRec("k", "0A", func(r obj) { r["eventVersion"] = "3.0" }), "", "", ReasonUnsupportedEventVersion},
+		{"eventVersion as number", putRec("k", "0A", func(r obj) { r["eventVersion"] = 2.1 }), "", "", ReasonInvalidRecord},
 
 		// Fields that would make the envelope exceed a Kinesis record or a DynamoDB item.
-		{"huge ETag", rec("k", "0A", func(r obj) { object(r)["eTag"] = strings.Repeat("e", 2<<20) }), "", "", ReasonInvalidRecord},
-		{"huge versionId", rec("k", "0A", func(r obj) { object(r)["versionId"] = strings.Repeat("v", envelope.MaxFieldLen+1) }), "", "", ReasonInvalidRecord},
-		{"huge eventName", rec("k", "0A", func(r obj) { r["eventName"] = "ObjectCreated:" + strings.Repeat("x", 2<<20) }), "", "", ReasonInvalidRecord},
-		{"huge eventSource", rec("k", "0A", func(r obj) { r["eventSource"] = strings.Repeat("s", 2<<20) }), "", "", ReasonInvalidRecord},
+		{"huge ETag", putRec("k", "0A", func(r obj) { s3Object(r)["eTag"] = strings.Repeat("e", 2<<20) }), "", "", ReasonInvalidRecord},
+		{"huge versionId", putRec("k", "0A", func(r obj) { s3Object(r)["versionId"] = strings.Repeat("v", envelope.MaxFieldLen+1) }), "", "", ReasonInvalidRecord},
+		{"huge eventName", putRec("k", "0A", func(r obj) { r["eventName"] = "ObjectCreated:" + strings.Repeat("x", 2<<20) }), "", "", ReasonInvalidRecord},
+		{"huge eventSource", putRec("k", "0A", func(r obj) { r["eventSource"] = strings.Repeat("s", 2<<20) }), "", "", ReasonInvalidRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(s3Body(t, tc.rec))
-			if err != nil {
-				t.Fatalf("Parse refused the body: %v", err)
-			}
+			res := mustParse(t, s3Body(t, tc.rec))
 			if tc.wantSkip != "" {
 				if len(res.Events) != 0 || len(res.Skipped) != 1 || res.Skipped[0].Reason != tc.wantSkip {
 					t.Fatalf("got %d events and skips %+v, want one skip %q", len(res.Events), res.Skipped, tc.wantSkip)

@@ -3,7 +3,6 @@ package notification
 import (
 	"cmp"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -31,10 +30,7 @@ func TestParseMinIOCaptures(t *testing.T) {
 	byObject := map[string][]seen{}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := readFixture(t, filepath.Join("minio", filepath.Base(file)))
 			var top struct {
 				EventName string
 				Key       string
@@ -51,10 +47,7 @@ func TestParseMinIOCaptures(t *testing.T) {
 			if err := json.Unmarshal(data, &top); err != nil {
 				t.Fatalf("capture is not a MinIO webhook body: %v", err)
 			}
-			res, err := Parse(data)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
+			res := mustParse(t, data)
 			if got := len(res.Events) + len(res.Skipped); got != len(top.Records) {
 				t.Fatalf("%d records gave %d events and skips: %+v", len(top.Records), got, res)
 			}

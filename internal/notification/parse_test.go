@@ -124,10 +124,7 @@ func TestParseFixtures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(readFixture(t, tc.file))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
+			res := mustParse(t, readFixture(t, tc.file))
 			checkResult(t, res, tc.want, tc.wantSkips)
 		})
 	}
@@ -155,16 +152,8 @@ func TestParseKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(s3Body(t, s3Rec("ObjectCreated:Put", tc.rawKey, "0a")))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if tc.want == "" {
-				checkResult(t, res, nil, []string{tc.wantWhy})
-				return
-			}
-			checkResult(t, res, []wantEvent{{"aws:s3", "ObjectCreated:Put", "in", tc.want, "put", pad("0A"), "abc123", "", 10,
-				"2024-05-14T09:21:07.512Z"}}, nil)
+			res := mustParse(t, s3Body(t, s3Rec("ObjectCreated:Put", tc.rawKey, "0a")))
+			checkOne(t, res, s3RecEvent("ObjectCreated:Put", tc.want, "put", "0A"), tc.wantWhy)
 		})
 	}
 }
@@ -172,10 +161,7 @@ func TestParseKeys(t *testing.T) {
 func TestParseEventBridgeKeyIsRaw(t *testing.T) {
 	for _, key := range []string{"c++ notes.jpg", "a+b%2Fc.jpg", "bad%zz"} {
 		t.Run(key, func(t *testing.T) {
-			res, err := Parse(eventBridgeBody(t, "Object Created", key, "00617F08299329D189"))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
+			res := mustParse(t, eventBridgeBody(t, "Object Created", key, "00617F08299329D189"))
 			checkResult(t, res, []wantEvent{{"aws.s3", "Object Created", "in", key, "put", pad("00617F08299329D189"), "abc123", "", 10,
 				"2024-05-14T09:21:07Z"}}, nil)
 		})
@@ -220,27 +206,14 @@ func TestParseEventNames(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(s3Body(t, s3Rec(tc.eventName, "k.jpg", "0a")))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
-			if tc.wantOp == "" {
-				checkResult(t, res, nil, []string{tc.wantSkip})
-				return
-			}
-			checkResult(t, res, []wantEvent{{"aws:s3", strings.TrimPrefix(tc.eventName, "s3:"), "in", "k.jpg", tc.wantOp,
-				pad("0A"), "abc123", "", 10, "2024-05-14T09:21:07.512Z"}}, nil)
+			res := mustParse(t, s3Body(t, s3Rec(tc.eventName, "k.jpg", "0a")))
+			checkOne(t, res, s3RecEvent(strings.TrimPrefix(tc.eventName, "s3:"), "k.jpg", tc.wantOp, "0A"), tc.wantSkip)
 		})
 	}
 }
 
 func TestParseRecordSkips(t *testing.T) {
-	rec := func(edit func(r obj)) obj {
-		r := s3Rec("ObjectCreated:Put", "k.jpg", "0055AED6DCD90281E5")
-		edit(r)
-		return r
-	}
-	object := func(r obj) obj { return r["s3"].(obj)["object"].(obj) }
+	rec := func(edit func(r obj)) obj { return putRec("k.jpg", "0055AED6DCD90281E5", edit) }
 	tests := []struct {
 		name     string
 		rec      obj
@@ -253,28 +226,25 @@ func TestParseRecordSkips(t *testing.T) {
 		{"event version 3.0", rec(func(r obj) { r["eventVersion"] = "3.0" }), ReasonUnsupportedEventVersion},
 		{"event version 2.x", rec(func(r obj) { r["eventVersion"] = "2.x" }), ReasonUnsupportedEventVersion},
 		{"event version missing", rec(func(r obj) { delete(r, "eventVersion") }), ReasonUnsupportedEventVersion},
-		{"no sequencer", rec(func(r obj) { delete(object(r), "sequencer") }), ReasonNoSequencer},
-		{"non-hex sequencer", rec(func(r obj) { object(r)["sequencer"] = "0055XYZ" }), ReasonInvalidSequencer},
-		{"over-long sequencer", rec(func(r obj) { object(r)["sequencer"] = strings.Repeat("A", 33) }), ReasonInvalidSequencer},
+		{"no sequencer", rec(func(r obj) { delete(s3Object(r), "sequencer") }), ReasonNoSequencer},
+		{"non-hex sequencer", rec(func(r obj) { s3Object(r)["sequencer"] = "0055XYZ" }), ReasonInvalidSequencer},
+		{"over-long sequencer", rec(func(r obj) { s3Object(r)["sequencer"] = strings.Repeat("A", 33) }), ReasonInvalidSequencer},
 		{"empty bucket", rec(func(r obj) { r["s3"].(obj)["bucket"] = obj{"name": ""} }), ReasonInvalidRecord},
 		{"bucket too long", rec(func(r obj) { r["s3"].(obj)["bucket"] = obj{"name": strings.Repeat("b", 256)} }), ReasonInvalidRecord},
 		{"unparseable event time", rec(func(r obj) { r["eventTime"] = "yesterday" }), ReasonInvalidRecord},
 		{"event time out of range", rec(func(r obj) { r["eventTime"] = "0001-01-01T00:00:00+01:00" }), ReasonInvalidRecord},
 		{"missing event time", rec(func(r obj) { delete(r, "eventTime") }), ""},
-		{"negative size", rec(func(r obj) { object(r)["size"] = -1 }), ReasonInvalidRecord},
-		{"fractional size", rec(func(r obj) { object(r)["size"] = 1.5 }), ReasonInvalidRecord},
-		{"size of wrong type", rec(func(r obj) { object(r)["size"] = true }), ReasonInvalidRecord},
-		{"key of wrong type", rec(func(r obj) { object(r)["key"] = 7 }), ReasonInvalidRecord},
+		{"negative size", rec(func(r obj) { s3Object(r)["size"] = -1 }), ReasonInvalidRecord},
+		{"fractional size", rec(func(r obj) { s3Object(r)["size"] = 1.5 }), ReasonInvalidRecord},
+		{"size of wrong type", rec(func(r obj) { s3Object(r)["size"] = true }), ReasonInvalidRecord},
+		{"key of wrong type", rec(func(r obj) { s3Object(r)["key"] = 7 }), ReasonInvalidRecord},
 		{"unknown eventSource without s3", obj{"eventSource": "aws:dynamodb", "dynamodb": obj{}}, ReasonInvalidRecord},
 		{"SQS record without body", obj{"eventSource": "aws:sqs", "messageId": "m"}, ReasonInvalidRecord},
 		{"SNS record without message", obj{"EventSource": "aws:sns", "Sns": obj{}}, ReasonInvalidRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(s3Body(t, tc.rec))
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
+			res := mustParse(t, s3Body(t, tc.rec))
 			if tc.wantSkip != "" {
 				checkResult(t, res, nil, []string{tc.wantSkip})
 				if d := res.Skipped[0].Detail; !strings.HasPrefix(d, "Records[0]: ") {
@@ -290,14 +260,8 @@ func TestParseRecordSkips(t *testing.T) {
 }
 
 func TestParseSequencerNormalised(t *testing.T) {
-	lower, err := Parse(s3Body(t, s3Rec("ObjectCreated:Put", "k.jpg", "0055aed6dcd90281e5")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	upper, err := Parse(s3Body(t, s3Rec("ObjectCreated:Put", "k.jpg", "0055AED6DCD90281E5")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lower := mustParse(t, s3Body(t, s3Rec("ObjectCreated:Put", "k.jpg", "0055aed6dcd90281e5")))
+	upper := mustParse(t, s3Body(t, s3Rec("ObjectCreated:Put", "k.jpg", "0055AED6DCD90281E5")))
 	if len(lower.Events) != 1 || len(upper.Events) != 1 {
 		t.Fatalf("want one event each, got %+v and %+v", lower, upper)
 	}
@@ -311,9 +275,9 @@ func TestParseSequencerNormalised(t *testing.T) {
 
 func TestParseWrappers(t *testing.T) {
 	put := s3Body(t, s3Rec("ObjectCreated:Put", "a+b.jpg", "0a"))
-	wantPut := wantEvent{"aws:s3", "ObjectCreated:Put", "in", "a b.jpg", "put", pad("0A"), "abc123", "", 10, "2024-05-14T09:21:07.512Z"}
+	wantPut := s3RecEvent("ObjectCreated:Put", "a b.jpg", "put", "0A")
 	del := s3Body(t, s3Rec("ObjectRemoved:Delete", "a+b.jpg", "0b"))
-	wantDel := wantEvent{"aws:s3", "ObjectRemoved:Delete", "in", "a b.jpg", "delete", pad("0B"), "abc123", "", 10, "2024-05-14T09:21:07.512Z"}
+	wantDel := s3RecEvent("ObjectRemoved:Delete", "a b.jpg", "delete", "0B")
 	eb := eventBridgeBody(t, "Object Created", "a+b.jpg", "0c")
 	wantEB := wantEvent{"aws.s3", "Object Created", "in", "a+b.jpg", "put", pad("0C"), "abc123", "", 10, "2024-05-14T09:21:07Z"}
 	testEvent := []byte(`{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2024-05-14T09:00:00.000Z","Bucket":"in","RequestId":"r","HostId":"h"}`)
@@ -349,10 +313,7 @@ func TestParseWrappers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Parse(tc.body)
-			if err != nil {
-				t.Fatalf("Parse: %v", err)
-			}
+			res := mustParse(t, tc.body)
 			checkResult(t, res, tc.want, tc.wantSkips)
 		})
 	}
@@ -360,10 +321,7 @@ func TestParseWrappers(t *testing.T) {
 
 func TestParseMalformedBodyDetailLocatesMessage(t *testing.T) {
 	body := sqsBody(t, s3Body(t, s3Rec("ObjectCreated:Put", "k", "0a")), snsEnvelopeBody(t, []byte("nope")))
-	res, err := Parse(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := mustParse(t, body)
 	if len(res.Skipped) != 1 {
 		t.Fatalf("want one skip, got %+v", res.Skipped)
 	}
