@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // TestForwardRefusesToStartWithoutAuth is the hostile default: a forwarder started with no
@@ -103,24 +105,19 @@ func freeAddr(t *testing.T) string {
 // waitUp polls url until it answers 200, the command exits, or a deadline passes.
 func waitUp(t *testing.T, url string, done <-chan int, errOut fmt.Stringer) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, 20*time.Millisecond, func() bool {
 		select {
 		case code := <-done:
 			t.Fatalf("forward exited %d before serving; stderr:\n%s", code, errOut)
 		default:
 		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not up within 20s; stderr:\n%s", url, errOut)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline above
-	}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "%s not up; stderr:\n%s", url, errOut)
 }
 
 func getStatus(t *testing.T, url string) int {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/switchproxy"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/telemetry"
 )
 
@@ -128,11 +129,11 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 			return resp.StatusCode == want
 		}
 	}
-	emulators.Eventually(t, 10*time.Second, 20*time.Millisecond, readyz(503), "readyz not 503 with Kinesis unreachable: %+v", &last)
+	testkit.Eventually(t, 10*time.Second, 20*time.Millisecond, readyz(503), "readyz not 503 with Kinesis unreachable: %+v", &last)
 	t.Logf("Kinesis unreachable at start: %s", last.Reason)
 
 	proxy.SetDown(false)
-	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers: %+v", &last)
+	testkit.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers: %+v", &last)
 	if code := postEvent(t, addr); code != http.StatusOK {
 		t.Fatalf("webhook with Kinesis up: %d", code)
 	}
@@ -150,7 +151,7 @@ func TestForwardReadyFollowsKinesis(t *testing.T) {
 	}
 
 	proxy.SetDown(false)
-	emulators.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers again: %+v", &last)
+	testkit.Eventually(t, 30*time.Second, 20*time.Millisecond, readyz(200), "readyz not 200 once Kinesis answers again: %+v", &last)
 }
 
 func postEvent(t *testing.T, addr string) int {

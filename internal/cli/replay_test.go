@@ -12,6 +12,7 @@ import (
 	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/replaytest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/replay"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -114,7 +115,7 @@ func TestReplayFailuresCommand(t *testing.T) {
 	}
 	receivedAgain := func(why string) {
 		t.Helper()
-		emulators.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
+		testkit.Eventually(t, 15*time.Second, 50*time.Millisecond, func() bool {
 			return replaytest.Received(t, q, url, id, 0)
 		}, "the message was not received again after %s", why)
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/golden"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/reprocess"
 )
 
@@ -43,7 +43,7 @@ func TestReprocessCommand(t *testing.T) {
 	p.Send(p.Event("a.jpg", "delete", pipelinetest.Seq(1), ""))
 	w := p.StartWorker(pipelinetest.WorkerOptions{ID: "busy-worker"})
 	w.WaitFinished(1)
-	emulators.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
 		rows := p.LeaseRows()
 		return len(rows) == 1 && rows[0].Checkpoint != ""
 	}, "no checkpoint")

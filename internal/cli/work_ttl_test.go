@@ -9,6 +9,7 @@ import (
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 )
 
@@ -55,7 +56,7 @@ func TestWorkExpiryFlags(t *testing.T) {
 		tomb   ledger.Entry
 		letter deadletter.Letter
 	)
-	emulators.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
+	testkit.Eventually(t, 60*time.Second, 100*time.Millisecond, func() bool {
 		e, found, err := led.Get(ctx, deleted.ObjectID())
 		if err != nil || !found {
 			return false

@@ -120,19 +120,11 @@ func returned(done <-chan error) bool { return len(done) > 0 }
 // waitQueued waits until n attempts wait for a call.
 func waitQueued(t *testing.T, w *Writer, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
 		w.calls.mu.Lock()
-		got := len(w.calls.queue)
-		w.calls.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d attempts waiting, want %d", got, n)
-		}
-		time.Sleep(time.Millisecond) // polling a condition with a deadline, not synchronising by time
-	}
+		defer w.calls.mu.Unlock()
+		return len(w.calls.queue) == n
+	}, "%d attempts never waited for a call", n)
 }
 
 // oneCallAtATime configures a Writer with one call in flight, so the test decides what waits.

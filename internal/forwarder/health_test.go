@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/shardline/shardline/internal/envelope"
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 func TestAssessForwarder(t *testing.T) {
@@ -149,13 +150,8 @@ func TestHealthRunProbesWhenIdle(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !h.Health().Ready {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready 10s after Run started: %+v", h.Health())
-		}
-		time.Sleep(5 * time.Millisecond) // poll interval, bounded by the deadline
-	}
+	testkit.Eventually(t, 10*time.Second, 5*time.Millisecond, func() bool { return h.Health().Ready },
+		"not ready after Run started")
 	cancel()
 	select {
 	case err := <-done:
