@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/awsclients"
-	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 // EnvVar enables the integration tests.
@@ -125,14 +124,6 @@ func Name(t testing.TB, prefix string) string {
 		name = name[:50]
 	}
 	return strings.Trim(name, "-") + "-" + hex.EncodeToString(b[:])
-}
-
-// Eventually is testkit.Eventually, kept while the tests that call it here move to it.
-//
-// Deprecated: use testkit.Eventually.
-func Eventually(t testing.TB, timeout, interval time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	testkit.Eventually(t, timeout, interval, cond, msg, args...)
 }
 
 // WebhookAddr returns the address MinIO's webhook target posts to (from `stack.sh env`), after
