@@ -6,8 +6,6 @@ import (
 	"github.com/shardline/shardline/internal/telemetry"
 )
 
-const namespace = "shardline_forwarder"
-
 // writerMetrics are the Writer's counters.
 type writerMetrics struct {
 	forwarded prometheus.Counter
@@ -30,23 +28,23 @@ func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 	r := telemetry.NewRegistration(reg)
 	m := &writerMetrics{
 		forwarded: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "records_forwarded_total",
+			Name: "shardline_forwarder_records_forwarded_total",
 			Help: "Records accepted by Kinesis.",
 		})),
 		retries: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "put_records_retries_total",
+			Name: "shardline_forwarder_put_records_retries_total",
 			Help: "Records re-sent after a partial failure or a retryable PutRecords error.",
 		})),
 		failed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "put_records_failed_total",
+			Name: "shardline_forwarder_put_records_failed_total",
 			Help: "Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error.",
 		})),
 		calls: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "put_records_requests_total",
+			Name: "shardline_forwarder_put_records_requests_total",
 			Help: "PutRecords calls by result (ok, partial, error).",
 		}, []string{"result"})),
 		callRecords: telemetry.Add(r, prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "put_records_call_records",
+			Name:    "shardline_forwarder_put_records_call_records",
 			Help:    "Records carried by each PutRecords call, concurrent webhook requests' records together.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 500},
 		})),
@@ -87,27 +85,27 @@ func newForwarderMetrics(reg prometheus.Registerer) (*forwarderMetrics, error) {
 	r := telemetry.NewRegistration(reg)
 	m := &forwarderMetrics{
 		skipped: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "events_skipped_total",
+			Name: "shardline_forwarder_events_skipped_total",
 			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",
 		}, []string{"reason"})),
 		refused: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "events_refused_total",
+			Name: "shardline_forwarder_events_refused_total",
 			Help: "Events refused and never written to the stream, by reason (foreign_bucket, invalid_bucket).",
 		}, []string{"reason"})),
 		snsRejected: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "sns_rejected_total",
+			Name: "shardline_forwarder_sns_rejected_total",
 			Help: "SNS messages posted to the webhook and rejected (unsigned, bad_signature, topic_not_allowed, cert_url, ...), by reason.",
 		}, []string{"reason"})),
 		snsVerified: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "sns_verified_total",
+			Name: "shardline_forwarder_sns_verified_total",
 			Help: "SNS messages whose signature and topic were verified, by SNS message type.",
 		}, []string{"type"})),
 		requests: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "requests_total",
+			Name: "shardline_forwarder_requests_total",
 			Help: "Webhook requests and Lambda invocations by result.",
 		}, []string{"result"})),
 		malformed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "malformed_total",
+			Name: "shardline_forwarder_malformed_total",
 			Help: "Payloads that were not a notification and were acknowledged without forwarding.",
 		})),
 	}
