@@ -42,18 +42,21 @@ func table(t testing.TB, db *dynamodb.Client, cfg setup.Config, kind string) str
 func Ledger(t testing.TB, db *dynamodb.Client, table string) *ledger.Ledger {
 	t.Helper()
 	l, err := ledger.New(db, table)
-	if err != nil {
-		t.Fatalf("ledger on %s: %v", table, err)
-	}
-	return l
+	return opened(t, "ledger on "+table, l, err)
 }
 
 // DeadLetters returns a dead-letter Store on the existing table, failing the test if it cannot.
 func DeadLetters(t testing.TB, db *dynamodb.Client, table string) *deadletter.Store {
 	t.Helper()
 	s, err := deadletter.New(db, table)
+	return opened(t, "dead-letter store on "+table, s, err)
+}
+
+// opened returns store, or fails the test with what when opening it failed.
+func opened[T any](t testing.TB, what string, store T, err error) T {
+	t.Helper()
 	if err != nil {
-		t.Fatalf("dead-letter store on %s: %v", table, err)
+		t.Fatalf("%s: %v", what, err)
 	}
-	return s
+	return store
 }
