@@ -268,11 +268,7 @@ func TestContextCancelled(t *testing.T) {
 			}
 			h := newHarness(t, opts...)
 			tc.setup(h)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				h.process(h.put("z.jpg", "01"), h.put("a.jpg", "01"), h.put("b.jpg", "01"))
-			}()
+			done := async(func() { h.process(h.put("z.jpg", "01"), h.put("a.jpg", "01"), h.put("b.jpg", "01")) })
 			select {
 			case <-done:
 			case <-time.After(30 * time.Second):

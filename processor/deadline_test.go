@@ -215,11 +215,7 @@ func TestOverdueHandlerLimitStallsInsteadOfPilingUp(t *testing.T) {
 	b := newBomb("bomb.jpg", true)
 	h := newHarness(t, withDeadline(1), func(c *recordConfig) { c.Handler = lateHandler{b} })
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.process(h.put("bomb.jpg", "10"), h.put("after.jpg", "10"))
-	}()
+	done := async(func() { h.process(h.put("bomb.jpg", "10"), h.put("after.jpg", "10")) })
 	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
 		return testkit.Metric(t, h.reg, mOverdueWaits) == 1
 	}, "the second timed-out call was not waited for")
@@ -231,11 +227,7 @@ func TestOverdueHandlerLimitStallsInsteadOfPilingUp(t *testing.T) {
 	assertMetric(t, h.reg, mOverdue, map[string]float64{"": 1})
 
 	close(b.release)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ProcessRecords did not return after the handler did")
-	}
+	waitClosed(t, done, "ProcessRecords did not return after the handler did")
 	if letters := h.dl.Letters(); len(letters) != 0 {
 		t.Fatalf("dead letters %+v: the waited-for call succeeded", letters)
 	}
@@ -271,18 +263,10 @@ func TestShutdownDoesNotWaitForAHandlerIgnoringItsContext(t *testing.T) {
 	h := newHarness(t, func(c *recordConfig) { c.HandlerTimeout = time.Hour })
 	h.handler.fn = b.handle
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.process(h.put("bomb.jpg", "10"))
-	}()
+	done := async(func() { h.process(h.put("bomb.jpg", "10")) })
 	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return b.Started() == 1 }, "the handler did not start")
 	h.cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ProcessRecords did not return after shutdown")
-	}
+	waitClosed(t, done, "ProcessRecords did not return after shutdown")
 	if calls := h.cp.Calls(); len(calls) != 0 {
 		t.Errorf("checkpoints %q, want none", calls)
 	}

@@ -484,6 +484,28 @@ func (h *harness) shutdown(reason kcl.ShutdownReason) {
 	h.proc.Shutdown(&kcl.ShutdownInput{ShutdownReason: reason, Checkpointer: h.cp})
 }
 
+// async runs f in its own goroutine and returns a channel closed when f has returned; the test
+// waits for it (waitClosed).
+func async(f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	return done
+}
+
+// waitClosed waits up to 10s for done to be closed, and fails the test with msg (formatted with
+// args) when it is not.
+func waitClosed(t *testing.T, done <-chan struct{}, msg string, args ...any) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf(msg, args...)
+	}
+}
+
 // ---- metrics ----
 
 // assertMetric checks the metric name against want (a series's labels, `label="value"` pairs

@@ -23,6 +23,23 @@ type world struct {
 
 func newWorld() *world { return &world{inputs: map[string]string{}, outputs: map[string]string{}} }
 
+// newWorldHarness is a harness on a new world whose a.jpg has the input version input.
+func newWorldHarness(t *testing.T, input string) (*world, *harness) {
+	t.Helper()
+	w := newWorld()
+	w.setInput("a.jpg", input)
+	return w, newHarness(t, withWorld(w))
+}
+
+// assertOutput fails the test unless key's output is derived from the input version want; when
+// says at which point ("" for the end).
+func (w *world) assertOutput(t *testing.T, key, want, when string) {
+	t.Helper()
+	if got := w.output(key); got != want {
+		t.Fatalf("output of %s derived from %q %s, want the input's current %s", key, got, when, want)
+	}
+}
+
 func (w *world) setInput(key, version string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -105,9 +122,7 @@ func newOwnerApplies(h *harness, w *world, newer envelope.Event) {
 // the older content it read, lands. The zombie must not commit, and must leave the output
 // matching the input's current content. Removing the fence makes this test fail.
 func TestZombieLateWriteIsFenced(t *testing.T) {
-	w := newWorld()
-	w.setInput("a.jpg", "v1")
-	h := newHarness(t, withWorld(w))
+	w, h := newWorldHarness(t, "v1")
 	newer := event(t, "a.jpg", envelope.OpPut, "02")
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if attempt == 1 {
@@ -119,9 +134,7 @@ func TestZombieLateWriteIsFenced(t *testing.T) {
 	}
 	h.process(h.put("a.jpg", "01"))
 
-	if got := w.output("a.jpg"); got != "v2" {
-		t.Fatalf("output derived from %q, want the input's current v2", got)
-	}
+	w.assertOutput(t, "a.jpg", "v2", "")
 	for _, c := range h.ledger.Commits() {
 		if c.Sequencer == norm(t, "01") {
 			t.Fatalf("zombie committed %+v", c)
@@ -136,9 +149,7 @@ func TestZombieLateWriteIsFenced(t *testing.T) {
 // TestCommitterRepairsLateForeignWrite: a zombie's stale write lands after our handler wrote the
 // output but before we checked it. The check after our commit must repair it.
 func TestCommitterRepairsLateForeignWrite(t *testing.T) {
-	w := newWorld()
-	w.setInput("a.jpg", "v2")
-	h := newHarness(t, withWorld(w))
+	w, h := newWorldHarness(t, "v2")
 	h.ledger.onCommit = func(e ledger.Entry, err error) {
 		if err == nil && e.Sequencer == norm(t, "02") {
 			w.write("a.jpg", "v1") // the zombie's write lands right after our commit
@@ -146,9 +157,7 @@ func TestCommitterRepairsLateForeignWrite(t *testing.T) {
 	}
 	h.process(h.put("a.jpg", "02"))
 
-	if got := w.output("a.jpg"); got != "v2" {
-		t.Fatalf("output derived from %q after commit, want v2", got)
-	}
+	w.assertOutput(t, "a.jpg", "v2", "after commit")
 	assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@02", "put a.jpg@02"))
 	assertMetric(t, h.reg, "shardline_worker_output_repairs_total", map[string]float64{"": 1})
 	assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
@@ -159,17 +168,13 @@ func TestCommitterRepairsLateForeignWrite(t *testing.T) {
 // older content landed. The next owner replays the record, finds it a duplicate, and must still
 // check and repair the output (it used to drop it without looking).
 func TestCommitterKilledBeforeVerify_DuplicateDropRepairs(t *testing.T) {
-	w := newWorld()
-	w.setInput("a.jpg", "v2")
+	w, h := newWorldHarness(t, "v2")
 	w.write("a.jpg", "v1") // the zombie's write, after the dead committer's
-	h := newHarness(t, withWorld(w))
 	ev := event(t, "a.jpg", envelope.OpPut, "02")
 	h.ledger.set(ledger.Entry{Object: ev.ObjectID(), Sequencer: ev.Sequencer, Op: ev.Op, Outcome: ledger.OutcomeApplied, EventID: ev.ID})
 	h.process(h.record(ev))
 
-	if got := w.output("a.jpg"); got != "v2" {
-		t.Fatalf("output derived from %q after the duplicate drop, want the input's current v2", got)
-	}
+	w.assertOutput(t, "a.jpg", "v2", "after the duplicate drop")
 	assertMetric(t, h.reg, mRecords, outcomes(0, 1, 0, 0))
 	assertMetric(t, h.reg, "shardline_worker_output_repairs_total", map[string]float64{"": 1})
 	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
@@ -179,9 +184,7 @@ func TestCommitterKilledBeforeVerify_DuplicateDropRepairs(t *testing.T) {
 // write read once and swallowed its error, leaving the stale output. A transient failure of the
 // check is now retried.
 func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
-	w := newWorld()
-	w.setInput("a.jpg", "v1")
-	h := newHarness(t, withWorld(w))
+	w, h := newWorldHarness(t, "v1")
 	newer := event(t, "a.jpg", envelope.OpPut, "02")
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if attempt == 1 {
@@ -207,9 +210,7 @@ func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
 	}
 	h.process(h.put("a.jpg", "01"))
 
-	if got := w.output("a.jpg"); got != "v2" {
-		t.Fatalf("output derived from %q, want the input's current v2", got)
-	}
+	w.assertOutput(t, "a.jpg", "v2", "")
 	assertGaveUp(t, h, "lease_lost")
 }
 
@@ -218,9 +219,7 @@ func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
 // retry found the event stale and dropped it without looking at the output our write had
 // replaced. A stale drop after a handler call of ours now checks and repairs.
 func TestLostResponseWrite_StaleDropRepairs(t *testing.T) {
-	w := newWorld()
-	w.setInput("a.jpg", "v1")
-	h := newHarness(t, withWorld(w))
+	w, h := newWorldHarness(t, "v1")
 	newer := event(t, "a.jpg", envelope.OpPut, "02")
 	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
 		if attempt == 1 {
@@ -232,9 +231,7 @@ func TestLostResponseWrite_StaleDropRepairs(t *testing.T) {
 	}
 	h.process(h.put("a.jpg", "01"))
 
-	if got := w.output("a.jpg"); got != "v2" {
-		t.Fatalf("output derived from %q, want the input's current v2", got)
-	}
+	w.assertOutput(t, "a.jpg", "v2", "")
 	assertMetric(t, h.reg, mRecords, outcomes(0, 0, 1, 0))
 	assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
 }
@@ -245,6 +242,21 @@ type fakeTopology struct {
 	parents  map[string][]string
 	finished map[string]bool
 	checks   map[string]int
+}
+
+// newTopology is a fakeTopology in which testShard has parents, of which finished have reached
+// SHARD_END.
+func newTopology(parents []string, finished ...string) *fakeTopology {
+	f := &fakeTopology{parents: map[string][]string{testShard: parents}, finished: map[string]bool{}, checks: map[string]int{}}
+	for _, s := range finished {
+		f.finished[s] = true
+	}
+	return f
+}
+
+// withTopology makes the harness's shard wait for topo's parents, polling every millisecond.
+func withTopology(topo *fakeTopology) harnessOption {
+	return func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond }
 }
 
 func (f *fakeTopology) Parents(_ context.Context, shard string) ([]string, error) {
@@ -285,20 +297,12 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			topo := &fakeTopology{
-				parents:  map[string][]string{testShard: {"shardId-parent-a", "shardId-parent-b"}},
-				finished: map[string]bool{"shardId-parent-a": true, "shardId-parent-b": true},
-				checks:   map[string]int{},
-			}
+			topo := newTopology([]string{"shardId-parent-a", "shardId-parent-b"}, "shardId-parent-a", "shardId-parent-b")
 			for _, s := range tc.unfinished {
 				topo.finished[s] = false
 			}
-			h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				h.process(h.put("a.jpg", "01"))
-			}()
+			h := newHarness(t, withTopology(topo))
+			done := async(func() { h.process(h.put("a.jpg", "01")) })
 			last := tc.unfinished[len(tc.unfinished)-1]
 			testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return topo.checked(last) >= 3 }, "child never polled its parent")
 			if calls := h.handler.Calls(); len(calls) != 0 {
@@ -307,11 +311,7 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 			for _, s := range tc.unfinished {
 				topo.finish(s)
 			}
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("child did not start after its parents finished")
-			}
+			waitClosed(t, done, "child did not start after its parents finished")
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, "put a.jpg@01"))
 			assertMetric(t, h.reg, "shardline_worker_parent_waits_total", map[string]float64{"": 1})
 		})
@@ -321,23 +321,12 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 // TestParentWaitGivesUpOnShutdown: a child waiting for its parents stops when the worker shuts
 // down, without processing or checkpointing anything.
 func TestParentWaitGivesUpOnShutdown(t *testing.T) {
-	topo := &fakeTopology{
-		parents:  map[string][]string{testShard: {"shardId-parent-a"}},
-		finished: map[string]bool{}, checks: map[string]int{},
-	}
-	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.process(h.put("a.jpg", "01"))
-	}()
+	topo := newTopology([]string{"shardId-parent-a"})
+	h := newHarness(t, withTopology(topo))
+	done := async(func() { h.process(h.put("a.jpg", "01")) })
 	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return topo.checked("shardId-parent-a") >= 2 }, "child never polled its parent")
 	h.cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("parent wait ignored shutdown")
-	}
+	waitClosed(t, done, "parent wait ignored shutdown")
 	if calls := h.handler.Calls(); len(calls) != 0 {
 		t.Fatalf("handler calls %q, want none", calls)
 	}

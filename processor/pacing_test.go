@@ -90,15 +90,7 @@ func TestBusyCaughtUpShardIsReadAtMostEveryReadInterval(t *testing.T) {
 // not when the interval is over (the lease is handed over without waiting for the next read).
 func TestPauseEndsWhenTheWorkerStops(t *testing.T) {
 	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pause(context.Background(), stop, time.Hour)
-	}()
+	done := async(func() { pause(context.Background(), stop, time.Hour) })
 	close(stop)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("pause did not end when stop was closed")
-	}
+	waitClosed(t, done, "pause did not end when stop was closed")
 }

@@ -80,16 +80,8 @@ func TestShardEndWriteFails_ShardIsNotStalled(t *testing.T) {
 				mu.Unlock()
 				return tc.fail(h, n)
 			}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				h.shutdown(kcl.TERMINATE)
-			}()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("Shutdown(TERMINATE) did not return; checkpoints %q", h.cp.Calls())
-			}
+			done := async(func() { h.shutdown(kcl.TERMINATE) })
+			waitClosed(t, done, "Shutdown(TERMINATE) did not return; checkpoints %q", h.cp.Calls())
 			assertStrings(t, "checkpoints", h.cp.Calls(), tc.wantCPs)
 			assertMetric(t, h.reg, mStops, tc.wantStops)
 			assertMetric(t, h.reg, mCheckpoints, tc.wantCPRes)
@@ -108,18 +100,10 @@ func TestShardEndWriteFails_ShutdownStopsRetryingOnShutdown(t *testing.T) {
 		}
 		return nil
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.shutdown(kcl.TERMINATE)
-	}()
+	done := async(func() { h.shutdown(kcl.TERMINATE) })
 	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool { return len(h.cp.Calls()) >= 3 }, "SHARD_END not retried")
 	h.cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("SHARD_END retries ignored shutdown")
-	}
+	waitClosed(t, done, "SHARD_END retries ignored shutdown")
 	assertMetric(t, h.reg, mStops, map[string]float64{`reason="shutdown"`: 1})
 }
 
@@ -129,34 +113,15 @@ func TestShardEndWriteFails_ShutdownStopsRetryingOnShutdown(t *testing.T) {
 // one of its parents (the adjacent parent of a merge, which the KCL ignores) still has older
 // events of the same keys. Before the fix SHARD_END was written at once.
 func TestShutdownTerminate_EmptyMergedShardWaitsForParents(t *testing.T) {
-	topo := &fakeTopology{
-		parents:  map[string][]string{testShard: {"shardId-parent-a", "shardId-parent-b"}},
-		finished: map[string]bool{"shardId-parent-a": true},
-		checks:   map[string]int{},
-	}
-	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.shutdown(kcl.TERMINATE)
-	}()
-	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return topo.checked("shardId-parent-b") >= 3
-		}
-	}, "empty child never checked its parents")
+	topo := newTopology([]string{"shardId-parent-a", "shardId-parent-b"}, "shardId-parent-a")
+	h := newHarness(t, withTopology(topo))
+	done := async(func() { h.shutdown(kcl.TERMINATE) })
+	waitPolled(t, topo, "shardId-parent-b", 3, done, "empty child never checked its parents")
 	if cps := h.cp.Calls(); len(cps) != 0 {
 		t.Fatalf("checkpoints %q while parent shardId-parent-b is unfinished, want none", cps)
 	}
 	topo.finish("shardId-parent-b")
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Shutdown(TERMINATE) did not return after the parents finished")
-	}
+	waitClosed(t, done, "Shutdown(TERMINATE) did not return after the parents finished")
 	assertStrings(t, "checkpoints", h.cp.Calls(), []string{shardEnd})
 	assertMetric(t, h.reg, mStops, map[string]float64{`reason="shard_end"`: 1})
 }
@@ -164,30 +129,26 @@ func TestShutdownTerminate_EmptyMergedShardWaitsForParents(t *testing.T) {
 // TestShutdownTerminate_EmptyChildGivesUpOnShutdown: an empty child still waiting for its
 // parents when the worker stops writes no SHARD_END.
 func TestShutdownTerminate_EmptyChildGivesUpOnShutdown(t *testing.T) {
-	topo := &fakeTopology{
-		parents:  map[string][]string{testShard: {"shardId-parent-a"}},
-		finished: map[string]bool{}, checks: map[string]int{},
-	}
-	h := newHarness(t, func(c *recordConfig) { c.Topology, c.ParentPoll = topo, time.Millisecond })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		h.shutdown(kcl.TERMINATE)
-	}()
+	topo := newTopology([]string{"shardId-parent-a"})
+	h := newHarness(t, withTopology(topo))
+	done := async(func() { h.shutdown(kcl.TERMINATE) })
+	waitPolled(t, topo, "shardId-parent-a", 2, done, "empty child never checked its parent")
+	h.cancel()
+	waitClosed(t, done, "parent wait in Shutdown ignored shutdown")
+	assertStrings(t, "checkpoints", h.cp.Calls(), nil)
+	assertMetric(t, h.reg, mStops, map[string]float64{`reason="shutdown"`: 1})
+}
+
+// waitPolled waits until the empty child asked topo n times whether parent finished, or gave up
+// (done closed), and fails the test with msg when neither happens in time.
+func waitPolled(t *testing.T, topo *fakeTopology, parent string, n int, done <-chan struct{}, msg string) {
+	t.Helper()
 	testkit.Eventually(t, 10*time.Second, time.Millisecond, func() bool {
 		select {
 		case <-done:
 			return true
 		default:
-			return topo.checked("shardId-parent-a") >= 2
+			return topo.checked(parent) >= n
 		}
-	}, "empty child never checked its parent")
-	h.cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("parent wait in Shutdown ignored shutdown")
-	}
-	assertStrings(t, "checkpoints", h.cp.Calls(), nil)
-	assertMetric(t, h.reg, mStops, map[string]float64{`reason="shutdown"`: 1})
+	}, msg)
 }
