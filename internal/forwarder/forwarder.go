@@ -1,6 +1,7 @@
 package forwarder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -110,18 +111,12 @@ func New(cfg Config) (*Forwarder, error) {
 		token:   cfg.Token,
 		buckets: cfg.InputBuckets,
 		sns:     newSNSVerifier(cfg.SNS),
-		maxBody: cfg.MaxBodyBytes,
-		readFor: cfg.BodyReadTimeout,
+		maxBody: cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),
+		readFor: cmp.Or(cfg.BodyReadTimeout, DefaultBodyReadTimeout),
 		log:     cfg.Logger,
 	}
 	if f.parse == nil {
 		f.parse = notification.Parse
-	}
-	if f.maxBody == 0 {
-		f.maxBody = DefaultMaxBodyBytes
-	}
-	if f.readFor == 0 {
-		f.readFor = DefaultBodyReadTimeout
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

@@ -1,6 +1,7 @@
 package forwarder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,12 +139,8 @@ func NewHealth(cfg HealthConfig) (*Health, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("forwarder health config: %w", err)
 	}
-	if cfg.NotReadyAfter == 0 {
-		cfg.NotReadyAfter = DefaultNotReadyAfter
-	}
-	if cfg.ProbeInterval == 0 {
-		cfg.ProbeInterval = cfg.NotReadyAfter / 3
-	}
+	cfg.NotReadyAfter = cmp.Or(cfg.NotReadyAfter, DefaultNotReadyAfter)
+	cfg.ProbeInterval = cmp.Or(cfg.ProbeInterval, cfg.NotReadyAfter/3)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

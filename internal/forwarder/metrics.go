@@ -27,22 +27,14 @@ const (
 func newWriterMetrics(reg prometheus.Registerer) (*writerMetrics, error) {
 	r := telemetry.NewRegistration(reg)
 	m := &writerMetrics{
-		forwarded: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_forwarder_records_forwarded_total",
-			Help: "Records accepted by Kinesis.",
-		})),
-		retries: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_forwarder_put_records_retries_total",
-			Help: "Records re-sent after a partial failure or a retryable PutRecords error.",
-		})),
-		failed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_forwarder_put_records_failed_total",
-			Help: "Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error.",
-		})),
-		calls: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_put_records_requests_total",
-			Help: "PutRecords calls by result (ok, partial, error).",
-		}, []string{"result"})),
+		forwarded: r.Counter("shardline_forwarder_records_forwarded_total",
+			"Records accepted by Kinesis."),
+		retries: r.Counter("shardline_forwarder_put_records_retries_total",
+			"Records re-sent after a partial failure or a retryable PutRecords error."),
+		failed: r.Counter("shardline_forwarder_put_records_failed_total",
+			"Records that did not reach Kinesis before the deadline, the attempt limit or a permanent error."),
+		calls: r.CounterVec("shardline_forwarder_put_records_requests_total",
+			"PutRecords calls by result (ok, partial, error).", "result"),
 		callRecords: telemetry.Add(r, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "shardline_forwarder_put_records_call_records",
 			Help:    "Records carried by each PutRecords call, concurrent webhook requests' records together.",
@@ -84,30 +76,18 @@ const (
 func newForwarderMetrics(reg prometheus.Registerer) (*forwarderMetrics, error) {
 	r := telemetry.NewRegistration(reg)
 	m := &forwarderMetrics{
-		skipped: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_events_skipped_total",
-			Help: "Notification entries not forwarded as work (test events, no sequencer, ...), by reason.",
-		}, []string{"reason"})),
-		refused: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_events_refused_total",
-			Help: "Events refused and never written to the stream, by reason (foreign_bucket, invalid_bucket).",
-		}, []string{"reason"})),
-		snsRejected: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_sns_rejected_total",
-			Help: "SNS messages posted to the webhook and rejected (unsigned, bad_signature, topic_not_allowed, cert_url, ...), by reason.",
-		}, []string{"reason"})),
-		snsVerified: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_sns_verified_total",
-			Help: "SNS messages whose signature and topic were verified, by SNS message type.",
-		}, []string{"type"})),
-		requests: telemetry.Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_forwarder_requests_total",
-			Help: "Webhook requests and Lambda invocations by result.",
-		}, []string{"result"})),
-		malformed: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_forwarder_malformed_total",
-			Help: "Payloads that were not a notification and were acknowledged without forwarding.",
-		})),
+		skipped: r.CounterVec("shardline_forwarder_events_skipped_total",
+			"Notification entries not forwarded as work (test events, no sequencer, ...), by reason.", "reason"),
+		refused: r.CounterVec("shardline_forwarder_events_refused_total",
+			"Events refused and never written to the stream, by reason (foreign_bucket, invalid_bucket).", "reason"),
+		snsRejected: r.CounterVec("shardline_forwarder_sns_rejected_total",
+			"SNS messages posted to the webhook and rejected (unsigned, bad_signature, topic_not_allowed, cert_url, ...), by reason.", "reason"),
+		snsVerified: r.CounterVec("shardline_forwarder_sns_verified_total",
+			"SNS messages whose signature and topic were verified, by SNS message type.", "type"),
+		requests: r.CounterVec("shardline_forwarder_requests_total",
+			"Webhook requests and Lambda invocations by result.", "result"),
+		malformed: r.Counter("shardline_forwarder_malformed_total",
+			"Payloads that were not a notification and were acknowledged without forwarding."),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err

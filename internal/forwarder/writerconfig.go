@@ -1,6 +1,7 @@
 package forwarder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,18 +104,10 @@ func (c WriterConfig) Validate() error {
 }
 
 func (c WriterConfig) withDefaults() WriterConfig {
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = DefaultMaxAttempts
-	}
-	if c.Deadline == 0 {
-		c.Deadline = DefaultDeadline
-	}
-	if c.MaxCallsInFlight == 0 {
-		c.MaxCallsInFlight = DefaultMaxCallsInFlight
-	}
-	if c.MaxPendingRecords == 0 {
-		c.MaxPendingRecords = DefaultMaxPendingRecords
-	}
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.Deadline = cmp.Or(c.Deadline, DefaultDeadline)
+	c.MaxCallsInFlight = cmp.Or(c.MaxCallsInFlight, DefaultMaxCallsInFlight)
+	c.MaxPendingRecords = cmp.Or(c.MaxPendingRecords, DefaultMaxPendingRecords)
 	if c.BackoffBase == 0 {
 		c.BackoffBase = DefaultBackoffBase
 		if c.BackoffMax > 0 {

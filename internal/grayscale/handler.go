@@ -37,11 +37,11 @@ func New(cfg Config) (*Converter, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	m, err := newMetrics(cfg.Registerer)
-	if err != nil {
+	h := &Converter{cfg: cfg, budget: newMemoryBudget(cfg.MemoryBudget)}
+	var err error
+	if h.m, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("grayscale metrics: %w", err)
 	}
-	h := &Converter{cfg: cfg, budget: newMemoryBudget(cfg.MemoryBudget), m: m}
 	h.conditional.Store(!cfg.UnconditionalWrites)
 	return h, nil
 }

@@ -17,14 +17,10 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	r := telemetry.NewRegistration(reg)
 	m := &metrics{
-		races: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_handler_conditional_writes_refused_total",
-			Help: "Output writes or deletes refused by S3 because the output changed after it was read (If-Match / If-None-Match): a slower writer lost.",
-		})),
-		inSync: telemetry.Add(r, prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_handler_outputs_in_sync_total",
-			Help: "Handler calls that found the output already derived from the input's current content and wrote nothing.",
-		})),
+		races: r.Counter("shardline_handler_conditional_writes_refused_total",
+			"Output writes or deletes refused by S3 because the output changed after it was read (If-Match / If-None-Match): a slower writer lost."),
+		inSync: r.Counter("shardline_handler_outputs_in_sync_total",
+			"Handler calls that found the output already derived from the input's current content and wrote nothing."),
 	}
 	if err := r.Err(); err != nil {
 		return nil, err

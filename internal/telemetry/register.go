@@ -48,6 +48,17 @@ func Add[C prometheus.Collector](r *Registration, c C) C {
 	return got
 }
 
+// Counter defines a counter named name with help and registers it through Add.
+func (r *Registration) Counter(name, help string) prometheus.Counter {
+	return Add(r, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}))
+}
+
+// CounterVec defines a counter named name with help, partitioned by labels, and registers it
+// through Add.
+func (r *Registration) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return Add(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
+}
+
 // Err returns the errors of the Adds that failed, joined, or nil if none did.
 func (r *Registration) Err() error {
 	return errors.Join(r.errs...)

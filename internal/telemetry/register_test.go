@@ -36,7 +36,8 @@ func TestRegisterSharesIdenticalCollectors(t *testing.T) {
 	}
 }
 
-// TestRegistrationKeepsErrors: Add returns the collector to use and Err reports every failed Add.
+// TestRegistrationKeepsErrors: Add (and Counter, CounterVec through it) returns the collector to
+// use and Err reports every failed Add.
 func TestRegistrationKeepsErrors(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	r := NewRegistration(reg)
@@ -49,6 +50,18 @@ func TestRegistrationKeepsErrors(t *testing.T) {
 	b.Inc()
 	if got := testkit.Metric(t, reg, "shardline_test_things_total"); got != 2 {
 		t.Errorf("shared series = %v, want 2", got)
+	}
+	r.CounterVec("shardline_test_calls_total", "Calls.", "result").WithLabelValues("ok").Inc()
+	r.CounterVec("shardline_test_calls_total", "Calls.", "result").WithLabelValues("ok").Inc()
+	r.Counter("shardline_test_things_total", "Things.").Inc()
+	if err := r.Err(); err != nil {
+		t.Fatalf("Counter, CounterVec: %v", err)
+	}
+	if got := testkit.Metric(t, reg, "shardline_test_calls_total", "result", "ok"); got != 2 {
+		t.Errorf("CounterVec series = %v, want 2", got)
+	}
+	if got := testkit.Metric(t, reg, "shardline_test_things_total"); got != 3 {
+		t.Errorf("Counter series = %v, want 3", got)
 	}
 	Add(r, newTotal("Other help."))
 	Add(r, newTotal("Third help."))
