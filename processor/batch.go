@@ -102,8 +102,8 @@ func (p *shardProcessor) processBatch(records []types.Record) (last *types.Recor
 }
 
 // coalesce keeps the latest event of each object (latest: object → its index) and finishes the
-// others: a copy of the latest (same sequencer and op) as a duplicate, an older one as
-// superseded.
+// others by the ledger rule, as if the latest were already committed: what ledger.Decide calls a
+// duplicate of it is a duplicate, anything older is superseded.
 func (p *shardProcessor) coalesce(items []batchItem, latest map[string]int) {
 	for i := range items {
 		it := &items[i]
@@ -111,14 +111,15 @@ func (p *shardProcessor) coalesce(items []batchItem, latest map[string]int) {
 			continue
 		}
 		w := latest[it.obj]
-		switch {
-		case w == i:
+		if w == i {
 			it.winner = true
-		case items[w].ev.Sequencer == it.ev.Sequencer && items[w].ev.Op == it.ev.Op:
-			it.done = true
+			continue
+		}
+		it.done = true
+		newest := ledger.Entry{Object: it.obj, Sequencer: items[w].ev.Sequencer, Epoch: p.epoch}
+		if ledger.Decide(newest, true, p.epoch, it.ev) == ledger.Duplicate {
 			p.m.records.WithLabelValues(OutcomeDuplicate).Inc()
-		default:
-			it.done = true
+		} else {
 			p.m.records.WithLabelValues(OutcomeSuperseded).Inc()
 		}
 	}
