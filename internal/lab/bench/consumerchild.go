@@ -210,23 +210,6 @@ func (h noopAgeHandler) Handle(_ context.Context, ev processor.Event) error {
 	return nil
 }
 
-// gatherSum adds the values of every series of a counter or gauge family.
-func gatherSum(reg *prometheus.Registry, name string) float64 {
-	fams, err := reg.Gather()
-	if err != nil {
-		return 0
-	}
-	var total float64
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			}
-		}
-	}
-	return total
-}
-
 // runKCLChild runs the bare vmware-go-kcl-v2 worker: the library's default configuration (but
 // from TRIM_HORIZON and with a 1 s shard sync, as the worker child), its own Kinesis client and
 // DynamoDB checkpointer (the table named leases, which it creates), and a record processor

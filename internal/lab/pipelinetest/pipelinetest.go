@@ -30,6 +30,7 @@ import (
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/inproc"
 	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/processor"
@@ -198,10 +199,9 @@ type WorkerOptions struct {
 
 // Worker is a running in-process worker.
 type Worker struct {
-	p        *Pipeline
-	Registry *prometheus.Registry
-	cancel   context.CancelFunc
-	done     chan error
+	p *Pipeline
+	*inproc.Worker
+	stopped bool
 }
 
 // StartWorker starts a worker with short lease and sync intervals; the test's cleanup stops it.
@@ -210,9 +210,9 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 	if o.ID == "" {
 		o.ID = "worker-1"
 	}
-	w := &Worker{p: p, Registry: prometheus.NewRegistry(), done: make(chan error, 1)}
+	reg := prometheus.NewRegistry()
 	g := o.Grayscale
-	g.Store, g.OutputBucket, g.Registerer = p.Clients.S3, p.Output, w.Registry
+	g.Store, g.OutputBucket, g.Registerer = p.Clients.S3, p.Output, reg
 	h, err := grayscale.New(g)
 	if err != nil {
 		p.T.Fatal(err)
@@ -221,16 +221,13 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 	if o.Wrap != nil {
 		handler = o.Wrap(h)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w.cancel = cancel
-	cfg := processor.Config{
+	w := &Worker{p: p, Worker: inproc.StartWith(context.Background(), reg, processor.Config{
 		Kinesis: p.Clients.Kinesis, DynamoDB: p.Clients.DynamoDB, Handler: handler, Region: p.Clients.Config.Region,
 		StreamName: p.Stream, LeaseTable: p.Leases, LedgerTable: p.Ledger, DeadLetterTable: p.DeadLetters,
 		WorkerID: o.ID, LeaseDuration: 4 * time.Second, ShardSyncInterval: 300 * time.Millisecond,
-		IdleBetweenReads: 100 * time.Millisecond, StopTimeout: 15 * time.Second, Registerer: w.Registry, Logger: Quiet(),
+		IdleBetweenReads: 100 * time.Millisecond, StopTimeout: 15 * time.Second, Logger: Quiet(),
 		Retry: processor.Retry{MaxAttempts: o.MaxAttempts, Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-	}
-	go func() { w.done <- processor.Run(ctx, cfg) }()
+	})}
 	p.T.Cleanup(func() { _ = w.Stop() })
 	return w
 }
@@ -238,14 +235,14 @@ func (p *Pipeline) StartWorker(o WorkerOptions) *Worker {
 // Stop cancels the worker and waits for it; it returns nil when it shut down cleanly (leases
 // released). Stopping twice is harmless.
 func (w *Worker) Stop() error {
-	if w.cancel == nil {
+	if w.stopped {
 		return nil
 	}
-	w.cancel()
-	w.cancel = nil
+	w.stopped = true
+	w.Cancel()
 	select {
-	case err := <-w.done:
-		return err
+	case <-w.Done():
+		return w.Err()
 	case <-time.After(30 * time.Second):
 		return errors.New("worker did not return within 30s of cancellation")
 	}

@@ -1,5 +1,6 @@
-// Package scrape reads Prometheus metrics of shardline's own processes (the demo and the chaos
-// harness sum them across workers).
+// Package scrape reads Prometheus metrics of shardline's own workers, from a /metrics endpoint of
+// a process (the demo and the chaos harness sum them across workers) or from the registry of an
+// in-process worker (the benchmarks). Tests read metrics with testkit.Metric instead.
 package scrape
 
 import (
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -32,6 +34,19 @@ func Get(ctx context.Context, url string) (Metrics, error) {
 	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	return p.TextToMetricFamilies(resp.Body)
+}
+
+// Gather reads the metrics of g (an in-process worker's registry).
+func Gather(g prometheus.Gatherer) (Metrics, error) {
+	fams, err := g.Gather()
+	if err != nil {
+		return nil, err
+	}
+	m := make(Metrics, len(fams))
+	for _, f := range fams {
+		m[f.GetName()] = f
+	}
+	return m, nil
 }
 
 // Sum adds the counter or gauge values of a family whose labels include every name=value pair
