@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"time"
@@ -62,9 +61,9 @@ func (r *runner) handoffSection(ctx context.Context, t *table) {
 	}
 	defer os.RemoveAll(bins)
 	shardline, baseline := filepath.Join(bins, "shardline"), filepath.Join(bins, "kclbaseline")
-	for out, pkg := range map[string]string{shardline: "./cmd/shardline", baseline: "./internal/lab/bench/kclbaseline"} {
-		if b, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			failAll(fmt.Errorf("go build %s (run from the module root): %v: %s", pkg, err, b))
+	for out, pkg := range map[string]string{shardline: proc.ShardlinePackage, baseline: "github.com/shardline/shardline/internal/lab/bench/kclbaseline"} {
+		if err := proc.Build(ctx, pkg, out); err != nil {
+			failAll(err)
 			return
 		}
 	}

@@ -3,11 +3,8 @@ package chaos_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,17 +20,14 @@ import (
 // the accounting of records and dead letters. `make chaos` is the long run.
 func TestShortChaos(t *testing.T) {
 	clients := emulators.Require(t)
-	bin := filepath.Join(t.TempDir(), "shardline")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/shardline").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := emulators.Shardline(t)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	r, err := chaos.Run(ctx, clients, chaos.Config{
 		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
 		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
-		Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Out: &out, Logger: slog.New(slog.DiscardHandler),
 	})
 	t.Log("\n" + out.String())
 	if err != nil {

@@ -3,10 +3,8 @@ package demo_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,17 +35,13 @@ func TestDemo(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "shardline")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/shardline")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := emulators.Shardline(t)
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	err := demo.Run(ctx, clients, demo.Config{
 		Binary: bin, PhotosDir: dir, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
-		Timeout: 2 * time.Minute, Out: &out, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Timeout: 2 * time.Minute, Out: &out, Logger: slog.New(slog.DiscardHandler),
 	})
 	t.Log("\n" + out.String())
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/lab/proc"
 )
 
 // EnvVar enables the integration tests.
@@ -124,6 +126,17 @@ func Name(t testing.TB, prefix string) string {
 		name = name[:50]
 	}
 	return strings.Trim(name, "-") + "-" + hex.EncodeToString(b[:])
+}
+
+// Shardline builds the production binary (cmd/shardline) into a directory of the test and
+// returns its path.
+func Shardline(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "shardline")
+	if err := proc.Build(t.Context(), proc.ShardlinePackage, bin); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // WebhookAddr returns the address MinIO's webhook target posts to (from `stack.sh env`), after

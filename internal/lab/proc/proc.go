@@ -168,3 +168,15 @@ func NewToken() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
+
+// ShardlinePackage is the import path of the production binary's main package.
+const ShardlinePackage = "github.com/shardline/shardline/cmd/shardline"
+
+// Build compiles the main package pkg, an import path of this module (so it works from any
+// directory inside the module), to the executable out.
+func Build(ctx context.Context, pkg, out string) error {
+	if b, err := exec.CommandContext(ctx, "go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w: %s", pkg, err, b)
+	}
+	return nil
+}
