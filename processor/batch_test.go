@@ -121,6 +121,19 @@ func TestCheckpointStopsBeforeUnfinished(t *testing.T) {
 	assertGaveUp(t, h, "shutdown")
 }
 
+// newBatchHarness is a harness whose ledger has BatchGet (the batchLedger it returns), without
+// coalescing, with keyConcurrency keys at a time.
+func newBatchHarness(t *testing.T, keyConcurrency int) (*harness, *batchLedger) {
+	t.Helper()
+	var bl *batchLedger
+	h := newHarness(t, func(c *recordConfig) {
+		c.NoCoalescing, c.KeyConcurrency = false, keyConcurrency
+		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
+		c.Ledger = bl
+	})
+	return h, bl
+}
+
 // batchLedger adds BatchGet to the fake ledger and counts its calls.
 type batchLedger struct {
 	*fakeLedger
@@ -151,12 +164,7 @@ func (b *batchLedger) BatchGet(ctx context.Context, objects []string) (map[strin
 // TestBatchedLedgerRead: a batch's ledger entries are read in one BatchGet, not one Get each,
 // and the rule still holds (a stale event read ahead is dropped).
 func TestBatchedLedgerRead(t *testing.T) {
-	var bl *batchLedger
-	h := newHarness(t, func(c *recordConfig) {
-		c.NoCoalescing, c.KeyConcurrency = false, 4
-		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
-		c.Ledger = bl
-	})
+	h, bl := newBatchHarness(t, 4)
 	old := event(t, "old.jpg", envelope.OpPut, "05")
 	h.ledger.set(ledger.Entry{Object: old.ObjectID(), Sequencer: old.Sequencer, Op: old.Op, Outcome: ledger.OutcomeApplied})
 	h.process(h.put("a.jpg", "01"), h.put("b.jpg", "01"), h.put("old.jpg", "04"))
@@ -175,12 +183,7 @@ func TestBatchedLedgerRead(t *testing.T) {
 // batch were read before any record started.
 func TestReadAheadStreams(t *testing.T) {
 	const objects = 2*readAheadChunk + 50
-	var bl *batchLedger
-	h := newHarness(t, func(c *recordConfig) {
-		c.NoCoalescing, c.KeyConcurrency = false, 8
-		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
-		c.Ledger = bl
-	})
+	h, bl := newBatchHarness(t, 8)
 	var recs []types.Record
 	for i := range objects {
 		recs = append(recs, h.put(fmt.Sprintf("k%04d.jpg", i), "01"))
@@ -238,12 +241,7 @@ func TestReadAheadStreams(t *testing.T) {
 // own entries, and the ledger rule still holds for them.
 func TestReadAheadChunkFailure(t *testing.T) {
 	const objects = readAheadChunk + 10
-	var bl *batchLedger
-	h := newHarness(t, func(c *recordConfig) {
-		c.NoCoalescing, c.KeyConcurrency = false, 8
-		bl = &batchLedger{fakeLedger: c.Ledger.(*fakeLedger)}
-		c.Ledger = bl
-	})
+	h, bl := newBatchHarness(t, 8)
 	var recs []types.Record
 	for i := range objects - 1 {
 		recs = append(recs, h.put(fmt.Sprintf("k%04d.jpg", i), "01"))

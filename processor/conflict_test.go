@@ -165,15 +165,7 @@ func TestContextCancelled(t *testing.T) {
 		{
 			name: "while retrying the handler",
 			setup: func(h *harness) {
-				h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-					if ev.Key != "a.jpg" {
-						return nil
-					}
-					if attempt == 2 {
-						h.cancel()
-					}
-					return errThrottled
-				}
+				h.handler.fn = throttleKey("a.jpg", 2, h.cancel)
 			},
 			wantCalls: []string{"put z.jpg@01", "put a.jpg@01", "put a.jpg@01"},
 		},
@@ -181,15 +173,7 @@ func TestContextCancelled(t *testing.T) {
 			name:  "on the last attempt: abandoned, not retries_exhausted",
 			retry: Retry{MaxAttempts: 2, Base: time.Millisecond, Max: 2 * time.Millisecond},
 			setup: func(h *harness) {
-				h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-					if ev.Key != "a.jpg" {
-						return nil
-					}
-					if attempt == 2 {
-						h.cancel()
-					}
-					return errThrottled
-				}
+				h.handler.fn = throttleKey("a.jpg", 2, h.cancel)
 			},
 			wantCalls: []string{"put z.jpg@01", "put a.jpg@01", "put a.jpg@01"},
 		},
@@ -276,19 +260,12 @@ func TestContextCancelled(t *testing.T) {
 			}
 
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, tc.wantCalls...))
-			commits := h.ledger.Commits()
-			if len(commits) != 1 || commits[0].Object != "inbox/z.jpg" {
-				t.Errorf("ledger commits = %+v, want only in/z.jpg", commits)
-			}
-			if letters := h.dl.Letters(); len(letters) != 0 {
-				t.Errorf("dead letters = %+v, want none", letters)
-			}
+			assertOnlyApplied(t, h, "inbox/z.jpg")
 			if got := h.dl.Puts(); got != tc.wantPuts {
 				t.Errorf("dead-letter Put calls = %d, want %d", got, tc.wantPuts)
 			}
 			// Only the finished first record may be checkpointed.
 			assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(1))
-			assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
 			assertMetric(t, h.reg, mDeadLetters, nil)
 			assertGaveUp(t, h, "shutdown")
 		})

@@ -3,8 +3,6 @@ package processor_test
 import (
 	"bytes"
 	"context"
-	"github.com/shardline/shardline/internal/lab/switchproxy"
-	"github.com/shardline/shardline/internal/lab/testkit"
 	"net/url"
 	"os"
 	"strings"
@@ -18,6 +16,8 @@ import (
 	"github.com/shardline/shardline/internal/cli"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/switchproxy"
+	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 	"github.com/shardline/shardline/processor"

@@ -40,6 +40,19 @@ func assertGaveUp(t *testing.T, h *harness, reason string) {
 	assertStrings(t, "revoked shards", h.leases.Revoked(), []string{testShard})
 }
 
+// assertOnlyApplied checks that of what h processed only object's event was applied: it alone
+// is committed and counted, and no dead letter is stored.
+func assertOnlyApplied(t *testing.T, h *harness, object string) {
+	t.Helper()
+	if commits := h.ledger.Commits(); len(commits) != 1 || commits[0].Object != object {
+		t.Errorf("ledger commits = %+v, want only %s", commits, object)
+	}
+	if letters := h.dl.Letters(); len(letters) != 0 {
+		t.Errorf("dead letters = %+v, want none", letters)
+	}
+	assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
+}
+
 // TestLeaseLostMidBatch stops at the first record handled without the lease: nothing of it or
 // later records is committed, dead-lettered or checkpointed, and the shard is given up.
 func TestLeaseLostMidBatch(t *testing.T) {
@@ -78,15 +91,7 @@ func TestLeaseLostMidBatch(t *testing.T) {
 		{
 			name: "lost while retrying the 2nd record",
 			setup: func(h *harness) {
-				h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-					if ev.Key != "b.jpg" {
-						return nil
-					}
-					if attempt == 2 {
-						h.leases.lose()
-					}
-					return errThrottled
-				}
+				h.handler.fn = throttleKey("b.jpg", 2, h.leases.lose)
 			},
 			records: func(h *harness) []types.Record {
 				return []types.Record{h.put("a.jpg", "01"), h.put("b.jpg", "02"), h.put("c.jpg", "03")}
@@ -177,15 +182,8 @@ func TestLeaseLostMidBatch(t *testing.T) {
 			h.process(tc.records(h)...)
 
 			assertStrings(t, "handler calls", h.handler.Calls(), calls(t, tc.wantCalls...))
-			commits := h.ledger.Commits()
-			if len(commits) != 1 || commits[0].Object != "inbox/a.jpg" {
-				t.Errorf("ledger commits = %+v, want only in/a.jpg", commits)
-			}
-			if letters := h.dl.Letters(); len(letters) != 0 {
-				t.Errorf("dead letters = %+v, want none", letters)
-			}
+			assertOnlyApplied(t, h, "inbox/a.jpg")
 			assertStrings(t, "checkpoints", h.cp.Calls(), seqNos(tc.wantCPs...))
-			assertMetric(t, h.reg, mRecords, outcomes(1, 0, 0, 0))
 			assertGaveUp(t, h, "lease_lost")
 		})
 	}

@@ -771,6 +771,20 @@ func TestTransientFailures(t *testing.T) {
 	}
 }
 
+// throttleKey is a handler fn that applies every event but those of key, which fail with
+// errThrottled; just before attempt at of key fails, it calls then (a shutdown, a lost lease).
+func throttleKey(key string, at int, then func()) func(context.Context, envelope.Event, int) error {
+	return func(_ context.Context, ev envelope.Event, attempt int) error {
+		if ev.Key != key {
+			return nil
+		}
+		if attempt == at {
+			then()
+		}
+		return errThrottled
+	}
+}
+
 func permanentPut(reason string) func(context.Context, envelope.Event, int) error {
 	return func(_ context.Context, ev envelope.Event, _ int) error {
 		if ev.Op == envelope.OpPut {
