@@ -127,6 +127,22 @@ func waitQueued(t *testing.T, w *Writer, n int) {
 	}, "%d attempts never waited for a call", n)
 }
 
+// holdCall sends a lone Write of key "a" and takes the call carrying it, which the test answers
+// when it chooses; while that call is in flight, it sends a Write of each of waiting in turn and
+// waits until each waits for a call. It returns a's result, the call and the waiting Writes'
+// results.
+func holdCall(t *testing.T, w *Writer, kin *gatedKinesis, waiting ...[]string) (<-chan error, *gatedCall, []<-chan error) {
+	t.Helper()
+	a := write(t, t.Context(), w, "a")
+	first := kin.next(t)
+	queued := make([]<-chan error, len(waiting))
+	for i, keys := range waiting {
+		queued[i] = write(t, t.Context(), w, keys...)
+		waitQueued(t, w, i+1)
+	}
+	return a, first, queued
+}
+
 // oneCallAtATime configures a Writer with one call in flight, so the test decides what waits.
 func oneCallAtATime(c *WriterConfig) {
 	c.MaxCallsInFlight = 1
@@ -137,18 +153,12 @@ func TestWritesShareCalls(t *testing.T) {
 	kin := newGatedKinesis()
 	w, reg, _ := newTestWriter(t, kin, oneCallAtATime)
 
-	a := write(t, t.Context(), w, "a")
-	first := kin.next(t)
+	// While the first call is in flight, three more Writes (one of three events of one key) wait.
+	a, first, queued := holdCall(t, w, kin, []string{"b/1", "b/1", "b/1"}, []string{"c"}, []string{"d"})
+	b, c, d := queued[0], queued[1], queued[2]
 	if got := fmt.Sprint(first.keys()); got != "[a]" {
 		t.Fatalf("first call %s, want [a]: a lone Write is sent at once", got)
 	}
-	// While that call is in flight, three more Writes (one of two events of one key) wait.
-	b := write(t, t.Context(), w, "b/1", "b/1", "b/1")
-	waitQueued(t, w, 1)
-	c := write(t, t.Context(), w, "c")
-	waitQueued(t, w, 2)
-	d := write(t, t.Context(), w, "d")
-	waitQueued(t, w, 3)
 	if returned(a) {
 		t.Fatal("a returned before its call was answered")
 	}
@@ -184,12 +194,8 @@ func TestSharedCallPartialFailure(t *testing.T) {
 	kin := newGatedKinesis()
 	w, reg, _ := newTestWriter(t, kin, oneCallAtATime)
 
-	a := write(t, t.Context(), w, "a")
-	first := kin.next(t)
-	b := write(t, t.Context(), w, "b/1", "b/2")
-	waitQueued(t, w, 1)
-	c := write(t, t.Context(), w, "c")
-	waitQueued(t, w, 2)
+	a, first, queued := holdCall(t, w, kin, []string{"b/1", "b/2"}, []string{"c"})
+	b, c := queued[0], queued[1]
 	first.answer()
 	if err := waitErr(t, a); err != nil {
 		t.Fatalf("a: %v", err)
@@ -226,12 +232,8 @@ func TestSharedCallDeadlineFailsOnlyItsWrite(t *testing.T) {
 		c.BackoffBase, c.BackoffMax = 10*time.Second, 20*time.Second // fake time: the clock moves in Sleep
 	})
 
-	a := write(t, t.Context(), w, "a")
-	first := kin.next(t)
-	bad := write(t, t.Context(), w, "bad")
-	waitQueued(t, w, 1)
-	good := write(t, t.Context(), w, "good")
-	waitQueued(t, w, 2)
+	a, first, queued := holdCall(t, w, kin, []string{"bad"}, []string{"good"})
+	bad, good := queued[0], queued[1]
 	first.answer()
 	if err := waitErr(t, a); err != nil {
 		t.Fatalf("a: %v", err)
@@ -282,12 +284,8 @@ func TestBacklogFullAnswers503(t *testing.T) {
 	})
 	f := newTestForwarder(t, w, reg, nil)
 
-	a := write(t, t.Context(), w, "a")
-	first := kin.next(t)
-	b := write(t, t.Context(), w, "b")
-	waitQueued(t, w, 1)
-	c := write(t, t.Context(), w, "c")
-	waitQueued(t, w, 2)
+	a, first, queued := holdCall(t, w, kin, []string{"b"}, []string{"c"})
+	b, c := queued[0], queued[1]
 
 	// A third waiting record would go over MaxPendingRecords: refused at once, nothing sent.
 	err := w.Write(t.Context(), []envelope.Event{testEvent(t, "d", 1)})

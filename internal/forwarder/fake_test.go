@@ -21,11 +21,19 @@ import (
 	"github.com/shardline/shardline/internal/notification"
 )
 
+// putRecordsFunc answers a fakeKinesis's PutRecords call number call (from 0).
+type putRecordsFunc func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+
+// alwaysThrottled answers every call with ProvisionedThroughputExceeded.
+func alwaysThrottled(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+	return nil, &types.ProvisionedThroughputExceededException{}
+}
+
 // fakeKinesis records every PutRecords call and answers with respond (nil: accept everything).
 type fakeKinesis struct {
 	mu      sync.Mutex
 	calls   []*kinesis.PutRecordsInput
-	respond func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+	respond putRecordsFunc
 }
 
 func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {

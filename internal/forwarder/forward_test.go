@@ -4,9 +4,6 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/notification"
 )
@@ -14,14 +11,11 @@ import (
 // TestForward: Forward reports what HandleLambda would have acknowledged silently (a malformed
 // payload, refused events) and counts what reached the stream.
 func TestForward(t *testing.T) {
-	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-		return nil, &types.ProvisionedThroughputExceededException{}
-	}
 	tests := []struct {
 		name    string
 		payload string
 		allow   string
-		respond func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+		respond putRecordsFunc
 		want    Delivery
 		wantErr error
 	}{

@@ -177,15 +177,7 @@ func TestWebhookHostileInput(t *testing.T) {
 			case tc.lyingLen != 0:
 				req.ContentLength = tc.lyingLen
 			}
-			for k, v := range tc.header {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			f.Webhook().ServeHTTP(rec, req)
-
-			if rec.Code != tc.wantStatus {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
-			}
+			rec := serve(t, f, req, tc.header, tc.wantStatus)
 			if tc.noRead && body.n.Load() != 0 {
 				t.Errorf("webhook read %d body bytes of a refused request", body.n.Load())
 			}
@@ -475,15 +467,7 @@ func TestWebhookSNSHostile(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhook", strings.NewReader(string(body)))
-			for k, v := range tc.header {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			f.Webhook().ServeHTTP(rec, req)
-
-			if rec.Code != tc.wantStatus {
-				t.Fatalf("status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
-			}
+			rec := serve(t, f, req, tc.header, tc.wantStatus)
 			if tc.reason != "" && !strings.Contains(rec.Body.String(), tc.reason) {
 				t.Errorf("answer does not name the reason %q: %s", tc.reason, rec.Body)
 			}
@@ -528,12 +512,7 @@ func TestWebhookSNSExpiredCertificate(t *testing.T) {
 	old.sign(t, m)
 	body, _ := json.Marshal(m)
 	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", strings.NewReader(string(body)))
-	req.Header.Set(SNSMessageTypeHeader, "Notification")
-	rec := httptest.NewRecorder()
-	f.Webhook().ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden {
-		t.Fatalf("status %d, want 403: %s", rec.Code, rec.Body)
-	}
+	serve(t, f, req, map[string]string{SNSMessageTypeHeader: "Notification"}, http.StatusForbidden)
 	assertCounter(t, reg, "shardline_forwarder_sns_rejected_total", map[string]string{"reason": SNSRejectCertInvalid}, 1)
 	if len(kin.sent()) != 0 {
 		t.Fatal("an event of an expired certificate reached Kinesis")
@@ -576,12 +555,7 @@ func TestWebhookBucketAllowList(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/webhook", strings.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+token)
-			rec := httptest.NewRecorder()
-			f.Webhook().ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				t.Fatalf("status %d: %s", rec.Code, rec.Body)
-			}
+			rec := serve(t, f, req, map[string]string{"Authorization": "Bearer " + token}, http.StatusOK)
 			var keys []string
 			for _, in := range kin.sent() {
 				for _, ev := range decodeRecords(t, in) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardline/shardline/internal/notification"
@@ -30,12 +28,24 @@ func newTestForwarder(t *testing.T, w EventWriter, reg *prometheus.Registry, adj
 	return f
 }
 
+// serve sets header on req, serves it with f's webhook and fails the test unless the answer has
+// wantStatus; it returns the answer.
+func serve(t *testing.T, f *Forwarder, req *http.Request, header map[string]string, wantStatus int) *httptest.ResponseRecorder {
+	t.Helper()
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	f.Webhook().ServeHTTP(rec, req)
+	if rec.Code != wantStatus {
+		t.Fatalf("status %d, want %d: %s", rec.Code, wantStatus, rec.Body)
+	}
+	return rec
+}
+
 func TestWebhook(t *testing.T) {
 	const token = "s3cr3t-t0ken"
 	twoEvents := `{"events":[{"key":"a.jpg","seq":1},{"key":"b.jpg","seq":2}],"skipped":["test_event"]}`
-	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-		return nil, &types.ProvisionedThroughputExceededException{}
-	}
 	tests := []struct {
 		name        string
 		method      string
@@ -43,7 +53,7 @@ func TestWebhook(t *testing.T) {
 		header      map[string]string
 		body        string
 		unknownLen  bool // send without Content-Length, so only the MaxBytesReader sees the size
-		respond     func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+		respond     putRecordsFunc
 		wantStatus  int
 		wantBody    string // JSON, compared as values; "" to skip
 		wantRecords int    // records Kinesis received in total
@@ -154,18 +164,10 @@ func TestWebhook(t *testing.T) {
 				body = io.MultiReader(body) // hides the length from httptest.NewRequest
 			}
 			req := httptest.NewRequestWithContext(t.Context(), tc.method, path, body)
-			for k, v := range tc.header {
-				req.Header.Set(k, v)
-			}
 			if tc.unknownLen && req.ContentLength > 0 {
 				t.Fatalf("request has a Content-Length")
 			}
-			rec := httptest.NewRecorder()
-			f.Webhook().ServeHTTP(rec, req)
-
-			if rec.Code != tc.wantStatus {
-				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.wantStatus, rec.Body)
-			}
+			rec := serve(t, f, req, tc.header, tc.wantStatus)
 			if tc.wantBody != "" {
 				assertJSON(t, rec.Body.Bytes(), tc.wantBody)
 				if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
@@ -211,11 +213,7 @@ func TestWebhookWithoutToken(t *testing.T) {
 	w, reg, _ := newTestWriter(t, kin, nil)
 	f := newTestForwarder(t, w, reg, nil)
 	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", bytes.NewReader([]byte(`{"events":[{"key":"a","seq":1}]}`)))
-	rec := httptest.NewRecorder()
-	f.Webhook().ServeHTTP(rec, req)
-	if rec.Code != 200 {
-		t.Fatalf("status %d: %s", rec.Code, rec.Body)
-	}
+	rec := serve(t, f, req, nil, http.StatusOK)
 	assertJSON(t, rec.Body.Bytes(), `{"forwarded":1,"skipped":0}`)
 }
 

@@ -53,12 +53,7 @@ func TestDefaultParse(t *testing.T) {
 			}
 			if tc.webhook {
 				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				f.Webhook().ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					t.Fatalf("status %d: %s", rec.Code, rec.Body)
-				}
+				serve(t, f, req, map[string]string{"Content-Type": "application/json"}, http.StatusOK)
 			} else if err := f.HandleLambda(t.Context(), body); err != nil {
 				t.Fatalf("HandleLambda: %v", err)
 			}

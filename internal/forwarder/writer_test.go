@@ -232,7 +232,7 @@ func TestWriteGivesUp(t *testing.T) {
 	tests := []struct {
 		name      string
 		events    int
-		respond   func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
+		respond   putRecordsFunc
 		adjust    func(*WriterConfig)
 		cancel    bool // cancel the caller's context during the first backoff
 		failed    int
