@@ -11,7 +11,7 @@ import (
 
 	"github.com/shardline/shardline/internal/awsclients"
 	"github.com/shardline/shardline/internal/grayscale"
-	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // Sections of the table, in the order they run and print.
@@ -32,7 +32,6 @@ var Sections = []string{SectionImage, SectionShardLimit, SectionPipeline, Sectio
 // Defaults of Config's optional fields.
 const (
 	DefaultPhotosDir   = "/usr/share/backgrounds/mate"
-	DefaultNotifyARN   = "arn:minio:sqs::SHARDLINE:webhook"
 	DefaultJPEGQuality = grayscale.DefaultJPEGQuality
 )
 
@@ -46,11 +45,9 @@ type Config struct {
 	Clients awsclients.Clients
 	// PhotosDir holds the JPEG and PNG inputs (searched recursively). Default DefaultPhotosDir.
 	PhotosDir string
-	// WebhookAddr is where MinIO posts notifications (the latency section listens there, holding
-	// emulators.LockWebhook). Default emulators.DefaultWebhookAddr.
-	WebhookAddr string
-	// NotifyARN is MinIO's queue ARN of that webhook target. Default DefaultNotifyARN.
-	NotifyARN string
+	// Webhook is where MinIO posts notifications (the latency section listens there, holding
+	// emulators.LockWebhook) and its queue ARN; defaults hookproxy's.
+	hookproxy.Webhook
 	// Only restricts the run to these sections (names from Sections); empty runs all.
 	Only []string
 	// ShardLimitDuration is how long each shard-limit run offers its load. Default
@@ -100,12 +97,7 @@ func (c Config) withDefaults() Config {
 	if c.PhotosDir == "" {
 		c.PhotosDir = DefaultPhotosDir
 	}
-	if c.WebhookAddr == "" {
-		c.WebhookAddr = emulators.DefaultWebhookAddr
-	}
-	if c.NotifyARN == "" {
-		c.NotifyARN = DefaultNotifyARN
-	}
+	c.Webhook.Defaults()
 	if c.JPEGQuality == 0 {
 		c.JPEGQuality = DefaultJPEGQuality
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/shardline/shardline/internal/lab/apifault"
 	"github.com/shardline/shardline/internal/lab/chaos"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // TestShortChaos is the short, fixed-seed chaos run of `make test`: 75 s of load on a versioned
@@ -26,7 +27,7 @@ func TestShortChaos(t *testing.T) {
 	defer cancel()
 	r, err := chaos.Run(ctx, clients, chaos.Config{
 		Binary: bin, Seed: 7, Duration: 75 * time.Second, Keys: 60, Rate: 20, LeaseDuration: 4 * time.Second,
-		CatchUp: 3 * time.Minute, Versioned: true, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
+		CatchUp: 3 * time.Minute, Versioned: true, Webhook: hookproxy.Webhook{WebhookAddr: emulators.WebhookAddr(t)}, WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Out: &out, Logger: slog.New(slog.DiscardHandler),
 	})
 	t.Log("\n" + out.String())

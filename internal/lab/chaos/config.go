@@ -17,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // Config configures a chaos run. Zero values take the documented defaults.
@@ -49,12 +51,12 @@ type Config struct {
 	// versions (current and non-current) and removes delete markers.
 	Versioned bool
 
-	WebhookAddr string // where MinIO posts notifications; default 127.0.0.1:8085
+	// Webhook is where MinIO posts notifications (default 127.0.0.1:8085) and its queue ARN.
+	hookproxy.Webhook
 	// WebhookToken is the token MinIO's webhook target sends (stack.sh env exports it as
 	// SHARDLINE_WEBHOOK_TOKEN); the proxy refuses MinIO requests without it. Empty: MinIO's
 	// requests are not checked. The forwarder always requires a token: one the harness makes.
 	WebhookToken string
-	NotifyARN    string // MinIO queue ARN; default arn:minio:sqs::SHARDLINE:webhook
 	LogDir       string // process logs; default .local/log
 	Out          io.Writer
 	Logger       *slog.Logger
@@ -88,12 +90,7 @@ func (c *Config) defaults() error {
 	if c.CatchUp == 0 {
 		c.CatchUp = 5 * time.Minute
 	}
-	if c.WebhookAddr == "" {
-		c.WebhookAddr = "127.0.0.1:8085"
-	}
-	if c.NotifyARN == "" {
-		c.NotifyARN = "arn:minio:sqs::SHARDLINE:webhook"
-	}
+	c.Webhook.Defaults()
 	if c.LogDir == "" {
 		c.LogDir = ".local/log"
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/awsclients"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 	"github.com/shardline/shardline/internal/lab/proc"
 	"github.com/shardline/shardline/internal/lab/quiesce"
 	"github.com/shardline/shardline/internal/lab/scrape"
@@ -34,14 +35,14 @@ import (
 
 // Config configures a demo run.
 type Config struct {
-	Binary      string // the shardline executable to start as forwarder and workers
-	PhotosDir   string // directory of JPEG/PNG photos, default /usr/share/backgrounds/mate
-	WebhookAddr string // where MinIO posts notifications, default 127.0.0.1:8085
+	Binary    string // the shardline executable to start as forwarder and workers
+	PhotosDir string // directory of JPEG/PNG photos, default /usr/share/backgrounds/mate
+	// Webhook is where MinIO posts notifications (default 127.0.0.1:8085) and its queue ARN.
+	hookproxy.Webhook
 	// WebhookToken is the token MinIO's webhook target sends (stack.sh env exports it as
 	// SHARDLINE_WEBHOOK_TOKEN); the proxy refuses MinIO requests without it. Empty: MinIO's
 	// requests are not checked. The forwarder always requires a token: one the demo makes.
 	WebhookToken string
-	NotifyARN    string        // MinIO queue ARN, default arn:minio:sqs::SHARDLINE:webhook
 	Workers      int           // worker processes, default 2
 	LogDir       string        // subprocess logs, default .local/log
 	Timeout      time.Duration // bound on waiting for catch-up, default 5m
@@ -53,12 +54,7 @@ func (c *Config) defaults() {
 	if c.PhotosDir == "" {
 		c.PhotosDir = "/usr/share/backgrounds/mate"
 	}
-	if c.WebhookAddr == "" {
-		c.WebhookAddr = "127.0.0.1:8085"
-	}
-	if c.NotifyARN == "" {
-		c.NotifyARN = "arn:minio:sqs::SHARDLINE:webhook"
-	}
+	c.Webhook.Defaults()
 	if c.Workers == 0 {
 		c.Workers = 2
 	}

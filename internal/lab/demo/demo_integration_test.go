@@ -12,6 +12,7 @@ import (
 
 	"github.com/shardline/shardline/internal/lab/demo"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // TestDemo runs the demo end to end (real processes, real MinIO notifications) on ten of the
@@ -40,7 +41,7 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	err := demo.Run(ctx, clients, demo.Config{
-		Binary: bin, PhotosDir: dir, WebhookAddr: emulators.WebhookAddr(t), WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
+		Binary: bin, PhotosDir: dir, Webhook: hookproxy.Webhook{WebhookAddr: emulators.WebhookAddr(t)}, WebhookToken: os.Getenv("SHARDLINE_WEBHOOK_TOKEN"), LogDir: t.TempDir(),
 		Timeout: 2 * time.Minute, Out: &out, Logger: slog.New(slog.DiscardHandler),
 	})
 	t.Log("\n" + out.String())

@@ -148,7 +148,7 @@ func WebhookAddr(t testing.TB) string {
 	SkipOnMoto(t, "moto's S3 cannot send webhook notifications (MinIO's do)")
 	addr := os.Getenv("SHARDLINE_WEBHOOK_ADDR")
 	if addr == "" {
-		addr = "127.0.0.1:8085"
+		addr = DefaultWebhookAddr
 	}
 	release, err := LockWebhook(context.Background(), addr, 10*time.Minute)
 	if err != nil {

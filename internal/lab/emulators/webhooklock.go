@@ -9,11 +9,13 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/hookproxy"
 )
 
 // DefaultWebhookAddr is where the local stack's MinIO posts notifications when
 // SHARDLINE_WEBHOOK_ADDR is not set.
-const DefaultWebhookAddr = "127.0.0.1:8085"
+const DefaultWebhookAddr = hookproxy.DefaultAddr
 
 // WebhookLockPath is the lock file that serialises the users of one webhook address across
 // processes: the integration tests (WebhookAddr) and the benchmarks take it before listening.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/shardline/shardline/internal/cli"
 	"github.com/shardline/shardline/internal/lab/bench"
-	"github.com/shardline/shardline/internal/lab/emulators"
 )
 
 // benchOptions are the flags of bench that are not bench.Config fields.
@@ -29,8 +28,7 @@ func benchFlags(fs *flag.FlagSet) cli.Action {
 	o := &benchOptions{}
 	fs.StringVar(&o.only, "only", "", "comma-separated sections to run ("+strings.Join(bench.Sections, ",")+"); empty: all")
 	fs.StringVar(&o.cfg.PhotosDir, "photos", bench.DefaultPhotosDir, "directory of JPEG and PNG photos (Debian's mate-backgrounds)")
-	fs.StringVar(&o.cfg.WebhookAddr, "webhook-addr", emulators.DefaultWebhookAddr, "address MinIO's webhook target posts to")
-	fs.StringVar(&o.cfg.NotifyARN, "notify-arn", bench.DefaultNotifyARN, "MinIO queue ARN of the webhook target")
+	o.cfg.Webhook.Flags(fs)
 	fs.DurationVar(&o.cfg.ShardLimitDuration, "shard-limit-duration", bench.DefaultShardLimitDuration, "how long each shard-limit run offers its load (shorter for smoke runs)")
 	fs.IntVar(&o.cfg.JPEGQuality, "jpeg-quality", bench.DefaultJPEGQuality, "JPEG quality of every encoder compared (1-100)")
 	fs.StringVar(&o.logDir, "log-dir", ".local/log", "directory for bench.log, the logs of the forwarders and workers the bench runs (empty: discard)")

@@ -24,9 +24,8 @@ func chaosFlags(fs *flag.FlagSet) cli.Action {
 	fs.DurationVar(&cfg.LeaseDuration, "lease-duration", 5*time.Second, "workers' lease duration")
 	fs.DurationVar(&cfg.CatchUp, "catch-up", 5*time.Minute, "bound on the final catch-up")
 	injectorFlags(fs, &cfg)
-	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
+	cfg.Webhook.Flags(fs)
 	fs.StringVar(&cfg.WebhookToken, "webhook-token", "", "token MinIO's webhook target sends (stack.sh env exports it); the chaos proxy refuses requests without it; empty: not checked")
-	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")
 	fs.StringVar(&cfg.LogDir, "log-dir", ".local/log", "directory for the processes' logs")
 	return cli.Action{Run: func(ctx context.Context, s *cli.Session) error {
 		bin, err := shardlineBinary()

@@ -12,9 +12,8 @@ import (
 func demoFlags(fs *flag.FlagSet) cli.Action {
 	var cfg demo.Config
 	fs.StringVar(&cfg.PhotosDir, "photos", "/usr/share/backgrounds/mate", "directory of photos to upload (Debian's mate-backgrounds)")
-	fs.StringVar(&cfg.WebhookAddr, "webhook-addr", "127.0.0.1:8085", "address MinIO's webhook target posts to")
+	cfg.Webhook.Flags(fs)
 	fs.StringVar(&cfg.WebhookToken, "webhook-token", "", "token MinIO's webhook target sends (stack.sh env exports it); the demo's proxy refuses requests without it; empty: not checked")
-	fs.StringVar(&cfg.NotifyARN, "notify-arn", "arn:minio:sqs::SHARDLINE:webhook", "MinIO queue ARN of the webhook target")
 	fs.IntVar(&cfg.Workers, "workers", 2, "worker processes")
 	fs.StringVar(&cfg.LogDir, "log-dir", ".local/log", "directory for the processes' logs")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Minute, "bound on waiting for notifications and catch-up")
