@@ -24,11 +24,6 @@ import (
 // putRecordsFunc answers a fakeKinesis's PutRecords call number call (from 0).
 type putRecordsFunc func(call int, in *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error)
 
-// alwaysThrottled answers every call with ProvisionedThroughputExceeded.
-func alwaysThrottled(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
-	return nil, &types.ProvisionedThroughputExceededException{}
-}
-
 // fakeKinesis records every PutRecords call and answers with respond (nil: accept everything).
 type fakeKinesis struct {
 	mu      sync.Mutex

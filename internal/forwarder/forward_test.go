@@ -4,6 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
 	"github.com/shardline/shardline/internal/bucket"
 	"github.com/shardline/shardline/internal/notification"
 )
@@ -11,6 +14,9 @@ import (
 // TestForward: Forward reports what HandleLambda would have acknowledged silently (a malformed
 // payload, refused events) and counts what reached the stream.
 func TestForward(t *testing.T) {
+	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		return nil, &types.ProvisionedThroughputExceededException{}
+	}
 	tests := []struct {
 		name    string
 		payload string

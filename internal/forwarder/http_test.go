@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shardline/shardline/internal/notification"
@@ -46,6 +48,9 @@ func serve(t *testing.T, f *Forwarder, req *http.Request, header map[string]stri
 func TestWebhook(t *testing.T) {
 	const token = "s3cr3t-t0ken"
 	twoEvents := `{"events":[{"key":"a.jpg","seq":1},{"key":"b.jpg","seq":2}],"skipped":["test_event"]}`
+	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		return nil, &types.ProvisionedThroughputExceededException{}
+	}
 	tests := []struct {
 		name        string
 		method      string

@@ -4,11 +4,17 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/notification"
 )
 
 func TestHandleLambda(t *testing.T) {
+	alwaysThrottled := func(int, *kinesis.PutRecordsInput) (*kinesis.PutRecordsOutput, error) {
+		return nil, &types.ProvisionedThroughputExceededException{}
+	}
 	tests := []struct {
 		name        string
 		payload     string
