@@ -52,74 +52,86 @@ func s3Operation(r *http.Request) string {
 	path := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	bucket, key, _ := strings.Cut(path, "/")
 	q := r.URL.Query()
-	has := func(k string) bool { _, ok := q[k]; return ok }
-	copySource := r.Header.Get("X-Amz-Copy-Source") != ""
-	m := r.Method
+	has := func(k string) bool {
+		if k == copySource {
+			return r.Header.Get(copySource) != ""
+		}
+		_, ok := q[k]
+		return ok
+	}
 	switch {
 	case bucket == "":
-		if m == http.MethodGet {
+		if r.Method == http.MethodGet {
 			return "ListBuckets"
 		}
 		return Unknown
 	case key == "":
-		return s3BucketOperation(m, has)
+		return s3BucketOperation(r.Method, has)
 	}
-	switch m {
-	case http.MethodGet:
-		switch {
-		case has("uploadId"):
-			return "ListParts"
-		case has("tagging"):
-			return "GetObjectTagging"
-		case has("acl"):
-			return "GetObjectAcl"
-		case has("attributes"):
-			return "GetObjectAttributes"
-		case has("retention"):
-			return "GetObjectRetention"
-		case has("legal-hold"):
-			return "GetObjectLegalHold"
+	return s3Match(s3ObjectRules, r.Method, has)
+}
+
+// copySource in a rule's params stands for the X-Amz-Copy-Source header (a copy, not an upload).
+const copySource = "X-Amz-Copy-Source"
+
+// s3Rule names the operation of a request with method whose query has every parameter of params
+// (space-separated; none: any query). In a list, the first rule that matches wins.
+type s3Rule struct{ method, params, op string }
+
+// s3ObjectRules name the calls on an object (/bucket/key).
+var s3ObjectRules = []s3Rule{
+	{http.MethodGet, "uploadId", "ListParts"},
+	{http.MethodGet, "tagging", "GetObjectTagging"},
+	{http.MethodGet, "acl", "GetObjectAcl"},
+	{http.MethodGet, "attributes", "GetObjectAttributes"},
+	{http.MethodGet, "retention", "GetObjectRetention"},
+	{http.MethodGet, "legal-hold", "GetObjectLegalHold"},
+	{http.MethodGet, "", "GetObject"},
+	{http.MethodHead, "", "HeadObject"},
+	{http.MethodPut, "partNumber uploadId " + copySource, "UploadPartCopy"},
+	{http.MethodPut, "partNumber uploadId", "UploadPart"},
+	{http.MethodPut, "tagging", "PutObjectTagging"},
+	{http.MethodPut, "acl", "PutObjectAcl"},
+	{http.MethodPut, "retention", "PutObjectRetention"},
+	{http.MethodPut, "legal-hold", "PutObjectLegalHold"},
+	{http.MethodPut, copySource, "CopyObject"},
+	{http.MethodPut, "", "PutObject"},
+	{http.MethodDelete, "uploadId", "AbortMultipartUpload"},
+	{http.MethodDelete, "tagging", "DeleteObjectTagging"},
+	{http.MethodDelete, "", "DeleteObject"},
+	{http.MethodPost, "uploads", "CreateMultipartUpload"},
+	{http.MethodPost, "uploadId", "CompleteMultipartUpload"},
+	{http.MethodPost, "restore", "RestoreObject"},
+	{http.MethodPost, "select", "SelectObjectContent"},
+}
+
+// s3BucketRules name the calls on a bucket (/bucket) without a subresource of
+// s3BucketSubresources.
+var s3BucketRules = []s3Rule{
+	{http.MethodGet, "list-type", "ListObjectsV2"},
+	{http.MethodGet, "versions", "ListObjectVersions"},
+	{http.MethodGet, "uploads", "ListMultipartUploads"},
+	{http.MethodGet, "location", "GetBucketLocation"},
+	{http.MethodGet, "", "ListObjects"},
+	{http.MethodHead, "", "HeadBucket"},
+	{http.MethodPut, "", "CreateBucket"},
+	{http.MethodDelete, "", "DeleteBucket"},
+	{http.MethodPost, "delete", "DeleteObjects"},
+}
+
+// s3Match is the operation of the first rule that matches, else Unknown.
+func s3Match(rules []s3Rule, method string, has func(string) bool) string {
+next:
+	for _, r := range rules {
+		if r.method != method {
+			continue
 		}
-		return "GetObject"
-	case http.MethodHead:
-		return "HeadObject"
-	case http.MethodPut:
-		switch {
-		case has("partNumber") && has("uploadId") && copySource:
-			return "UploadPartCopy"
-		case has("partNumber") && has("uploadId"):
-			return "UploadPart"
-		case has("tagging"):
-			return "PutObjectTagging"
-		case has("acl"):
-			return "PutObjectAcl"
-		case has("retention"):
-			return "PutObjectRetention"
-		case has("legal-hold"):
-			return "PutObjectLegalHold"
-		case copySource:
-			return "CopyObject"
+		for _, p := range strings.Fields(r.params) {
+			if !has(p) {
+				continue next
+			}
 		}
-		return "PutObject"
-	case http.MethodDelete:
-		switch {
-		case has("uploadId"):
-			return "AbortMultipartUpload"
-		case has("tagging"):
-			return "DeleteObjectTagging"
-		}
-		return "DeleteObject"
-	case http.MethodPost:
-		switch {
-		case has("uploads"):
-			return "CreateMultipartUpload"
-		case has("uploadId"):
-			return "CompleteMultipartUpload"
-		case has("restore"):
-			return "RestoreObject"
-		case has("select"):
-			return "SelectObjectContent"
-		}
+		return r.op
 	}
 	return Unknown
 }
@@ -157,29 +169,5 @@ func s3BucketOperation(m string, has func(string) bool) string {
 		}
 		return Unknown
 	}
-	switch m {
-	case http.MethodGet:
-		switch {
-		case has("list-type"):
-			return "ListObjectsV2"
-		case has("versions"):
-			return "ListObjectVersions"
-		case has("uploads"):
-			return "ListMultipartUploads"
-		case has("location"):
-			return "GetBucketLocation"
-		}
-		return "ListObjects"
-	case http.MethodHead:
-		return "HeadBucket"
-	case http.MethodPut:
-		return "CreateBucket"
-	case http.MethodDelete:
-		return "DeleteBucket"
-	case http.MethodPost:
-		if has("delete") {
-			return "DeleteObjects"
-		}
-	}
-	return Unknown
+	return s3Match(s3BucketRules, m, has)
 }

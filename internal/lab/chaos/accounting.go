@@ -3,7 +3,8 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/shardline/shardline/internal/deadletter"
 	"github.com/shardline/shardline/internal/envelope"
@@ -85,7 +86,7 @@ func account(ctx context.Context, members []*member, letters *deadletter.Store, 
 	if err != nil {
 		return a, err
 	}
-	for _, obj := range sortedKeys(entries) {
+	for _, obj := range slices.Sorted(maps.Keys(entries)) {
 		e := entries[obj]
 		if e.Outcome != ledger.OutcomeDeadLettered {
 			continue
@@ -104,13 +105,4 @@ func finishedOf(m scrape.Metrics) float64 {
 		n += m.Sum("shardline_worker_records_total", "outcome="+o)
 	}
 	return n
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
