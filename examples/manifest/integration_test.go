@@ -132,7 +132,8 @@ func shardlineSetup(t *testing.T, n names, pathStyle bool) {
 	}
 }
 
-// cleanUp deletes n's stream, tables and (empty) buckets when the test ends.
+// cleanUp deletes n's stream, tables and buckets (with the few objects a failed test leaves) when
+// the test ends.
 func cleanUp(t *testing.T, awsCfg aws.Config, s3c *s3.Client, n names) {
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -142,6 +143,11 @@ func cleanUp(t *testing.T, awsCfg aws.Config, s3c *s3.Client, n names) {
 			_, _ = db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table})
 		}
 		for _, bucket := range []string{n.input, n.output} {
+			if list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &bucket}); err == nil {
+				for _, o := range list.Contents {
+					_, _ = s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: o.Key})
+				}
+			}
 			_, _ = s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket})
 		}
 	})
