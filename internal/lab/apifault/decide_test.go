@@ -34,47 +34,30 @@ func TestChoose(t *testing.T) {
 	}
 }
 
-func TestRatesPerOperation(t *testing.T) {
-	put := Rates{Lost: 0.5}
-	def := Rates{Throttle: 0.1}
+// TestPerOperation: an operation's own entry (an explicit zero one too) wins over the default,
+// for fault rates (none at all in latency-only mode) and for latency.
+func TestPerOperation(t *testing.T) {
+	put, defRates := Rates{Lost: 0.5}, Rates{Throttle: 0.1}
+	get, defLatency := Latency{Base: 20 * time.Millisecond, Jitter: 10 * time.Millisecond}, Latency{Base: 5 * time.Millisecond}
+	rates := func(cfg Config, op string) Rates { return cfg.rates(op) }
+	latency := func(cfg Config, op string) Latency { return cfg.latency(op) }
 	cases := []struct {
-		name string
-		cfg  Config
-		op   string
-		want Rates
+		name      string
+		got, want any
 	}{
-		{name: "own entry", cfg: Config{Default: def, Ops: map[string]Rates{"PutItem": put}}, op: "PutItem", want: put},
-		{name: "default for others", cfg: Config{Default: def, Ops: map[string]Rates{"PutItem": put}}, op: "GetItem", want: def},
-		{name: "explicit zero entry overrides default", cfg: Config{Default: def, Ops: map[string]Rates{"GetItem": {}}}, op: "GetItem", want: Rates{}},
-		{name: "latency only", cfg: Config{LatencyOnly: true}, op: "PutItem", want: Rates{}},
+		{"rates: own entry", rates(Config{Default: defRates, Ops: map[string]Rates{"PutItem": put}}, "PutItem"), put},
+		{"rates: default for others", rates(Config{Default: defRates, Ops: map[string]Rates{"PutItem": put}}, "GetItem"), defRates},
+		{"rates: explicit zero entry overrides default", rates(Config{Default: defRates, Ops: map[string]Rates{"GetItem": {}}}, "GetItem"), Rates{}},
+		{"rates: latency only", rates(Config{LatencyOnly: true}, "PutItem"), Rates{}},
+		{"latency: own entry", latency(Config{Latency: defLatency, OpLatency: map[string]Latency{"GetRecords": get}}, "GetRecords"), get},
+		{"latency: Latency for others", latency(Config{Latency: defLatency, OpLatency: map[string]Latency{"GetRecords": get}}, "PutRecords"), defLatency},
+		{"latency: explicit zero entry overrides Latency", latency(Config{Latency: defLatency, OpLatency: map[string]Latency{"ListShards": {}}}, "ListShards"), Latency{}},
+		{"latency: no entries", latency(Config{Latency: defLatency}, "GetItem"), defLatency},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.cfg.rates(tc.op); got != tc.want {
-				t.Errorf("rates(%s) = %+v, want %+v", tc.op, got, tc.want)
-			}
-		})
-	}
-}
-
-func TestLatencyPerOperation(t *testing.T) {
-	get := Latency{Base: 20 * time.Millisecond, Jitter: 10 * time.Millisecond}
-	def := Latency{Base: 5 * time.Millisecond}
-	cases := []struct {
-		name string
-		cfg  Config
-		op   string
-		want Latency
-	}{
-		{name: "own entry", cfg: Config{Latency: def, OpLatency: map[string]Latency{"GetRecords": get}}, op: "GetRecords", want: get},
-		{name: "Latency for others", cfg: Config{Latency: def, OpLatency: map[string]Latency{"GetRecords": get}}, op: "PutRecords", want: def},
-		{name: "explicit zero entry overrides Latency", cfg: Config{Latency: def, OpLatency: map[string]Latency{"ListShards": {}}}, op: "ListShards", want: Latency{}},
-		{name: "no entries", cfg: Config{Latency: def}, op: "GetItem", want: def},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.cfg.latency(tc.op); got != tc.want {
-				t.Errorf("latency(%s) = %+v, want %+v", tc.op, got, tc.want)
+			if tc.got != tc.want {
+				t.Errorf("got %+v, want %+v", tc.got, tc.want)
 			}
 		})
 	}
