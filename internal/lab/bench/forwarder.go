@@ -13,12 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	kintypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/prometheus/client_golang/prometheus"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/forwarder"
 	"github.com/shardline/shardline/internal/setup"
 )
@@ -74,15 +71,9 @@ func (r *runner) forwarderSection(ctx context.Context, t *table) {
 		if err != nil {
 			return 0, err
 		}
-		now := time.Now().UTC()
-		entries := make([]kintypes.PutRecordsRequestEntry, len(events))
-		for i, ev := range events {
-			ev.ForwardedAt = now
-			data, err := envelope.Encode(ev)
-			if err != nil {
-				return 0, err
-			}
-			entries[i] = kintypes.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(ev.PartitionKey())}
+		entries, err := recordsOf(events, time.Now().UTC())
+		if err != nil {
+			return 0, err
 		}
 		r.cfg.Progress.Info("forwarder: PutRecords loop (ceiling)", "records", len(entries))
 		start := time.Now()

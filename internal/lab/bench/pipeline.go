@@ -175,6 +175,20 @@ func (r *runner) pipeline(ctx context.Context, events []envelope.Event) (rate fl
 	return float64(len(events)) / at.Sub(start).Seconds(), wrote, w.outcome(processor.OutcomeApplied), nil
 }
 
+// recordsOf encodes events as the forwarder writes them, forwarded at at, partitioned by their key.
+func recordsOf(events []envelope.Event, at time.Time) ([]kintypes.PutRecordsRequestEntry, error) {
+	entries := make([]kintypes.PutRecordsRequestEntry, len(events))
+	for i, ev := range events {
+		ev.ForwardedAt = at
+		data, err := envelope.Encode(ev)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = kintypes.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(ev.PartitionKey())}
+	}
+	return entries, nil
+}
+
 // rawLoops puts the encoded events on a fresh stream with plain PutRecords calls (putBatch per
 // call, putCallers in flight), then reads them back with a plain GetRecords loop per shard, and
 // returns how long each half took.
@@ -189,15 +203,9 @@ func (r *runner) rawLoops(ctx context.Context, events []envelope.Event) (put, ge
 	}
 	defer r.remove(resources{stream: stream})
 
-	now := time.Now().UTC()
-	entries := make([]kintypes.PutRecordsRequestEntry, len(events))
-	for i, ev := range events {
-		ev.ForwardedAt = now
-		data, err := envelope.Encode(ev)
-		if err != nil {
-			return 0, 0, err
-		}
-		entries[i] = kintypes.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(ev.PartitionKey())}
+	entries, err := recordsOf(events, time.Now().UTC())
+	if err != nil {
+		return 0, 0, err
 	}
 
 	start := time.Now()
