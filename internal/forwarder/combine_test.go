@@ -143,6 +143,21 @@ func holdCall(t *testing.T, w *Writer, kin *gatedKinesis, waiting ...[]string) (
 	return a, first, queued
 }
 
+// shareCall answers the held call first, waits for a, its Write, and takes the next call, which
+// the waiting Writes share: it fails the test unless that call carries keys want, in order.
+func shareCall(t *testing.T, kin *gatedKinesis, first *gatedCall, a <-chan error, want string) *gatedCall {
+	t.Helper()
+	first.answer()
+	if err := waitErr(t, a); err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	shared := kin.next(t)
+	if got := fmt.Sprint(shared.keys()); got != want {
+		t.Fatalf("shared call %s, want %s: the waiting Writes in arrival order, each one's records together and in order", got, want)
+	}
+	return shared
+}
+
 // oneCallAtATime configures a Writer with one call in flight, so the test decides what waits.
 func oneCallAtATime(c *WriterConfig) {
 	c.MaxCallsInFlight = 1
@@ -162,14 +177,7 @@ func TestWritesShareCalls(t *testing.T) {
 	if returned(a) {
 		t.Fatal("a returned before its call was answered")
 	}
-	first.answer()
-	if err := waitErr(t, a); err != nil {
-		t.Fatalf("a: %v", err)
-	}
-	shared := kin.next(t)
-	if got := fmt.Sprint(shared.keys()); got != "[b/1 b/1 b/1 c d]" {
-		t.Fatalf("second call %s, want the three waiting Writes in arrival order, each one's records together and in order", got)
-	}
+	shared := shareCall(t, kin, first, a, "[b/1 b/1 b/1 c d]")
 	sent := decodeRecords(t, shared.in)
 	for i := range 3 {
 		if sent[i].Sequencer != testEvent(t, "b/1", i).Sequencer {
@@ -196,15 +204,8 @@ func TestSharedCallPartialFailure(t *testing.T) {
 
 	a, first, queued := holdCall(t, w, kin, []string{"b/1", "b/2"}, []string{"c"})
 	b, c := queued[0], queued[1]
-	first.answer()
-	if err := waitErr(t, a); err != nil {
-		t.Fatalf("a: %v", err)
-	}
 
-	shared := kin.next(t)
-	if got := fmt.Sprint(shared.keys()); got != "[b/1 b/2 c]" {
-		t.Fatalf("shared call %s", got)
-	}
+	shared := shareCall(t, kin, first, a, "[b/1 b/2 c]")
 	shared.answer("b/2")
 	if err := waitErr(t, c); err != nil {
 		t.Fatalf("c, whose record got in, must be answered at once: %v", err)
@@ -234,14 +235,7 @@ func TestSharedCallDeadlineFailsOnlyItsWrite(t *testing.T) {
 
 	a, first, queued := holdCall(t, w, kin, []string{"bad"}, []string{"good"})
 	bad, good := queued[0], queued[1]
-	first.answer()
-	if err := waitErr(t, a); err != nil {
-		t.Fatalf("a: %v", err)
-	}
-	shared := kin.next(t)
-	if got := fmt.Sprint(shared.keys()); got != "[bad good]" {
-		t.Fatalf("shared call %s", got)
-	}
+	shared := shareCall(t, kin, first, a, "[bad good]")
 	shared.answer("bad")
 	if err := waitErr(t, good); err != nil {
 		t.Fatalf("good, in the same call as bad: %v", err)
