@@ -20,58 +20,61 @@ type member struct {
 	mu     sync.Mutex
 	paused bool
 	last   scrape.Metrics // last successful scrape (kept after the process dies)
-	// onInputRead, when set, is called once, by the worker's own S3 proxy, right after a
+	// onInputRead, when armed, runs once, called by the worker's own S3 proxy right after a
 	// GetObject of an input object completed upstream and before the worker has the response
 	// (see injector.runZombies).
-	onInputRead func()
-	// onLedgerCommit, when set, is called once, by the worker's own DynamoDB proxy, when a
+	onInputRead hook
+	// onLedgerCommit, when armed, runs once, called by the worker's own DynamoDB proxy when a
 	// ledger write of the worker is about to be forwarded; the call reaches the ledger only when
 	// it returns (see injector.aimedPause).
-	onLedgerCommit func()
+	onLedgerCommit hook
+}
+
+// hook holds a function to run once, at the next event it is armed for.
+type hook struct {
+	mu sync.Mutex
+	fn func()
+}
+
+// arm makes fn run at the next event (replacing an armed fn), or disarms with nil.
+func (h *hook) arm(fn func()) {
+	h.mu.Lock()
+	h.fn = fn
+	h.mu.Unlock()
+}
+
+// armed tells whether a fn waits for the next event.
+func (h *hook) armed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fn != nil
+}
+
+// fire runs and disarms the armed fn, if any.
+func (h *hook) fire() {
+	h.mu.Lock()
+	fn := h.fn
+	h.fn = nil
+	h.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }
 
 // arm makes fn run at m's next input read (replacing an armed fn), or disarms with nil.
-func (m *member) arm(fn func()) {
-	m.mu.Lock()
-	m.onInputRead = fn
-	m.mu.Unlock()
-}
+func (m *member) arm(fn func()) { m.onInputRead.arm(fn) }
 
-// inputRead runs and disarms the armed fn, if any.
-func (m *member) inputRead() {
-	m.mu.Lock()
-	fn := m.onInputRead
-	m.onInputRead = nil
-	m.mu.Unlock()
-	if fn != nil {
-		fn()
-	}
-}
+// inputRead runs and disarms the fn armed by arm, if any.
+func (m *member) inputRead() { m.onInputRead.fire() }
 
 // armCommit makes fn run at m's next ledger write (replacing an armed fn), or disarms with nil.
-func (m *member) armCommit(fn func()) {
-	m.mu.Lock()
-	m.onLedgerCommit = fn
-	m.mu.Unlock()
-}
+func (m *member) armCommit(fn func()) { m.onLedgerCommit.arm(fn) }
 
 // commitArmed tells whether a fn waits for m's next ledger write.
-func (m *member) commitArmed() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.onLedgerCommit != nil
-}
+func (m *member) commitArmed() bool { return m.onLedgerCommit.armed() }
 
 // ledgerCommit runs and disarms the fn armed by armCommit, if any.
-func (m *member) ledgerCommit() {
-	m.mu.Lock()
-	fn := m.onLedgerCommit
-	m.onLedgerCommit = nil
-	m.mu.Unlock()
-	if fn != nil {
-		fn()
-	}
-}
+func (m *member) ledgerCommit() { m.onLedgerCommit.fire() }
 
 func (m *member) setPaused(v bool) {
 	m.mu.Lock()
