@@ -31,6 +31,18 @@ func upstream(t *testing.T, svc string) string {
 	return u
 }
 
+// wantThrottled fails the test unless err is a T that the SDK retries as a throttle, with the
+// request ID the proxy sent.
+func wantThrottled[T error](t *testing.T, op string, err error) {
+	t.Helper()
+	if !isType[T](err) {
+		t.Fatalf("%s: %v, want %T", op, err, *new(T))
+	}
+	if got := classify(err); !got.throttle || !got.retryable || got.requestID == "" {
+		t.Errorf("%s: %v classified %+v, want a retryable throttle with a request ID", op, err, got)
+	}
+}
+
 // TestIntegrationDynamoDB puts the proxy in front of the local DynamoDB server: each injected
 // fault reaches the SDK as AWS's would, and a lost response to a conditional PutItem committed
 // upstream although the client saw an error, so its retry fails the condition.
@@ -99,18 +111,11 @@ func TestIntegrationDynamoDB(t *testing.T) {
 	t.Run("UpdateItem throttled", func(t *testing.T) {
 		_, err := c.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key,
 			UpdateExpression: aws.String("SET v = :v"), ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberN{Value: "2"}}})
-		if !isType[*ddbtypes.ProvisionedThroughputExceededException](err) {
-			t.Fatalf("UpdateItem: %v, want ProvisionedThroughputExceededException", err)
-		}
-		if got := classify(err); !got.throttle || !got.retryable || got.requestID == "" {
-			t.Errorf("classified %+v", got)
-		}
+		wantThrottled[*ddbtypes.ProvisionedThroughputExceededException](t, "UpdateItem", err)
 	})
 	t.Run("DescribeTable throttled", func(t *testing.T) {
 		_, err := c.DynamoDB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if !isType[*ddbtypes.ThrottlingException](err) || !classify(err).throttle {
-			t.Fatalf("DescribeTable: %v, want a ThrottlingException the SDK sees as a throttle", err)
-		}
+		wantThrottled[*ddbtypes.ThrottlingException](t, "DescribeTable", err)
 	})
 	t.Run("DeleteItem 500 not applied", func(t *testing.T) {
 		_, err := c.DynamoDB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: key})
@@ -183,18 +188,11 @@ func TestIntegrationKinesis(t *testing.T) {
 	t.Run("PutRecords throttled", func(t *testing.T) {
 		_, err := c.Kinesis.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream),
 			Records: []ktypes.PutRecordsRequestEntry{{PartitionKey: aws.String("k"), Data: []byte("x")}}})
-		if !isType[*ktypes.ProvisionedThroughputExceededException](err) {
-			t.Fatalf("PutRecords: %v, want ProvisionedThroughputExceededException", err)
-		}
-		if got := classify(err); !got.throttle || !got.retryable || got.requestID == "" {
-			t.Errorf("classified %+v", got)
-		}
+		wantThrottled[*ktypes.ProvisionedThroughputExceededException](t, "PutRecords", err)
 	})
 	t.Run("ListShards throttled", func(t *testing.T) {
 		_, err := c.Kinesis.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
-		if !isType[*ktypes.LimitExceededException](err) || !classify(err).throttle {
-			t.Fatalf("ListShards: %v, want a LimitExceededException the SDK sees as a throttle", err)
-		}
+		wantThrottled[*ktypes.LimitExceededException](t, "ListShards", err)
 	})
 	t.Run("DescribeStreamSummary 500", func(t *testing.T) {
 		_, err := c.Kinesis.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
