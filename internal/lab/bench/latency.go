@@ -218,18 +218,8 @@ func (r *runner) latencyRun(ctx context.Context) (lat latencies, note string, er
 	keys := make([]string, latencyPuts)
 	var puts errgroup.Group
 	puts.SetLimit(8)
-	tick := time.NewTicker(time.Second / latencyRate)
-	defer tick.Stop()
-	for i := range keys {
-		if i > 0 {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	// Ending early (ctx) is reported below, once the puts already started have returned.
+	_ = paced(ctx, len(keys), time.Second/latencyRate, func(i int) error {
 		p, data := photos[i%len(photos)], datas[i%len(photos)]
 		key := fmt.Sprintf("latency/%03d-%s", i, filepath.Base(p.path))
 		keys[i] = key
@@ -242,7 +232,8 @@ func (r *runner) latencyRun(ctx context.Context) (lat latencies, note string, er
 			putDone.mark(key)
 			return nil
 		})
-	}
+		return nil
+	})
 	if err := puts.Wait(); err != nil {
 		return latencies{}, "", err
 	}

@@ -250,31 +250,19 @@ func offerLoad(ctx context.Context, kc *kinesis.Client, stream string, rate int,
 		sendLoad errgroup.Group
 	)
 	sendLoad.SetLimit(32)
-	tick := time.NewTicker(shardLimitTick)
-	defer tick.Stop()
-	for i := range ticks {
-		if i > 0 {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				_ = sendLoad.Wait()
-				return 0, time.Time{}, ctx.Err()
-			}
-		}
-		entries := make([]kintypes.PutRecordsRequestEntry, perTick)
-		now := time.Now().UTC()
-		for j := range entries {
+	err := paced(ctx, ticks, shardLimitTick, func(int) error {
+		events := make([]envelope.Event, perTick)
+		for j := range events {
 			seq++
 			ev, err := syntheticEvent("bench-shardlimit", fmt.Sprintf("obj/%06d.jpg", seq%shardLimitKeys), base+seq)
 			if err != nil {
-				return 0, time.Time{}, err
+				return err
 			}
-			ev.ForwardedAt = now
-			data, err := envelope.Encode(ev)
-			if err != nil {
-				return 0, time.Time{}, err
-			}
-			entries[j] = kintypes.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(ev.PartitionKey())}
+			events[j] = ev
+		}
+		entries, err := recordsOf(events, time.Now().UTC())
+		if err != nil {
+			return err
 		}
 		sendLoad.Go(func() error {
 			n, err := putAll(ctx, kc, stream, entries)
@@ -284,6 +272,11 @@ func offerLoad(ctx context.Context, kc *kinesis.Client, stream string, rate int,
 			lastMu.Unlock()
 			return err
 		})
+		return nil
+	})
+	if err != nil {
+		_ = sendLoad.Wait()
+		return 0, time.Time{}, err
 	}
 	if err := sendLoad.Wait(); err != nil {
 		return 0, time.Time{}, err

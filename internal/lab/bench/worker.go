@@ -113,3 +113,25 @@ func (w *benchWorker) stop() error { return w.Stop() }
 func waitUntil(ctx context.Context, timeout, every time.Duration, cond func() (bool, error)) error {
 	return quiesce.Poll(ctx, timeout, every, cond)
 }
+
+// paced calls fn(i) for i from 0 to n-1, the first at once and each next one interval after the
+// one before, until fn fails or ctx ends; it returns fn's error or ctx's.
+func paced(ctx context.Context, n int, interval time.Duration, fn func(i int) error) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for i := range n {
+		if i > 0 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
