@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,27 +44,49 @@ type metrics struct {
 // has them (several workers in one process sharing prometheus.DefaultRegisterer) it uses the
 // registered ones: the workers count into the same series, and nothing panics.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := defineMetrics()
-	var errs []error
-	use(reg, &m.records, &errs)
-	use(reg, &m.received, &errs)
-	use(reg, &m.cpLag, &errs)
-	use(reg, &m.deadLetters, &errs)
-	use(reg, &m.handler, &errs)
-	use(reg, &m.conflicts, &errs)
-	use(reg, &m.repairs, &errs)
-	use(reg, &m.fences, &errs)
-	use(reg, &m.checks, &errs)
-	use(reg, &m.parentWaits, &errs)
-	use(reg, &m.retries, &errs)
-	use(reg, &m.checkpoints, &errs)
-	use(reg, &m.behind, &errs)
-	use(reg, &m.shardsActive, &errs)
-	use(reg, &m.stops, &errs)
-	use(reg, &m.timeouts, &errs)
-	use(reg, &m.overdue, &errs)
-	use(reg, &m.overdueWaits, &errs)
-	if err := errors.Join(errs...); err != nil {
+	r := telemetry.NewRegistration(reg)
+	gauge := func(name, help string) prometheus.Gauge {
+		return telemetry.Add(r, prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help}))
+	}
+	perShard := func(name, help string) *prometheus.GaugeVec {
+		return telemetry.Add(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, []string{"shard"}))
+	}
+	m := &metrics{
+		records: r.CounterVec("shardline_worker_records_total",
+			"Records finished by the worker, by outcome (applied, duplicate, stale, superseded, dead_lettered).", "outcome"),
+		received: r.Counter("shardline_worker_records_received_total",
+			"Records handed to the worker by GetRecords (each ends in one records_total outcome)."),
+		cpLag: perShard("shardline_worker_checkpoint_lag_seconds",
+			"Age (now minus Kinesis arrival time) of the last record checkpointed, per shard, at the time of the checkpoint."),
+		deadLetters: r.CounterVec("shardline_worker_dead_letters_total", "Records dead-lettered, by reason.", "reason"),
+		handler: telemetry.Add(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "shardline_worker_handler_duration_seconds",
+			Help:    "Time spent in the handler per applied event, by op and result.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+		}, []string{"op", "result"})),
+		conflicts: r.Counter("shardline_worker_ledger_conflicts_total",
+			"Ledger commits refused because a newer or equal event was committed first."),
+		repairs: r.Counter("shardline_worker_output_repairs_total",
+			"Handler re-runs that made an output match the input's current state after a check found it did not."),
+		fences: r.Counter("shardline_worker_late_writes_fenced_total",
+			"Records abandoned (lease lost, shutdown) after a handler call, whose output was then checked and repaired."),
+		checks: r.CounterVec("shardline_worker_output_checks_total",
+			"Checks of an output against the input's current state, by what prompted them (commit, conflict, duplicate, own_write, fence, dead_letter, late).", "after"),
+		parentWaits: r.Counter("shardline_worker_parent_waits_total",
+			"Child shards that waited for a parent shard to reach SHARD_END before processing."),
+		retries:      r.Counter("shardline_worker_retries_total", "Transient failures retried."),
+		checkpoints:  r.CounterVec("shardline_worker_checkpoints_total", "Checkpoint writes, by result (ok, refused, error).", "result"),
+		behind:       perShard("shardline_worker_millis_behind_latest", "MillisBehindLatest of the last batch read, per shard."),
+		shardsActive: gauge("shardline_worker_shards_processing", "Shards this worker is processing now."),
+		stops: r.CounterVec("shardline_worker_shard_stops_total",
+			"Shard processors stopped, by reason (shard_end, shutdown, lease_lost).", "reason"),
+		timeouts: r.Counter("shardline_worker_handler_timeouts_total", "Handler calls still running at their deadline (--handler-timeout)."),
+		overdue: gauge("shardline_worker_handlers_overdue",
+			"Handler calls that ignored their deadline and still run in the background (abandoned by their shard)."),
+		overdueWaits: r.Counter("shardline_worker_handler_overdue_waits_total",
+			"Timed-out handler calls waited for instead of abandoned, because the overdue-handler limit was reached."),
+	}
+	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("register the worker's metrics: %w", err)
 	}
 	// The hardening reasons are exported at zero, so that an alert on them needs no data first.
@@ -78,89 +99,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// use registers *c on reg, replacing it with the collector already registered there if any.
-func use[C prometheus.Collector](reg prometheus.Registerer, c *C, errs *[]error) {
-	got, err := telemetry.Register(reg, *c)
-	*c = got
+// registerLeasesHeld exports the number of leases cp holds (a gauge read at scrape time). On a
+// registry shared with another worker in this process the first one's gauge stays (and the
+// returned func does nothing).
+func registerLeasesHeld(reg prometheus.Registerer, held func() float64) (unregister func(), err error) {
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "shardline_worker_leases_held",
+		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
+	}, held)
+	got, err := telemetry.Register(reg, g)
 	if err != nil {
-		*errs = append(*errs, err)
+		return nil, fmt.Errorf("register metrics: %w", err)
 	}
-}
-
-func defineMetrics() *metrics {
-	return &metrics{
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_worker_records_total",
-			Help: "Records finished by the worker, by outcome (applied, duplicate, stale, superseded, dead_lettered).",
-		}, []string{"outcome"}),
-		received: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_records_received_total",
-			Help: "Records handed to the worker by GetRecords (each ends in one records_total outcome).",
-		}),
-		cpLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shardline_worker_checkpoint_lag_seconds",
-			Help: "Age (now minus Kinesis arrival time) of the last record checkpointed, per shard, at the time of the checkpoint.",
-		}, []string{"shard"}),
-		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_worker_dead_letters_total",
-			Help: "Records dead-lettered, by reason.",
-		}, []string{"reason"}),
-		handler: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "shardline_worker_handler_duration_seconds",
-			Help:    "Time spent in the handler per applied event, by op and result.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
-		}, []string{"op", "result"}),
-		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_ledger_conflicts_total",
-			Help: "Ledger commits refused because a newer or equal event was committed first.",
-		}),
-		repairs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_output_repairs_total",
-			Help: "Handler re-runs that made an output match the input's current state after a check found it did not.",
-		}),
-		fences: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_late_writes_fenced_total",
-			Help: "Records abandoned (lease lost, shutdown) after a handler call, whose output was then checked and repaired.",
-		}),
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_worker_output_checks_total",
-			Help: "Checks of an output against the input's current state, by what prompted them (commit, conflict, duplicate, own_write, fence, dead_letter, late).",
-		}, []string{"after"}),
-		parentWaits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_parent_waits_total",
-			Help: "Child shards that waited for a parent shard to reach SHARD_END before processing.",
-		}),
-		retries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_retries_total",
-			Help: "Transient failures retried.",
-		}),
-		checkpoints: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_worker_checkpoints_total",
-			Help: "Checkpoint writes, by result (ok, refused, error).",
-		}, []string{"result"}),
-		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "shardline_worker_millis_behind_latest",
-			Help: "MillisBehindLatest of the last batch read, per shard.",
-		}, []string{"shard"}),
-		shardsActive: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "shardline_worker_shards_processing",
-			Help: "Shards this worker is processing now.",
-		}),
-		stops: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shardline_worker_shard_stops_total",
-			Help: "Shard processors stopped, by reason (shard_end, shutdown, lease_lost).",
-		}, []string{"reason"}),
-		timeouts: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_handler_timeouts_total",
-			Help: "Handler calls still running at their deadline (--handler-timeout).",
-		}),
-		overdue: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "shardline_worker_handlers_overdue",
-			Help: "Handler calls that ignored their deadline and still run in the background (abandoned by their shard).",
-		}),
-		overdueWaits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "shardline_worker_handler_overdue_waits_total",
-			Help: "Timed-out handler calls waited for instead of abandoned, because the overdue-handler limit was reached.",
-		}),
+	if got != g {
+		return func() {}, nil
 	}
+	return func() { reg.Unregister(g) }, nil
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/shardline/shardline/checkpoint"
 	"github.com/shardline/shardline/internal/bucket"
-	"github.com/shardline/shardline/internal/telemetry"
 )
 
 // Config configures a worker. Zero values of optional fields take the documented defaults.
@@ -260,7 +259,7 @@ func assemble(ctx, procCtx context.Context, cfg Config, log *slog.Logger) (*asse
 	} else {
 		log.Info("input-bucket allow-list", slog.Any("buckets", allow.Names()))
 	}
-	unregister, err := registerLeasesHeld(cfg.Registerer, cp)
+	unregister, err := registerLeasesHeld(cfg.Registerer, func() float64 { return float64(cp.Held()) })
 	if err != nil {
 		return nil, err
 	}
@@ -271,23 +270,6 @@ func assemble(ctx, procCtx context.Context, cfg Config, log *slog.Logger) (*asse
 		WithKinesis(cachedShardList(observedKinesis(rawRecordsClient(cfg.Kinesis), prog), topo)).
 		WithCheckpointer(observedCheckpointer{Checkpointer: cp, p: prog})
 	return &assembled{kcl: w, procs: procs, prog: prog, unregister: unregister}, nil
-}
-
-// registerLeasesHeld exports the number of leases cp holds. On a registry shared with another
-// worker in this process the first one's gauge stays (and the returned func does nothing).
-func registerLeasesHeld(reg prometheus.Registerer, cp *checkpoint.Checkpointer) (unregister func(), err error) {
-	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "shardline_worker_leases_held",
-		Help: "Shard leases this worker holds now (renewed, with the safety margin left).",
-	}, func() float64 { return float64(cp.Held()) })
-	got, err := telemetry.Register(reg, held)
-	if err != nil {
-		return nil, fmt.Errorf("register metrics: %w", err)
-	}
-	if got != held {
-		return func() {}, nil
-	}
-	return func() { reg.Unregister(held) }, nil
 }
 
 // shutdown stops the KCL worker within StopTimeout: in-flight records get two thirds of it to
