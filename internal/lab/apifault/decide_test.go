@@ -2,9 +2,10 @@ package apifault
 
 import (
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 func TestChoose(t *testing.T) {
@@ -170,13 +171,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			tc.mut(&c)
-			err := c.Validate()
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Errorf("Validate: %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Errorf("Validate = %v, want an error containing %q", err, tc.wantErr)
-			}
+			testkit.ErrMentions(t, c.Validate(), tc.wantErr)
 		})
 	}
 }

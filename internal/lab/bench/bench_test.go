@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shardline/shardline/internal/lab/testkit"
 )
 
 func TestPercentile(t *testing.T) {
@@ -83,16 +85,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.cfg.Validate()
-			if tc.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("Validate = %v, want an error mentioning %q", err, tc.wantErr)
-			}
+			testkit.ErrMentions(t, tc.cfg.Validate(), tc.wantErr)
 		})
 	}
 }

@@ -91,3 +91,25 @@ func TestMetric(t *testing.T) {
 		t.Error("an odd label list did not fail the test")
 	}
 }
+
+func TestErrMentions(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		want    string
+		wantMsg string // what it fails with; empty: it passes
+	}{
+		{"no error wanted, none", nil, "", ""},
+		{"no error wanted, one", fmt.Errorf("Out is required"), "", "unexpected error: Out is required"},
+		{"mentioned", fmt.Errorf("bench: Out is required"), "Out", ""},
+		{"not mentioned", fmt.Errorf("bench: Binary is required"), "Out", `error bench: Binary is required, want one mentioning "Out"`},
+		{"missing", nil, "Out", `error <nil>, want one mentioning "Out"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if msg := run(t, func(tb testing.TB) { ErrMentions(tb, tc.err, tc.want) }); msg != tc.wantMsg {
+				t.Fatalf("failed with %q, want %q", msg, tc.wantMsg)
+			}
+		})
+	}
+}
