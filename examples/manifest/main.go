@@ -106,22 +106,33 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
+	logger.Info("manifest worker starting", slog.String("worker", *workerID), slog.String("stream", *stream))
+	return serveWhile(ln, newMux(reg, health), func() error { return processor.Run(ctx, cfg) })
+}
+
+// newMux serves the registry's metrics and the worker's health.
+func newMux(reg *prometheus.Registry, health *processor.Health) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("GET /healthz", probe(health, func(s processor.Status) bool { return s.Live }))
 	mux.Handle("GET /readyz", probe(health, func(s processor.Status) bool { return s.Ready }))
+	return mux
+}
+
+// serveWhile serves mux on ln while run runs. processor.Run returns after SIGTERM or SIGINT once
+// the worker has drained, checkpointed and released its leases; the metrics stay up until then,
+// so that the last values can be scraped.
+func serveWhile(ln net.Listener, mux http.Handler, run func() error) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-
-	// Run returns after SIGTERM or SIGINT once the worker has drained, checkpointed and released
-	// its leases; the metrics stay up until then so the last values can be scraped.
-	logger.Info("manifest worker starting", slog.String("worker", *workerID), slog.String("stream", *stream))
-	runErr := processor.Run(ctx, cfg)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	runErr := run()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("metrics server: %w", err))
+	if srv.Shutdown(ctx) != nil {
+		// A scrape still running, or a connection that never sent a request: the worker has
+		// stopped cleanly, so cut them rather than fail.
+		_ = srv.Close()
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		runErr = errors.Join(runErr, fmt.Errorf("metrics server: %w", err))
