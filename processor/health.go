@@ -102,10 +102,10 @@ func assess(s signals, b bounds) telemetry.Status {
 	return st
 }
 
-// Health reports a worker's liveness and readiness for /healthz and /readyz; it implements
-// telemetry.Checker. Run keeps it up to date; the zero value reports "starting" (live, not
-// ready) until Run starts the worker. Pass one to Run in Config.Health and serve it with
-// telemetry.Mux.
+// Health reports a worker's liveness and readiness for /healthz and /readyz. Run keeps it up to
+// date; the zero value reports "starting" (live, not ready) until Run starts the worker. Pass one
+// to Run in Config.Health and answer your probes from its Health method (Status.Live false:
+// 503 on /healthz, replace the process; Status.Ready false: 503 on /readyz).
 type Health struct {
 	mu       sync.Mutex
 	bounds   bounds

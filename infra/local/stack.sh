@@ -284,7 +284,7 @@ start_minio() {
 start_kinesalite() {
 	launch kinesalite NODE_PATH="$NODE_DIR/node_modules" -- node --require "$script_dir/survive-client-abort.js" "$script_dir/kinesalite-loopback.js" \
 		--host "$HOST" --port "$KINESIS_PORT" \
-		--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 100
+		--createStreamMs 0 --deleteStreamMs 0 --updateStreamMs 0 --shardLimit 500
 }
 
 start_dynalite() {
