@@ -16,9 +16,9 @@ import (
 	"github.com/shardline/shardline/internal/cli"
 	"github.com/shardline/shardline/internal/grayscale"
 	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/switchproxy"
 	"github.com/shardline/shardline/internal/lab/testkit"
-	"github.com/shardline/shardline/internal/setup"
 	"github.com/shardline/shardline/internal/telemetry"
 	"github.com/shardline/shardline/processor"
 )
@@ -27,14 +27,8 @@ import (
 // within seconds with a message naming the stream and the command that creates it, instead of
 // logging "worker started" and an error every shard sync forever.
 func TestWorkMissingStreamExits(t *testing.T) {
-	c := emulators.Require(t)
-	leases, ledgerT, dead := emulators.Name(t, "leases"), emulators.Name(t, "ledger"), emulators.Name(t, "dead")
-	present := emulators.Name(t, "present")
-	if err := setup.Run(context.Background(), setup.Clients{Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
-		StreamName: present, Shards: 1, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead,
-	}, quiet()); err != nil {
-		t.Fatal(err)
-	}
+	p := pipelinetest.New(t, 1) // deleted when the test ends: kinesalite's shard limit is shared
+	present, leases, ledgerT, dead := p.Stream, p.Leases, p.Ledger, p.DeadLetters
 	missing := emulators.Name(t, "missing")
 	for _, tc := range []struct {
 		name string
@@ -79,14 +73,9 @@ func TestWorkMissingStreamExits(t *testing.T) {
 // within two shard sync intervals and not live within NotLiveAfter, and recovers when Kinesis
 // returns.
 func TestWorkerHealthFollowsKinesis(t *testing.T) {
-	c := emulators.Require(t)
-	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
-	ledgerT, dead, out := emulators.Name(t, "ledger"), emulators.Name(t, "dead"), emulators.Name(t, "out")
-	if err := setup.Run(context.Background(), setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
-		StreamName: stream, Shards: 1, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead, OutputBucket: out,
-	}, quiet()); err != nil {
-		t.Fatal(err)
-	}
+	p := pipelinetest.New(t, 1)
+	c := p.Clients
+	stream, leases, ledgerT, dead, out := p.Stream, p.Leases, p.Ledger, p.DeadLetters, p.Output
 	endpoint, err := url.Parse(os.Getenv("AWS_ENDPOINT_URL_KINESIS"))
 	if err != nil || endpoint.Host == "" {
 		t.Skipf("AWS_ENDPOINT_URL_KINESIS %q: the test needs the local stack's Kinesis address", os.Getenv("AWS_ENDPOINT_URL_KINESIS"))

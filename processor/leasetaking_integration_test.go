@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/lab/emulators"
-	"github.com/shardline/shardline/internal/setup"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/processor"
 )
 
@@ -20,15 +19,10 @@ func (noopHandler) Handle(context.Context, processor.Event) error { return nil }
 // per shard sync: 15–45 s for six). Then a second worker, started when the first stops
 // gracefully, takes all six released leases as fast.
 func TestWorkerTakesEveryFreeLeaseWithinPasses(t *testing.T) {
-	c := emulators.Require(t)
-	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
-	ledgerTable, dlTable := emulators.Name(t, "ledger"), emulators.Name(t, "dead")
+	p := pipelinetest.New(t, 6) // deleted when the test ends: kinesalite's shard limit is shared
+	c := p.Clients
+	stream, leases, ledgerTable, dlTable := p.Stream, p.Leases, p.Ledger, p.DeadLetters
 	ctx := context.Background()
-	if err := setup.Run(ctx, setup.Clients{Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
-		StreamName: stream, Shards: 6, LeaseTable: leases, LedgerTable: ledgerTable, DeadLetterTable: dlTable,
-	}, quiet()); err != nil {
-		t.Fatal(err)
-	}
 	inspector, err := checkpoint.New(checkpoint.Config{Client: c.DynamoDB, TableName: leases, WorkerID: "inspector"})
 	if err != nil {
 		t.Fatal(err)

@@ -12,24 +12,18 @@ import (
 	"time"
 
 	"github.com/shardline/shardline/checkpoint"
-	"github.com/shardline/shardline/internal/lab/emulators"
+	"github.com/shardline/shardline/internal/lab/pipelinetest"
 	"github.com/shardline/shardline/internal/lab/testkit"
-	"github.com/shardline/shardline/internal/setup"
 )
 
 // TestSIGTERMDrainsAndReleases runs `shardline work` as a real process, lets it take every lease,
 // sends SIGTERM (what ECS sends) and checks that it exits 0 within its --stop-timeout and leaves
 // no lease owned, so other workers take over at once instead of after the lease duration.
 func TestSIGTERMDrainsAndReleases(t *testing.T) {
-	c := emulators.Require(t)
-	stream, leases := emulators.Name(t, "events"), emulators.Name(t, "leases")
-	ledgerT, dead, out := emulators.Name(t, "ledger"), emulators.Name(t, "dead"), emulators.Name(t, "out")
-	err := setup.Run(context.Background(), setup.Clients{S3: c.S3, Kinesis: c.Kinesis, DynamoDB: c.DynamoDB}, setup.Config{
-		StreamName: stream, Shards: 2, LeaseTable: leases, LedgerTable: ledgerT, DeadLetterTable: dead, OutputBucket: out,
-	}, quiet())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// pipelinetest's resources, deleted when the test ends (kinesalite's shard limit is shared).
+	p := pipelinetest.New(t, 2)
+	c := p.Clients
+	stream, leases, ledgerT, dead, out := p.Stream, p.Leases, p.Ledger, p.DeadLetters, p.Output
 	bin := filepath.Join(t.TempDir(), "shardline")
 	if b, err := exec.Command("go", "build", "-o", bin, "../cmd/shardline").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
