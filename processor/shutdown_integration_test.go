@@ -22,8 +22,6 @@ import (
 func TestSIGTERMDrainsAndReleases(t *testing.T) {
 	// pipelinetest's resources, deleted when the test ends (kinesalite's shard limit is shared).
 	p := pipelinetest.New(t, 2)
-	c := p.Clients
-	stream, leases, ledgerT, dead, out := p.Stream, p.Leases, p.Ledger, p.DeadLetters, p.Output
 	bin := filepath.Join(t.TempDir(), "shardline")
 	if b, err := exec.Command("go", "build", "-o", bin, "../cmd/shardline").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -35,8 +33,8 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 	metrics := ln.Addr().String()
 	ln.Close()
 	const stopTimeout = 10 * time.Second
-	cmd := exec.Command(bin, "work", "--worker-id", "sigterm-test", "--stream", stream, "--lease-table", leases,
-		"--ledger-table", ledgerT, "--dead-letter-table", dead, "--output-bucket", out, "--s3-path-style",
+	cmd := exec.Command(bin, "work", "--worker-id", "sigterm-test", "--stream", p.Stream, "--lease-table", p.Leases,
+		"--ledger-table", p.Ledger, "--dead-letter-table", p.DeadLetters, "--output-bucket", p.Output, "--s3-path-style",
 		"--metrics-addr", metrics, "--lease-duration", "6s", "--shard-sync-interval", "300ms",
 		"--stop-timeout", stopTimeout.String(), "--log-format", "text")
 	cmd.Env = os.Environ()
@@ -52,7 +50,7 @@ func TestSIGTERMDrainsAndReleases(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	cp, err := checkpoint.New(checkpoint.Config{Client: c.DynamoDB, TableName: leases, WorkerID: "inspector"})
+	cp, err := checkpoint.New(checkpoint.Config{Client: p.Clients.DynamoDB, TableName: p.Leases, WorkerID: "inspector"})
 	if err != nil {
 		t.Fatal(err)
 	}
