@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -134,37 +135,18 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = 10 * time.Second
-	}
-	if c.ShardSyncInterval == 0 {
-		c.ShardSyncInterval = 5 * time.Second
-	}
-	if c.LeasePassInterval == 0 {
-		c.LeasePassInterval = 250 * time.Millisecond
-	}
-	c.LeasePassInterval = min(c.LeasePassInterval, c.ShardSyncInterval)
-	if c.IdleBetweenReads == 0 {
-		c.IdleBetweenReads = 200 * time.Millisecond
-	}
-	if c.MaxRecords == 0 {
-		c.MaxRecords = 1000
-	}
-	if c.StopTimeout == 0 {
-		c.StopTimeout = 30 * time.Second
-	}
-	if c.NotReadyAfter == 0 {
-		c.NotReadyAfter = 2 * c.ShardSyncInterval
-	}
-	if c.NotLiveAfter == 0 {
-		c.NotLiveAfter = 12 * c.ShardSyncInterval
-	}
-	if c.Registerer == nil {
+	c.LeaseDuration = cmp.Or(c.LeaseDuration, 10*time.Second)
+	c.ShardSyncInterval = cmp.Or(c.ShardSyncInterval, 5*time.Second)
+	c.LeasePassInterval = min(cmp.Or(c.LeasePassInterval, 250*time.Millisecond), c.ShardSyncInterval)
+	c.IdleBetweenReads = cmp.Or(c.IdleBetweenReads, 200*time.Millisecond)
+	c.MaxRecords = cmp.Or(c.MaxRecords, 1000)
+	c.StopTimeout = cmp.Or(c.StopTimeout, 30*time.Second)
+	c.NotReadyAfter = cmp.Or(c.NotReadyAfter, 2*c.ShardSyncInterval)
+	c.NotLiveAfter = cmp.Or(c.NotLiveAfter, 12*c.ShardSyncInterval)
+	if c.Registerer == nil { // not cmp.Or: that would build a registry even when one is given
 		c.Registerer = prometheus.NewRegistry()
 	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	return c
 }
 

@@ -13,6 +13,7 @@
 package chaos
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"log/slog"
@@ -66,40 +67,18 @@ func (c *Config) defaults() error {
 	if c.Binary == "" {
 		return errors.New("chaos: Binary is required")
 	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Minute
-	}
-	if c.Workers == 0 {
-		c.Workers = 3
-	}
-	if c.Keys == 0 {
-		c.Keys = 200
-	}
-	if c.Rate == 0 {
-		c.Rate = 20
-	}
-	if c.Shards == 0 {
-		c.Shards = 2
-	}
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = 5 * time.Second
-	}
-	if c.CatchUp == 0 {
-		c.CatchUp = 5 * time.Minute
-	}
+	c.Seed = cmp.Or(c.Seed, 1)
+	c.Duration = cmp.Or(c.Duration, 10*time.Minute)
+	c.Workers = cmp.Or(c.Workers, 3)
+	c.Keys = cmp.Or(c.Keys, 200)
+	c.Rate = cmp.Or(c.Rate, 20)
+	c.Shards = cmp.Or(c.Shards, 2)
+	c.LeaseDuration = cmp.Or(c.LeaseDuration, 5*time.Second)
+	c.CatchUp = cmp.Or(c.CatchUp, 5*time.Minute)
 	c.Webhook.Defaults()
-	if c.LogDir == "" {
-		c.LogDir = ".local/log"
-	}
-	if c.Out == nil {
-		c.Out = io.Discard
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.LogDir = cmp.Or(c.LogDir, ".local/log")
+	c.Out = cmp.Or(c.Out, io.Discard)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	switch {
 	case c.Workers < 1, c.Keys < 1, c.Rate <= 0, c.Shards < 1, c.Duration < 0:
 		return errors.New("chaos: workers, keys, rate and shards must be positive")
