@@ -6,12 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/shardline/shardline/internal/envelope"
 	"github.com/shardline/shardline/internal/lab/emulators"
 	"github.com/shardline/shardline/internal/lab/pipelinetest"
-	"github.com/shardline/shardline/internal/lab/testkit"
 	"github.com/shardline/shardline/internal/ledger"
 	"github.com/shardline/shardline/internal/ledgerreset"
 	"github.com/shardline/shardline/internal/sequencer"
@@ -97,9 +95,7 @@ func TestLedgerResetRepairsAKeyFrozenByAFarFutureSequencer(t *testing.T) {
 		t.Fatalf("ledger reset: %+v, %d events enqueued", res, len(wr.events))
 	}
 	w.WaitFinished(3)
-	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
-		return p.OutputOf("a.jpg").SourceETag == etag2
-	}, "the converging event did not bring the output to the input's current content")
+	p.WaitOutput("a.jpg", etag2, "the converging event did not bring the output to the input's current content")
 	if got := w.Outcome(processor.OutcomeApplied); got != 2 {
 		t.Errorf("applied = %v, want 2 (the forged event, then the converging one)", got)
 	}
@@ -108,9 +104,7 @@ func TestLedgerResetRepairsAKeyFrozenByAFarFutureSequencer(t *testing.T) {
 	etag3 := p.PutInput("a.jpg", pipelinetest.JPEG(t, 3))
 	p.Send(p.Event("a.jpg", envelope.OpPut, pipelinetest.Seq(30), etag3))
 	w.WaitFinished(4)
-	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
-		return p.OutputOf("a.jpg").SourceETag == etag3
-	}, "a real event after the reset was not applied")
+	p.WaitOutput("a.jpg", etag3, "a real event after the reset was not applied")
 	if e, _, err := led.Get(ctx, p.Input+"/a.jpg"); err != nil || e.Sequencer != p.Event("a.jpg", envelope.OpPut, pipelinetest.Seq(30), etag3).Sequencer {
 		t.Fatalf("ledger entry after the next real event: %+v, %v", e, err)
 	}

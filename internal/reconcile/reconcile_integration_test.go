@@ -156,10 +156,7 @@ func TestReconcileFix_KeyUploadedBetweenListings_KeepsOutput(t *testing.T) {
 		t.Fatalf("problems = %+v, want late.jpg orphaned with a delete repair (the listing race)", res.Problems)
 	}
 	w.WaitFinished(2)
-	testkit.Eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
-		out := p.OutputOf("late.jpg")
-		return out.Exists && out.SourceETag == etag
-	}, "the repair delete removed the output of a live input: %+v", p.OutputOf("late.jpg"))
+	p.WaitOutput("late.jpg", etag, "the repair delete removed the output of a live input: %+v", p.OutputOf("late.jpg"))
 }
 
 // TestSyntheticSequencer_AfterRedriveReopen is scenario 8 (second item) of issue 11: redrive

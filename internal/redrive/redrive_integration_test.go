@@ -83,9 +83,7 @@ func TestRedriveAppliesFixedRecords(t *testing.T) {
 		t.Fatalf("redrive by key: %+v (progress %+v)", res, last)
 	}
 	w.WaitFinished(3)
-	testkit.Eventually(t, 30*time.Second, 100*time.Millisecond, func() bool {
-		return p.OutputOf("a.jpg").SourceETag == etagA
-	}, "the redriven record was not applied")
+	p.WaitOutput("a.jpg", etagA, "the redriven record was not applied")
 	if got := w.Outcome(processor.OutcomeApplied); got != 2 {
 		t.Errorf("applied = %v, want 2 (b, then the redriven a)", got)
 	}

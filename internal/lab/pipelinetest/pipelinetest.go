@@ -172,6 +172,15 @@ func (p *Pipeline) OutputOf(key string) Output {
 	}
 }
 
+// WaitOutput waits (up to 30 s) until the output of key was made from the input content whose
+// ETag is sourceETag, and fails the test with msg and args if it never is.
+func (p *Pipeline) WaitOutput(key, sourceETag, msg string, args ...any) {
+	p.T.Helper()
+	testkit.Eventually(p.T, 30*time.Second, 100*time.Millisecond, func() bool {
+		return p.OutputOf(key).SourceETag == sourceETag
+	}, msg, args...)
+}
+
 // LeaseRows reads the lease table.
 func (p *Pipeline) LeaseRows() []checkpoint.Lease {
 	p.T.Helper()
