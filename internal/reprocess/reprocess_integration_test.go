@@ -107,17 +107,26 @@ func TestReprocessEpochSemantics(t *testing.T) {
 	})
 
 	var handled atomic.Int64
+	// replay runs a worker with another handler setting (JPEG quality 20, its handler calls
+	// counted in handled from zero) until it finished every key, and stops it.
+	replay := func(t *testing.T) *pipelinetest.Worker {
+		t.Helper()
+		handled.Store(0)
+		w := p.StartWorker(pipelinetest.WorkerOptions{Grayscale: grayscale.Config{JPEGQuality: 20}, Wrap: countWith(&handled)})
+		w.WaitFinished(len(keys))
+		if err := w.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+
 	t.Run("plain replay regenerates nothing", func(t *testing.T) {
 		res, err := reprocess.Run(ctx, config(t, p, "trim-horizon"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkEveryCheckpointRewound(t, res)
-		w := p.StartWorker(pipelinetest.WorkerOptions{Grayscale: grayscale.Config{JPEGQuality: 20}, Wrap: countWith(&handled)})
-		w.WaitFinished(len(keys))
-		if err := w.Stop(); err != nil {
-			t.Fatal(err)
-		}
+		w := replay(t)
 		if got := w.Outcome(processor.OutcomeDuplicate); got != float64(len(keys)) {
 			t.Errorf("duplicates = %v, want %d", got, len(keys))
 		}
@@ -142,12 +151,7 @@ func TestReprocessEpochSemantics(t *testing.T) {
 			t.Fatalf("epoch: %+v", res)
 		}
 		checkEveryCheckpointRewound(t, res)
-		handled.Store(0)
-		w := p.StartWorker(pipelinetest.WorkerOptions{Grayscale: grayscale.Config{JPEGQuality: 20}, Wrap: countWith(&handled)})
-		w.WaitFinished(len(keys))
-		if err := w.Stop(); err != nil {
-			t.Fatal(err)
-		}
+		w := replay(t)
 		if got := w.Outcome(processor.OutcomeApplied); got != float64(len(keys)) {
 			t.Errorf("applied = %v, want %d", got, len(keys))
 		}
