@@ -16,12 +16,35 @@ import (
 // input holds a content version ("" = absent) and its output the version it was derived from
 // ("" = no output).
 type world struct {
-	mu      sync.Mutex
-	inputs  map[string]string
-	outputs map[string]string
+	inputs, outputs lockedMap[string, string]
 }
 
-func newWorld() *world { return &world{inputs: map[string]string{}, outputs: map[string]string{}} }
+func newWorld() *world { return &world{} }
+
+// lockedMap is a map that a test changes while the worker under test reads it; the zero value is
+// empty and ready to use.
+type lockedMap[K comparable, V any] struct {
+	mu sync.Mutex
+	m  map[K]V
+}
+
+func (l *lockedMap[K, V]) get(k K) V {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m[k]
+}
+
+// update sets k to f of its current value.
+func (l *lockedMap[K, V]) update(k K, f func(V) V) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[K]V{}
+	}
+	l.m[k] = f(l.m[k])
+}
+
+func (l *lockedMap[K, V]) set(k K, v V) { l.update(k, func(V) V { return v }) }
 
 // newWorldHarness is a harness on a new world whose a.jpg has the input version input.
 func newWorldHarness(t *testing.T, input string) (*world, *harness) {
@@ -40,34 +63,14 @@ func (w *world) assertOutput(t *testing.T, key, want, when string) {
 	}
 }
 
-func (w *world) setInput(key, version string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.inputs[key] = version
-}
+func (w *world) setInput(key, version string) { w.inputs.set(key, version) }
 
-func (w *world) input(key string) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.inputs[key]
-}
+func (w *world) input(key string) string { return w.inputs.get(key) }
 
-func (w *world) output(key string) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.outputs[key]
-}
+func (w *world) output(key string) string { return w.outputs.get(key) }
 
-// write lands a write derived from version (delete when "").
-func (w *world) write(key, version string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if version == "" {
-		delete(w.outputs, key)
-		return
-	}
-	w.outputs[key] = version
-}
+// write lands a write derived from version ("": the output is deleted).
+func (w *world) write(key, version string) { w.outputs.set(key, version) }
 
 // converge is the state-based handler's effect: the output follows the input's current version.
 func (w *world) converge(key string) { w.write(key, w.input(key)) }
@@ -117,21 +120,32 @@ func newOwnerApplies(h *harness, w *world, newer envelope.Event) {
 	h.ledger.set(ledger.Entry{Object: newer.ObjectID(), Sequencer: newer.Sequencer, Op: newer.Op, Outcome: ledger.OutcomeApplied, EventID: newer.ID})
 }
 
+// newZombieHarness is a world harness whose handler, on its first attempt, is paused past its
+// lease: it loses the lease while the input changes to v2 and the new owner applies a.jpg@02;
+// then paused runs, if not nil, and the handler's write, derived from v1, lands.
+func newZombieHarness(t *testing.T, paused func(h *harness)) (*world, *harness) {
+	t.Helper()
+	w, h := newWorldHarness(t, "v1")
+	newer := event(t, "a.jpg", envelope.OpPut, "02")
+	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
+		if attempt == 1 {
+			h.leases.lose()
+			newOwnerApplies(h, w, newer)
+			if paused != nil {
+				paused(h)
+			}
+		}
+		return nil
+	}
+	return w, h
+}
+
 // TestZombieLateWriteIsFenced: a worker loses its lease while its handler runs; meanwhile the new
 // owner applies a newer event and converges the output; then the zombie's write, derived from
 // the older content it read, lands. The zombie must not commit, and must leave the output
 // matching the input's current content. Removing the fence makes this test fail.
 func TestZombieLateWriteIsFenced(t *testing.T) {
-	w, h := newWorldHarness(t, "v1")
-	newer := event(t, "a.jpg", envelope.OpPut, "02")
-	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-		if attempt == 1 {
-			// Paused past the lease: the input changes and the new owner applies 02.
-			h.leases.lose()
-			newOwnerApplies(h, w, newer)
-		}
-		return nil
-	}
+	w, h := newZombieHarness(t, nil)
 	h.process(h.put("a.jpg", "01"))
 
 	w.assertOutput(t, "a.jpg", "v2", "")
@@ -184,24 +198,17 @@ func TestCommitterKilledBeforeVerify_DuplicateDropRepairs(t *testing.T) {
 // write read once and swallowed its error, leaving the stale output. A transient failure of the
 // check is now retried.
 func TestFenceCheckFailsOnce_IsRetried(t *testing.T) {
-	w, h := newWorldHarness(t, "v1")
-	newer := event(t, "a.jpg", envelope.OpPut, "02")
-	h.handler.fn = func(_ context.Context, ev envelope.Event, attempt int) error {
-		if attempt == 1 {
-			h.leases.lose()
-			newOwnerApplies(h, w, newer)
-			failed := false
-			verify := h.handler.verify
-			h.handler.verify = func(ctx context.Context, ev envelope.Event) (bool, error) {
-				if !failed {
-					failed = true
-					return false, errThrottled
-				}
-				return verify(ctx, ev)
+	w, h := newZombieHarness(t, func(h *harness) {
+		failed := false
+		verify := h.handler.verify
+		h.handler.verify = func(ctx context.Context, ev envelope.Event) (bool, error) {
+			if !failed {
+				failed = true
+				return false, errThrottled
 			}
+			return verify(ctx, ev)
 		}
-		return nil
-	}
+	})
 	h.ledger.getErr = func(object string, n int) error {
 		if n == 2 { // the old fence's single ledger read
 			return errThrottled
@@ -238,18 +245,17 @@ func TestLostResponseWrite_StaleDropRepairs(t *testing.T) {
 
 // fakeTopology answers Parents from a map and Finished from a set the test changes.
 type fakeTopology struct {
-	mu       sync.Mutex
-	parents  map[string][]string
-	finished map[string]bool
-	checks   map[string]int
+	parents  map[string][]string // read-only once the harness runs
+	finished lockedMap[string, bool]
+	checks   lockedMap[string, int]
 }
 
 // newTopology is a fakeTopology in which testShard has parents, of which finished have reached
 // SHARD_END.
 func newTopology(parents []string, finished ...string) *fakeTopology {
-	f := &fakeTopology{parents: map[string][]string{testShard: parents}, finished: map[string]bool{}, checks: map[string]int{}}
+	f := &fakeTopology{parents: map[string][]string{testShard: parents}}
 	for _, s := range finished {
-		f.finished[s] = true
+		f.finish(s)
 	}
 	return f
 }
@@ -260,29 +266,17 @@ func withTopology(topo *fakeTopology) harnessOption {
 }
 
 func (f *fakeTopology) Parents(_ context.Context, shard string) ([]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	return f.parents[shard], nil
 }
 
 func (f *fakeTopology) Finished(_ context.Context, shard string) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.checks[shard]++
-	return f.finished[shard], nil
+	f.checks.update(shard, func(n int) int { return n + 1 })
+	return f.finished.get(shard), nil
 }
 
-func (f *fakeTopology) finish(shard string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.finished[shard] = true
-}
+func (f *fakeTopology) finish(shard string) { f.finished.set(shard, true) }
 
-func (f *fakeTopology) checked(shard string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.checks[shard]
-}
+func (f *fakeTopology) checked(shard string) int { return f.checks.get(shard) }
 
 // TestChildWaitsForEveryParent: a child shard's records are not processed before all of its
 // parents reached SHARD_END, including a merge's AdjacentParentShardId, which the KCL ignores.
@@ -299,7 +293,7 @@ func TestChildWaitsForEveryParent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			topo := newTopology([]string{"shardId-parent-a", "shardId-parent-b"}, "shardId-parent-a", "shardId-parent-b")
 			for _, s := range tc.unfinished {
-				topo.finished[s] = false
+				topo.finished.set(s, false)
 			}
 			h := newHarness(t, withTopology(topo))
 			done := async(func() { h.process(h.put("a.jpg", "01")) })
