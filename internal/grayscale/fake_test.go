@@ -250,20 +250,22 @@ func encoded(t testing.TB, format string, write func(io.Writer) error) []byte {
 	return buf.Bytes()
 }
 
-func encodeJPEG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	return encoded(t, "jpeg", func(w io.Writer) error { return jpeg.Encode(w, img, &jpeg.Options{Quality: 90}) })
+// encoder returns a test helper that encodes an image as format with encode, failing t if it
+// fails.
+func encoder(format string, encode func(io.Writer, image.Image) error) func(testing.TB, image.Image) []byte {
+	return func(t testing.TB, img image.Image) []byte {
+		t.Helper()
+		return encoded(t, format, func(w io.Writer) error { return encode(w, img) })
+	}
 }
 
-func encodePNG(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	return encoded(t, "png", func(w io.Writer) error { return png.Encode(w, img) })
-}
-
-func encodeGIF(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	return encoded(t, "gif", func(w io.Writer) error { return gif.Encode(w, img, nil) })
-}
+var (
+	encodeJPEG = encoder("jpeg", func(w io.Writer, img image.Image) error { return jpeg.Encode(w, img, &jpeg.Options{Quality: 90}) })
+	encodePNG  = encoder("png", png.Encode)
+	encodeGIF  = encoder("gif", func(w io.Writer, img image.Image) error { return gif.Encode(w, img, nil) })
+	encodeBMP  = encoder("bmp", bmp.Encode)
+	encodeTIFF = encoder("tiff", func(w io.Writer, img image.Image) error { return tiff.Encode(w, img, nil) })
+)
 
 // pngHeader returns a PNG made of the signature, an IHDR chunk (8-bit RGBA) declaring w×h with
 // a valid CRC, and IEND: what a decompression bomb looks like before its pixel data.
@@ -294,16 +296,6 @@ func gifHeader(w, h uint16) []byte {
 	b = binary.LittleEndian.AppendUint16(b, w)
 	b = binary.LittleEndian.AppendUint16(b, h)
 	return append(b, 0, 0, 0, 0x3b) // no colour table, background, aspect; trailer
-}
-
-func encodeBMP(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	return encoded(t, "bmp", func(w io.Writer) error { return bmp.Encode(w, img) })
-}
-
-func encodeTIFF(t testing.TB, img image.Image) []byte {
-	t.Helper()
-	return encoded(t, "tiff", func(w io.Writer) error { return tiff.Encode(w, img, nil) })
 }
 
 // tiffWithDims returns a copy of a TIFF written by encodeTIFF whose ImageWidth and ImageLength
