@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shardline/shardline/internal/lab/proc"
@@ -31,33 +32,24 @@ type member struct {
 }
 
 // hook holds a function to run once, at the next event it is armed for.
-type hook struct {
-	mu sync.Mutex
-	fn func()
-}
+type hook struct{ fn atomic.Pointer[func()] }
 
 // arm makes fn run at the next event (replacing an armed fn), or disarms with nil.
 func (h *hook) arm(fn func()) {
-	h.mu.Lock()
-	h.fn = fn
-	h.mu.Unlock()
+	if fn == nil {
+		h.fn.Store(nil)
+		return
+	}
+	h.fn.Store(&fn)
 }
 
 // armed tells whether a fn waits for the next event.
-func (h *hook) armed() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.fn != nil
-}
+func (h *hook) armed() bool { return h.fn.Load() != nil }
 
 // fire runs and disarms the armed fn, if any.
 func (h *hook) fire() {
-	h.mu.Lock()
-	fn := h.fn
-	h.fn = nil
-	h.mu.Unlock()
-	if fn != nil {
-		fn()
+	if fn := h.fn.Swap(nil); fn != nil {
+		(*fn)()
 	}
 }
 
