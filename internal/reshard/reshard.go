@@ -107,6 +107,14 @@ func (r *Resharder) Map(ctx context.Context) (shardmap.Map, error) {
 	return shardmap.Read(ctx, r.Client, r.Stream)
 }
 
+// validMap validates r and reads the stream's shard map: how Split and Merge start.
+func (r *Resharder) validMap(ctx context.Context) (shardmap.Map, error) {
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return r.Map(ctx)
+}
+
 // Midpoint is where Split splits a shard by default: the first hash key of the upper half of its
 // range. ok is false for a range of a single hash key.
 func Midpoint(s shardmap.Shard) (*big.Int, bool) {
@@ -121,10 +129,7 @@ func Midpoint(s shardmap.Shard) (*big.Int, bool) {
 // Split splits an open shard at hashKey (nil: Midpoint), waits for ACTIVE and returns the step
 // with the children's IDs.
 func (r *Resharder) Split(ctx context.Context, shardID string, hashKey *big.Int) (Step, error) {
-	if err := r.validate(); err != nil {
-		return Step{}, err
-	}
-	m, err := r.Map(ctx)
+	m, err := r.validMap(ctx)
 	if err != nil {
 		return Step{}, err
 	}
@@ -148,10 +153,7 @@ func (r *Resharder) Split(ctx context.Context, shardID string, hashKey *big.Int)
 // Merge merges two adjacent open shards, waits for ACTIVE and returns the step with the child's
 // ID.
 func (r *Resharder) Merge(ctx context.Context, a, b string) (Step, error) {
-	if err := r.validate(); err != nil {
-		return Step{}, err
-	}
-	m, err := r.Map(ctx)
+	m, err := r.validMap(ctx)
 	if err != nil {
 		return Step{}, err
 	}
