@@ -112,36 +112,48 @@ func Run(ctx context.Context, c Clients, cfg Config, log *slog.Logger) error {
 }
 
 func ensureStream(ctx context.Context, kc *kinesis.Client, name string, shards int32, wait time.Duration) error {
-	_, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)})
-	var inUse *kintypes.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create stream %s: %w", name, err)
+	create := func() error {
+		_, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)})
+		return err
 	}
-	w := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 2*time.Second
+	exists := kinesis.NewStreamExistsWaiter(kc, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = waitMinDelay, waitMaxDelay
 	})
-	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)}, wait); err != nil {
-		return fmt.Errorf("wait for stream %s: %w", name, err)
-	}
-	return nil
+	return ensure[*kintypes.ResourceInUseException]("stream", name, create, func() error {
+		return exists.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(name)}, wait)
+	})
 }
 
 func ensureTable(ctx context.Context, db *dynamodb.Client, name, key string, wait time.Duration) error {
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}},
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-	})
-	var inUse *ddbtypes.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("create table %s: %w", name, err)
+	create := func() error {
+		_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+			TableName:            aws.String(name),
+			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+			KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(key), KeyType: ddbtypes.KeyTypeHash}},
+			BillingMode:          ddbtypes.BillingModePayPerRequest,
+		})
+		return err
 	}
-	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 2*time.Second
+	exists := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = waitMinDelay, waitMaxDelay
 	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, wait); err != nil {
-		return fmt.Errorf("wait for table %s: %w", name, err)
+	return ensure[*ddbtypes.ResourceInUseException]("table", name, create, func() error {
+		return exists.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, wait)
+	})
+}
+
+// How often ensureStream and ensureTable look whether what they created exists yet.
+const waitMinDelay, waitMaxDelay = 100 * time.Millisecond, 2 * time.Second
+
+// ensure runs create, accepting an InUse error (kind name exists already), then waits with
+// waitExists until it exists.
+func ensure[InUse error](kind, name string, create, waitExists func() error) error {
+	var inUse InUse
+	if err := create(); err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("create %s %s: %w", kind, name, err)
+	}
+	if err := waitExists(); err != nil {
+		return fmt.Errorf("wait for %s %s: %w", kind, name, err)
 	}
 	return nil
 }
