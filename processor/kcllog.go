@@ -49,6 +49,31 @@ func (k kclLogger) WithFields(f logger.Fields) logger.Logger {
 	return kclLogger{l: k.l.With(attrs...)}
 }
 
+// kclLine is how translateKCL logs a KCL format whose arguments are an error, or a subject (a
+// stream or shard ID) and then an error; any further argument (a request dump) is dropped.
+type kclLine struct {
+	level   slog.Level
+	msg     string
+	subject string // the attribute the first argument goes under; "": the error comes first
+}
+
+// kclLines are the KCL formats translateKCL logs by kclLine.
+var kclLines = map[string]kclLine{
+	// Once per failed shard sync; the request dump (all nil pointers but the stream) goes.
+	"Error in ListShards: %s Error: %+v Request: %s":                             {slog.LevelError, "shard sync failed: cannot list the stream's shards", "stream"},
+	"Couldn't fetch checkpoint: %+v":                                             {slog.LevelWarn, "cannot read a lease from the lease table", ""},
+	"Cannot get lease: %+v":                                                      {slog.LevelError, "cannot take a lease", ""},
+	"Unable to get shard iterator for %s: %v":                                    {slog.LevelError, "cannot get a shard iterator", "shard"},
+	"Error in waiting for parent shard: %v to finish. Error: %+v":                {slog.LevelError, "cannot wait for the parent shard to finish", "parent_shard"},
+	"Error getting records from Kinesis that cannot be retried: %+v Request: %s": {slog.LevelError, "GetRecords failed", ""},
+	"Error getting records from shard %v: %+v":                                   {slog.LevelWarn, "GetRecords throttled (KMS), retrying", "shard"},
+	"Failed to remove shard lease info: %s Error: %+v":                           {slog.LevelWarn, "cannot remove the lease of a shard that left the stream", "shard"},
+	"Failed to release shard lease or shard: %s Error: %+v":                      {slog.LevelDebug, "lease release failed (it expires by itself)", "shard"},
+	// Run logs the same error as "worker not started".
+	"Failed to initialize Worker: %+v":  {slog.LevelDebug, "KCL worker initialization failed", ""},
+	"Failed to start Checkpointer: %+v": {slog.LevelDebug, "KCL worker initialization failed", ""},
+}
+
 // translateKCL turns one KCL log call (its level, format and arguments, exactly as
 // vmware-go-kcl-v2 v1.0.0 makes it) into the level, message and attributes shardline logs.
 func translateKCL(level slog.Level, format string, args []any) (slog.Level, string, []slog.Attr) {
@@ -64,12 +89,15 @@ func translateKCL(level slog.Level, format string, args []any) (slog.Level, stri
 		err, ok := arg(i).(error)
 		return ok && errors.Is(err, target)
 	}
+	if l, ok := kclLines[format]; ok {
+		if l.subject == "" {
+			return l.level, l.msg, []slog.Attr{errAt(0)}
+		}
+		return l.level, l.msg, []slog.Attr{str(l.subject, 0), errAt(1)}
+	}
 	switch format {
-	case "Error in ListShards: %s Error: %+v Request: %s":
-		// Once per failed shard sync; the request dump (all nil pointers but the stream) goes.
-		return slog.LevelError, "shard sync failed: cannot list the stream's shards", []slog.Attr{str("stream", 0), errAt(1)}
 	case "Error syncing shards: %+v, Retrying in %d ms...":
-		// Repeats the ListShards line above.
+		// Repeats the ListShards line (kclLines).
 		return slog.LevelDebug, "shard sync failed, retrying", []slog.Attr{errAt(0), slog.Any("retry_in_ms", arg(1))}
 	case "Error in rebalance: %+v":
 		if errIs(0, chk.ErrShardNotAssigned) {
@@ -77,30 +105,11 @@ func translateKCL(level slog.Level, format string, args []any) (slog.Level, stri
 			return slog.LevelDebug, "lease rebalancing skipped: some shards are not held yet", nil
 		}
 		return slog.LevelWarn, "lease rebalancing failed", []slog.Attr{errAt(0)}
-	case "Couldn't fetch checkpoint: %+v":
-		return slog.LevelWarn, "cannot read a lease from the lease table", []slog.Attr{errAt(0)}
-	case "Cannot get lease: %+v":
-		return slog.LevelError, "cannot take a lease", []slog.Attr{errAt(0)}
 	case "Error in getRecords: %+v":
 		if errIs(0, checkpoint.ErrLeaseLost) {
 			return slog.LevelInfo, "shard consumer stopped: the lease is no longer ours", []slog.Attr{errAt(0)}
 		}
 		return slog.LevelError, "shard consumer stopped", []slog.Attr{errAt(0)}
-	case "Unable to get shard iterator for %s: %v":
-		return slog.LevelError, "cannot get a shard iterator", []slog.Attr{str("shard", 0), errAt(1)}
-	case "Error in waiting for parent shard: %v to finish. Error: %+v":
-		return slog.LevelError, "cannot wait for the parent shard to finish", []slog.Attr{str("parent_shard", 0), errAt(1)}
-	case "Error getting records from Kinesis that cannot be retried: %+v Request: %s":
-		return slog.LevelError, "GetRecords failed", []slog.Attr{errAt(0)}
-	case "Error getting records from shard %v: %+v":
-		return slog.LevelWarn, "GetRecords throttled (KMS), retrying", []slog.Attr{str("shard", 0), errAt(1)}
-	case "Failed to remove shard lease info: %s Error: %+v":
-		return slog.LevelWarn, "cannot remove the lease of a shard that left the stream", []slog.Attr{str("shard", 0), errAt(1)}
-	case "Failed to release shard lease or shard: %s Error: %+v":
-		return slog.LevelDebug, "lease release failed (it expires by itself)", []slog.Attr{str("shard", 0), errAt(1)}
-	case "Failed to initialize Worker: %+v", "Failed to start Checkpointer: %+v":
-		// Run logs the same error as "worker not started".
-		return slog.LevelDebug, "KCL worker initialization failed", []slog.Attr{errAt(0)}
 	case "message":
 		// log.Errorf("message", "Throughput Exceeded Error: …", "shardId", id, "retryCount", n,
 		// "error", err): a message and key-value pairs, not a format.
