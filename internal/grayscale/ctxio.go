@@ -12,12 +12,7 @@ type ctxReader struct {
 	r   io.Reader
 }
 
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
-}
+func (r ctxReader) Read(p []byte) (int, error) { return unlessDone(r.ctx, r.r.Read, p) }
 
 // ctxWriter makes a writer fail at the next Write once ctx is done, so that encoding aborts
 // promptly on cancellation.
@@ -26,9 +21,12 @@ type ctxWriter struct {
 	w   io.Writer
 }
 
-func (w ctxWriter) Write(p []byte) (int, error) {
-	if err := w.ctx.Err(); err != nil {
+func (w ctxWriter) Write(p []byte) (int, error) { return unlessDone(w.ctx, w.w.Write, p) }
+
+// unlessDone returns ctx's error if ctx is done, else what rw (a Read or a Write) does with p.
+func unlessDone(ctx context.Context, rw func([]byte) (int, error), p []byte) (int, error) {
+	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	return w.w.Write(p)
+	return rw(p)
 }
