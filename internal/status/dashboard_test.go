@@ -43,9 +43,6 @@ func TestDashboardQueriesKnownMetrics(t *testing.T) {
 				metric = base
 			}
 		}
-		if rest, ok := strings.CutPrefix(metric, "shardline_forwarder_"); ok {
-			return strings.Contains(sources.String(), `Name: "`+rest+`"`)
-		}
 		return strings.Contains(sources.String(), `"`+metric+`"`)
 	}
 	name := regexp.MustCompile(`shardline_[a-z_]+`)
