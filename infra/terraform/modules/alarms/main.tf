@@ -16,8 +16,18 @@ locals {
   retention_ms = var.retention_hours * 3600 * 1000
 
   # One CloudWatch alarm per entry: a single metric compared with a threshold. period and
-  # evaluation are in seconds and periods; datapoints (of evaluation) must breach.
-  metric_alarms = merge(
+  # evaluation are in seconds and periods; datapoints (of evaluation) must breach. An entry
+  # states only what differs from alarm_defaults.
+  alarm_defaults = {
+    period     = 300
+    evaluation = 1
+    datapoints = 1
+    operator   = "GreaterThanThreshold"
+    threshold  = 0
+    missing    = "notBreaching"
+  }
+  metric_alarms = { for name, alarm in local.alarm_entries : name => merge(local.alarm_defaults, alarm) }
+  alarm_entries = merge(
     {
       "failure-queue-not-empty" = {
         description = "The forwarder's failure queue holds S3 events whose forwarding failed after Lambda's retries: they are not in the stream. ${local.runbook}, failure-queue-not-empty."
@@ -25,12 +35,6 @@ locals {
         metric      = "ApproximateNumberOfMessagesVisible"
         dimensions  = { QueueName = var.failure_queue_name }
         statistic   = "Maximum"
-        period      = 300
-        evaluation  = 1
-        datapoints  = 1
-        operator    = "GreaterThanThreshold"
-        threshold   = 0
-        missing     = "notBreaching"
       }
       "iterator-age-near-retention" = {
         description = "The oldest unread record of ${var.stream_name} is older than ${var.iterator_age_retention_fraction * 100}% of the stream's ${var.retention_hours} h retention: records expire unprocessed if this goes on. ${local.runbook}, iterator-age-near-retention."
@@ -38,12 +42,7 @@ locals {
         metric      = "GetRecords.IteratorAgeMilliseconds"
         dimensions  = { StreamName = var.stream_name }
         statistic   = "Maximum"
-        period      = 300
-        evaluation  = 1
-        datapoints  = 1
-        operator    = "GreaterThanThreshold"
         threshold   = floor(local.retention_ms * var.iterator_age_retention_fraction)
-        missing     = "notBreaching"
       }
       "forwarder-errors" = {
         description = "The forwarder Lambda returned errors in 2 of the last 3 five-minute periods (Lambda retries an event twice, then puts it in the failure queue). ${local.runbook}, forwarder-errors."
@@ -51,12 +50,8 @@ locals {
         metric      = "Errors"
         dimensions  = { FunctionName = var.function_name }
         statistic   = "Sum"
-        period      = 300
         evaluation  = 3
         datapoints  = 2
-        operator    = "GreaterThanThreshold"
-        threshold   = 0
-        missing     = "notBreaching"
       }
       "forwarder-throttled" = {
         description = "The forwarder Lambda has been throttled for 15 minutes: events arrive faster than its reserved concurrency forwards them (Lambda keeps retrying them for up to 6 hours). ${local.runbook}, forwarder-throttled."
@@ -64,12 +59,8 @@ locals {
         metric      = "Throttles"
         dimensions  = { FunctionName = var.function_name }
         statistic   = "Sum"
-        period      = 300
         evaluation  = 3
         datapoints  = 3
-        operator    = "GreaterThanThreshold"
-        threshold   = 0
-        missing     = "notBreaching"
       }
       "stream-write-throttled" = {
         description = "Writes to ${var.stream_name} exceed its shards' limits (1,000 records/s or 1 MB/s per shard) in 2 of the last 3 five-minute periods. ${local.runbook}, stream-write-throttled."
@@ -77,12 +68,8 @@ locals {
         metric      = "WriteProvisionedThroughputExceeded"
         dimensions  = { StreamName = var.stream_name }
         statistic   = "Sum"
-        period      = 300
         evaluation  = 3
         datapoints  = 2
-        operator    = "GreaterThanThreshold"
-        threshold   = 0
-        missing     = "notBreaching"
       }
       "workers-below-minimum" = {
         description = "Fewer than ${var.min_count} worker task(s) of ${var.service_name} have been running for 5 minutes (ECS Container Insights RunningTaskCount; no data counts as none running). ${local.runbook}, workers-below-minimum."
@@ -98,19 +85,15 @@ locals {
         missing     = "breaching"
       }
     },
-    var.worker_metrics ? {
+    # Worker metrics exist only with the metrics sidecar; a filter, not a conditional, because
+    # the entries' attribute sets differ (each states only what differs from alarm_defaults).
+    { for name, alarm in {
       "dead-letters" = {
         description = "Workers dead-lettered records in the last 5 minutes (shardline_worker_dead_letters_total): those inputs have no up-to-date output. ${local.runbook}, dead-letters."
         namespace   = var.metrics_namespace
         metric      = "shardline_worker_dead_letters_total"
         dimensions  = { Deployment = var.name }
         statistic   = "Sum"
-        period      = 300
-        evaluation  = 1
-        datapoints  = 1
-        operator    = "GreaterThanThreshold"
-        threshold   = 0
-        missing     = "notBreaching"
       }
       "checkpoint-lag" = {
         description = "A shard's last checkpointed record was more than ${var.checkpoint_lag_seconds} s old when it was checkpointed, for 10 minutes (largest shardline_worker_checkpoint_lag_seconds). ${local.runbook}, checkpoint-lag."
@@ -118,14 +101,11 @@ locals {
         metric      = "shardline_worker_checkpoint_lag_seconds"
         dimensions  = { Deployment = var.name }
         statistic   = "Maximum"
-        period      = 300
         evaluation  = 2
         datapoints  = 2
-        operator    = "GreaterThanThreshold"
         threshold   = var.checkpoint_lag_seconds
-        missing     = "notBreaching"
       }
-    } : {},
+    } : name => alarm if var.worker_metrics },
   )
 }
 
