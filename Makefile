@@ -76,6 +76,16 @@ lint: ## gofmt and go vet (the root module and examples/, a module of its own)
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd examples && $(GO) vet ./...
+	$(MAKE) min-go
+
+# go.mod's go line is the oldest Go the module promises to build with (library users of
+# processor may be on it); files that need a newer release have a fallback for it
+# (internal/notification/scan_go126.go), built and tested here with that release.
+GO_MIN := go$(shell sed -n 's/^go //p' go.mod)
+.PHONY: min-go
+min-go: ## build the module and test the packages with version-specific files on go.mod's minimum Go
+	GOTOOLCHAIN=$(GO_MIN) $(GO) build ./...
+	GOTOOLCHAIN=$(GO_MIN) $(GO) test -count=1 ./internal/notification/ ./internal/forwarder/
 
 # govulncheck against an offline database built from golang.org/x/vulndb's OSV files; both are
 # pinned in tools/go.mod (bump there with go get); waived standard-library findings, each for one

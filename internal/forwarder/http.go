@@ -184,14 +184,7 @@ func snsRejectStatus(reason string) int {
 
 // snsShaped reports whether body is a JSON object with a top-level "Type", the key by which the
 // notification parser recognises an SNS envelope.
-func snsShaped(body []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return false
-	}
-	_, ok := top["Type"]
-	return ok
-}
+func snsShaped(body []byte) bool { return notification.HasMember(body, "Type") }
 
 func (wh *Webhook) health(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

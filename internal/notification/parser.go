@@ -45,42 +45,77 @@ func (p *parser) message(data []byte, path string, depth int) error {
 	if depth > MaxDepth {
 		return &LimitError{Path: path, Limit: LimitDepth, Max: MaxDepth}
 	}
-	// A map keeps the shape detection exact: encoding/json matches struct fields
-	// case-insensitively, and the shapes differ in case only ("Time"/"time", "Key"/"key").
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return &MalformedError{Path: path, Reason: "not a JSON object (got " + typeErr.Value + ")"}
-		}
-		return &MalformedError{Path: path, Reason: "not JSON", Err: err}
-	}
-	if top == nil {
-		return &MalformedError{Path: path, Reason: "not a JSON object (got null)"}
+	// Only these members decide the shape. Names are matched exactly: encoding/json matches
+	// struct fields case-insensitively, and the shapes differ in case only ("Time"/"time",
+	// "Key"/"key").
+	var top shapeMembers
+	if !members(data, top.set) {
+		return notAnObject(data, path)
 	}
 	switch {
-	case top["Records"] != nil:
+	case top.records != nil:
 		// S3 event notification, MinIO webhook body, Lambda SQS or SNS event.
-		return p.records(top["Records"], path, depth)
-	case top["Event"] != nil:
-		return p.testEvent(top, path)
-	case top["detail-type"] != nil:
+		return p.records(top.records, path, depth)
+	case top.event != nil:
+		return p.testEvent(&top, path)
+	case top.detailType != nil:
 		p.eventBridge(data, path)
 		return nil
-	case top["Type"] != nil && top["Message"] != nil:
-		return p.snsEnvelope(top, path, depth)
+	case top.typ != nil && top.message != nil:
+		return p.snsEnvelope(&top, path, depth)
 	}
-	return &MalformedError{Path: path, Reason: "object matches no known notification shape (keys " + describeKeys(top) + ")"}
+	return &MalformedError{Path: path, Reason: "object matches no known notification shape (keys " + describeKeys(data) + ")"}
 }
 
-// describeKeys lists a few of an object's keys, bounded so hostile input cannot bloat errors.
-func describeKeys(m map[string]json.RawMessage) string {
-	const maxKeys = 6
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// shapeMembers are the top-level members of a message that decide its shape, as slices of the
+// body; nil when absent (a JSON null is present: it is "null").
+type shapeMembers struct {
+	records, event, bucket, detailType, typ, message []byte
+}
+
+func (m *shapeMembers) set(name, value []byte) {
+	switch string(name) {
+	case "Records":
+		m.records = value
+	case "Event":
+		m.event = value
+	case "Bucket":
+		m.bucket = value
+	case "detail-type":
+		m.detailType = value
+	case "Type":
+		m.typ = value
+	case "Message":
+		m.message = value
 	}
+}
+
+// notAnObject says why data, which members refused, is not a JSON object.
+func notAnObject(data []byte, path string) error {
+	var top map[string]json.RawMessage
+	err := json.Unmarshal(data, &top)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		return &MalformedError{Path: path, Reason: "not a JSON object (got " + typeErr.Value + ")"}
+	case err != nil:
+		return &MalformedError{Path: path, Reason: "not JSON", Err: err}
+	case top == nil:
+		return &MalformedError{Path: path, Reason: "not a JSON object (got null)"}
+	}
+	return &MalformedError{Path: path, Reason: "not a JSON object"}
+}
+
+// describeKeys lists a few of the keys of the object data, bounded so hostile input cannot bloat
+// errors.
+func describeKeys(data []byte) string {
+	const maxKeys = 6
+	var keys []string
+	members(data, func(name, _ []byte) {
+		keys = append(keys, string(name))
+	})
 	slices.Sort(keys)
+	keys = slices.Compact(keys)
 	more := len(keys) > maxKeys
 	if more {
 		keys = keys[:maxKeys]
@@ -110,31 +145,37 @@ type record struct {
 	} `json:"Sns"` // Lambda SNS
 }
 
-func (p *parser) records(raw json.RawMessage, path string, depth int) error {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil || elems == nil {
-		return &MalformedError{Path: join(path, "Records"), Reason: "not a JSON array"}
-	}
-	if len(elems) > MaxRecords {
-		return &LimitError{Path: join(path, "Records"), Limit: LimitRecords, Max: MaxRecords}
-	}
-	if len(elems) == 0 {
-		p.skip(ReasonEmptyNotification, path, "Records is empty")
-		return nil
-	}
-	for i, elem := range elems {
+// records handles the Records member raw of the message at path. Parse returns no events with an
+// error, so a body over MaxRecords is refused when its record MaxRecords+1 is reached, as if the
+// array had been counted first.
+func (p *parser) records(raw []byte, path string, depth int) error {
+	var (
+		n   int
+		err error
+	)
+	isArray := elements(raw, func(i int, elem []byte) bool {
+		if n = i + 1; n > MaxRecords {
+			err = &LimitError{Path: join(path, "Records"), Limit: LimitRecords, Max: MaxRecords}
+			return false
+		}
 		where := join(path, "Records["+strconv.Itoa(i)+"]")
-		if err := p.record(elem, where, depth); err != nil {
-			return err
+		if err = p.record(elem, where, depth); err == nil && p.outcomes() > MaxRecords {
+			err = &LimitError{Path: where, Limit: LimitRecords, Max: MaxRecords}
 		}
-		if p.outcomes() > MaxRecords {
-			return &LimitError{Path: where, Limit: LimitRecords, Max: MaxRecords}
-		}
+		return err == nil
+	})
+	switch {
+	case !isArray:
+		return &MalformedError{Path: join(path, "Records"), Reason: "not a JSON array"}
+	case err != nil:
+		return err
+	case n == 0:
+		p.skip(ReasonEmptyNotification, path, "Records is empty")
 	}
 	return nil
 }
 
-func (p *parser) record(elem json.RawMessage, where string, depth int) error {
+func (p *parser) record(elem []byte, where string, depth int) error {
 	var rec record
 	if err := json.Unmarshal(elem, &rec); err != nil {
 		p.skip(ReasonInvalidRecord, where, "cannot decode record: "+err.Error())
@@ -175,22 +216,22 @@ func (p *parser) wrapped(data []byte, path string, depth int) error {
 }
 
 // testEvent handles {"Service":"Amazon S3","Event":"s3:TestEvent",...}.
-func (p *parser) testEvent(top map[string]json.RawMessage, path string) error {
+func (p *parser) testEvent(top *shapeMembers, path string) error {
 	var name string
-	if err := json.Unmarshal(top["Event"], &name); err != nil || name != "s3:TestEvent" {
+	if err := json.Unmarshal(top.event, &name); err != nil || name != "s3:TestEvent" {
 		return &MalformedError{Path: join(path, "Event"), Reason: "not s3:TestEvent"}
 	}
 	var bucket string
-	_ = json.Unmarshal(top["Bucket"], &bucket) // informational only
+	_ = json.Unmarshal(top.bucket, &bucket) // informational only
 	p.skip(ReasonTestEvent, path, "s3:TestEvent for bucket "+strconv.Quote(clip(bucket)))
 	return nil
 }
 
 // snsEnvelope handles the SNS message as an SQS queue subscribed to a topic receives it (without
 // raw message delivery): {"Type":"Notification","MessageId":...,"Message":"<json>",...}.
-func (p *parser) snsEnvelope(top map[string]json.RawMessage, path string, depth int) error {
+func (p *parser) snsEnvelope(top *shapeMembers, path string, depth int) error {
 	var typ string
-	if err := json.Unmarshal(top["Type"], &typ); err != nil {
+	if err := json.Unmarshal(top.typ, &typ); err != nil {
 		return &MalformedError{Path: join(path, "Type"), Reason: "not a string"}
 	}
 	switch typ {
@@ -202,7 +243,7 @@ func (p *parser) snsEnvelope(top map[string]json.RawMessage, path string, depth 
 		return &MalformedError{Path: join(path, "Type"), Reason: "unknown SNS message type " + strconv.Quote(clip(typ))}
 	}
 	var msg string
-	if err := json.Unmarshal(top["Message"], &msg); err != nil {
+	if err := json.Unmarshal(top.message, &msg); err != nil {
 		return &MalformedError{Path: join(path, "Message"), Reason: "not a string"}
 	}
 	return p.wrapped([]byte(msg), join(path, "Message"), depth)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -53,7 +54,12 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		cfg.Progress.Info("section", "name", s.name)
+		stop, err := profileSection(s.name)
+		if err != nil {
+			return err
+		}
 		s.run(ctx, t)
+		stop()
 	}
 
 	out := cfg.Out
@@ -73,6 +79,28 @@ func Run(ctx context.Context, cfg Config) error {
 		return ErrNotMeasured
 	}
 	return nil
+}
+
+// profileSection starts a CPU profile of this process for one section when
+// SHARDLINE_BENCH_CPUPROFILE names a path (written to path.bench-section; the consumer children
+// write path.worker-child and path.kcl-child), and returns what stops it.
+func profileSection(section string) (stop func(), err error) {
+	path := os.Getenv("SHARDLINE_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + ".bench-" + section)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // cpuModel is the processor's name from /proc/cpuinfo, or "unknown CPU".
