@@ -53,40 +53,44 @@ func (p *parser) message(data []byte, path string, depth int) error {
 		return notAnObject(data, path)
 	}
 	switch {
-	case top.records != nil:
+	case top[memberRecords] != nil:
 		// S3 event notification, MinIO webhook body, Lambda SQS or SNS event.
-		return p.records(top.records, path, depth)
-	case top.event != nil:
+		return p.records(top[memberRecords], path, depth)
+	case top[memberEvent] != nil:
 		return p.testEvent(&top, path)
-	case top.detailType != nil:
+	case top[memberDetailType] != nil:
 		p.eventBridge(data, path)
 		return nil
-	case top.typ != nil && top.message != nil:
+	case top[memberType] != nil && top[memberMessage] != nil:
 		return p.snsEnvelope(&top, path, depth)
 	}
 	return &MalformedError{Path: path, Reason: "object matches no known notification shape (keys " + describeKeys(data) + ")"}
 }
 
-// shapeMembers are the top-level members of a message that decide its shape, as slices of the
-// body; nil when absent (a JSON null is present: it is "null").
-type shapeMembers struct {
-	records, event, bucket, detailType, typ, message []byte
-}
+// The top-level members of a message that decide its shape, by index into shapeMembers.
+const (
+	memberRecords = iota
+	memberEvent
+	memberBucket
+	memberDetailType
+	memberType
+	memberMessage
+	shapeMemberCount
+)
+
+// shapeMemberNames are the names of the shape members, by index.
+var shapeMemberNames = [shapeMemberCount]string{"Records", "Event", "Bucket", "detail-type", "Type", "Message"}
+
+// shapeMembers are a message's shape members as slices of the body; nil when absent (a JSON null
+// is present: it is "null").
+type shapeMembers [shapeMemberCount][]byte
 
 func (m *shapeMembers) set(name, value []byte) {
-	switch string(name) {
-	case "Records":
-		m.records = value
-	case "Event":
-		m.event = value
-	case "Bucket":
-		m.bucket = value
-	case "detail-type":
-		m.detailType = value
-	case "Type":
-		m.typ = value
-	case "Message":
-		m.message = value
+	for i, n := range shapeMemberNames {
+		if string(name) == n {
+			m[i] = value
+			return
+		}
 	}
 }
 
@@ -218,11 +222,11 @@ func (p *parser) wrapped(data []byte, path string, depth int) error {
 // testEvent handles {"Service":"Amazon S3","Event":"s3:TestEvent",...}.
 func (p *parser) testEvent(top *shapeMembers, path string) error {
 	var name string
-	if err := json.Unmarshal(top.event, &name); err != nil || name != "s3:TestEvent" {
+	if err := json.Unmarshal(top[memberEvent], &name); err != nil || name != "s3:TestEvent" {
 		return &MalformedError{Path: join(path, "Event"), Reason: "not s3:TestEvent"}
 	}
 	var bucket string
-	_ = json.Unmarshal(top.bucket, &bucket) // informational only
+	_ = json.Unmarshal(top[memberBucket], &bucket) // informational only
 	p.skip(ReasonTestEvent, path, "s3:TestEvent for bucket "+strconv.Quote(clip(bucket)))
 	return nil
 }
@@ -231,7 +235,7 @@ func (p *parser) testEvent(top *shapeMembers, path string) error {
 // raw message delivery): {"Type":"Notification","MessageId":...,"Message":"<json>",...}.
 func (p *parser) snsEnvelope(top *shapeMembers, path string, depth int) error {
 	var typ string
-	if err := json.Unmarshal(top.typ, &typ); err != nil {
+	if err := json.Unmarshal(top[memberType], &typ); err != nil {
 		return &MalformedError{Path: join(path, "Type"), Reason: "not a string"}
 	}
 	switch typ {
@@ -243,7 +247,7 @@ func (p *parser) snsEnvelope(top *shapeMembers, path string, depth int) error {
 		return &MalformedError{Path: join(path, "Type"), Reason: "unknown SNS message type " + strconv.Quote(clip(typ))}
 	}
 	var msg string
-	if err := json.Unmarshal(top.message, &msg); err != nil {
+	if err := json.Unmarshal(top[memberMessage], &msg); err != nil {
 		return &MalformedError{Path: join(path, "Message"), Reason: "not a string"}
 	}
 	return p.wrapped([]byte(msg), join(path, "Message"), depth)
