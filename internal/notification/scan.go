@@ -20,9 +20,10 @@ import (
 var scanOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // members calls visit with each member of data, which must be exactly one JSON object: the
-// member's name (as encoding/json decodes it: unescaped, invalid UTF-8 replaced) and its value, a slice of data. It reports
-// false, without a reason, when data is anything else (not JSON, another kind of value, trailing
-// data); a caller that needs the reason decodes data again with encoding/json.
+// member's name (as encoding/json decodes it: unescaped, invalid UTF-8 replaced) and its value,
+// a slice of data. It reports false, without a reason, when data is anything else (not JSON,
+// another kind of value, trailing data); a caller that needs the reason decodes data again with
+// encoding/json.
 func members(data []byte, visit func(name, value []byte)) bool {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(data), scanOptions...)
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
